@@ -1,0 +1,30 @@
+/**
+ * The API token check. When a token is configured, every request must carry it in the
+ * `dapr-api-token` header, except the two health routes, and it is checked before routing
+ * (so an unknown path without a token is also 401), exactly as daprd does.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+const exempt = new Set(["v1.0/healthz", "v1.0/healthz/outbound"]);
+
+export function apiTokenHook(token: string) {
+  const expected = digest(token);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const path = (request.url.split("?")[0] ?? "").replace(/^\/+|\/+$/g, "");
+    if (request.method === "GET" && exempt.has(path)) return;
+    const given = request.headers["dapr-api-token"];
+    // Comparing fixed-length digests keeps the comparison constant-time whatever the length.
+    if (typeof given === "string" && timingSafeEqual(digest(given), expected)) return;
+    // daprd answers with Go's http.Error: plain text, not the JSON error shape.
+    await reply
+      .code(401)
+      .header("content-type", "text/plain; charset=utf-8")
+      .header("x-content-type-options", "nosniff")
+      .send("invalid api token\n");
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}

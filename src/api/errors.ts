@@ -1,0 +1,81 @@
+/**
+ * The error catalogue: every errorCode the HTTP API answers with, its status and message.
+ * Bodies are always Dapr's `{"errorCode","message"}`; message templates follow daprd's
+ * (pkg/messages/predefined.go) where daprd has the code. docs/errors.md mirrors this table
+ * and a test keeps the two in step.
+ */
+
+export const errorCatalogue = {
+  ERR_INSTANCE_ID_TOO_LONG: { status: 400, summary: "start: the instance ID is longer than 64 UTF-8 bytes" },
+  ERR_INSTANCE_ID_INVALID: { status: 400, summary: "start: the instance ID has characters other than letters, digits, `_` and `-`" },
+  ERR_INSTANCE_ID_NOT_FOUND: { status: 404, summary: "any route naming an instance that does not exist" },
+  ERR_MALFORMED_REQUEST: { status: 400, summary: "a body that is not empty and not a JSON object (get, terminate, pause, resume, purge), or a malformed URL" },
+  ERR_BODY_TOO_LARGE: { status: 413, summary: "the request body is over the configured limit (default 4 MiB)" },
+  ERR_NOT_FOUND: { status: 404, summary: "no route has this path" },
+  ERR_METHOD_NOT_ALLOWED: { status: 405, summary: "the path exists but not for this HTTP method (see the Allow header)" },
+  ERR_START_WORKFLOW: { status: 409, summary: "start: an instance with this ID exists (409); or a storage failure (500)" },
+  ERR_GET_WORKFLOW: { status: 500, summary: "get: a storage failure" },
+  ERR_TERMINATE_WORKFLOW: { status: 500, summary: "terminate: a storage failure" },
+  ERR_RAISE_EVENT_WORKFLOW: { status: 500, summary: "raiseEvent: a storage failure" },
+  ERR_PAUSE_WORKFLOW: { status: 500, summary: "pause: a storage failure" },
+  ERR_RESUME_WORKFLOW: { status: 500, summary: "resume: a storage failure" },
+  ERR_PURGE_WORKFLOW: { status: 409, summary: "purge: the instance or a child is not COMPLETED, FAILED or TERMINATED (409); or a storage failure (500)" },
+  ERR_HEALTH_NOT_READY: { status: 500, summary: "healthz: the store or the engine is not up" },
+  ERR_METADATA: { status: 500, summary: "metadata: a storage failure" },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error the API answers with as-is. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly errorCode: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const apiErrors = {
+  instanceIdTooLong: () =>
+    new ApiError(400, "ERR_INSTANCE_ID_TOO_LONG", "workflow instance ID exceeds the max length of 64 characters"),
+  instanceIdInvalid: (id: string) =>
+    new ApiError(400, "ERR_INSTANCE_ID_INVALID", `workflow instance ID '${id}' is invalid: only alphanumeric and underscore characters are allowed`),
+  instanceNotFound: (id: string) =>
+    new ApiError(404, "ERR_INSTANCE_ID_NOT_FOUND", `unable to find workflow with the provided instance ID: ${id}`),
+  instanceExists: (name: string, id: string) =>
+    new ApiError(409, "ERR_START_WORKFLOW", `error starting workflow '${name}': workflow instance ID '${id}' already exists; purge it before reusing the ID`),
+  purgeNotTerminal: (id: string, blockingId: string, status: string) =>
+    new ApiError(409, "ERR_PURGE_WORKFLOW", blockingId === id
+      ? `error purging workflow ${id}: workflow is ${status}; only COMPLETED, FAILED or TERMINATED workflows can be purged`
+      : `error purging workflow ${id}: child workflow ${blockingId} is ${status}; only COMPLETED, FAILED or TERMINATED workflows can be purged`),
+  malformedBody: (detail: string) => new ApiError(400, "ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${detail}`),
+  malformedUrl: () => new ApiError(400, "ERR_MALFORMED_REQUEST", "failed to parse the request URL"),
+  bodyTooLarge: (limit: number) =>
+    new ApiError(413, "ERR_BODY_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`),
+  routeNotFound: (method: string, path: string) => new ApiError(404, "ERR_NOT_FOUND", `no route for ${method} ${path}`),
+  methodNotAllowed: (method: string, allowed: readonly string[]) =>
+    new ApiError(405, "ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed here; use ${allowed.join(", ")}`),
+  notReady: (targets: string) => new ApiError(500, "ERR_HEALTH_NOT_READY", `dapr is not ready: ${targets}`),
+};
+
+/**
+ * What a route answers when something unexpected fails (storage faults: disk full, I/O
+ * errors, a locked database). The message names the operation and the fault, never a stack.
+ */
+export interface RouteFailure {
+  errorCode: ErrorCode;
+  message: (params: Record<string, string>, cause: string) => string;
+}
+
+export const routeFailures = {
+  start: { errorCode: "ERR_START_WORKFLOW", message: (p, c) => `error starting workflow '${p.name}': ${c}` },
+  get: { errorCode: "ERR_GET_WORKFLOW", message: (p, c) => `error while getting workflow info on instance '${p.instanceId}': ${c}` },
+  terminate: { errorCode: "ERR_TERMINATE_WORKFLOW", message: (p, c) => `error terminating workflow '${p.instanceId}': ${c}` },
+  raiseEvent: { errorCode: "ERR_RAISE_EVENT_WORKFLOW", message: (p, c) => `error raising event on workflow '${p.instanceId}': ${c}` },
+  pause: { errorCode: "ERR_PAUSE_WORKFLOW", message: (p, c) => `error pausing workflow ${p.instanceId}: ${c}` },
+  resume: { errorCode: "ERR_RESUME_WORKFLOW", message: (p, c) => `error resuming workflow ${p.instanceId}: ${c}` },
+  purge: { errorCode: "ERR_PURGE_WORKFLOW", message: (p, c) => `error purging workflow ${p.instanceId}: ${c}` },
+  metadata: { errorCode: "ERR_METADATA", message: (_p, c) => `error reading metadata: ${c}` },
+} satisfies Record<string, RouteFailure>;

@@ -1,0 +1,110 @@
+/**
+ * Builds the Fastify server: options, body handling, the token hook, the routes under each
+ * version prefix, and the one error handler that turns everything into Dapr's error shape.
+ * Listening is main.ts's job; tests drive the returned instance directly.
+ */
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { WorkflowService } from "../orchestration/workflow-service.js";
+import { apiTokenHook } from "./auth.js";
+import { ApiError, apiErrors, type RouteFailure } from "./errors.js";
+import { healthRoutes, type HealthRoutesOptions } from "./health-routes.js";
+import { workflowRoutes } from "./workflow-routes.js";
+
+export const versionPrefixes = ["/v1.0", "/v1.0-beta1", "/v1.0-alpha1"] as const;
+
+export interface HttpServerOptions extends HealthRoutesOptions {
+  service: WorkflowService;
+  logger: Logger;
+  bodyBytesMax: number;
+  /** When set, every route but the health checks needs a matching `dapr-api-token`. */
+  apiToken: string | undefined;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** What the route answers when something unexpected (a storage fault) fails. */
+    failure?: RouteFailure;
+  }
+}
+
+/** One log line per request, on completion, with what an operator greps for. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, "request errored");
+    else reply.log.info(line, "request completed");
+  }
+}
+
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new OneLinePerRequest(),
+    bodyLimit: options.bodyBytesMax,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
+    // Explicit server limits rather than Node's defaults.
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Start and raiseEvent take the raw body unchanged, whatever the content type; the other
+  // routes check it themselves. So every body is read as text, and an empty body is fine
+  // even with `Content-Type: application/json` (Fastify's JSON parser would reject it).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+
+  if (options.apiToken) app.addHook("onRequest", apiTokenHook(options.apiToken));
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    sendError(apiErrors.routeNotFound(request.method, request.url.split("?")[0] ?? ""), request, reply);
+  });
+
+  for (const prefix of versionPrefixes) {
+    await app.register(workflowRoutes, { prefix, service: options.service });
+  }
+  await app.register(healthRoutes, { prefix: "/v1.0", ...options });
+  return app;
+}
+
+/**
+ * The single place an error becomes a response. Catalogued errors go out as they are;
+ * Fastify's own (body too large, malformed URL, validation) are mapped; anything else is a
+ * fault: logged in full, answered with the route's 500 code and the fault's message only.
+ */
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const apiError = toApiError(error, request);
+  if (apiError.statusCode >= 500) request.log.error({ err: error }, "request failed");
+  void reply.code(apiError.statusCode).type("application/json").send({
+    errorCode: apiError.errorCode,
+    message: apiError.message,
+  });
+}
+
+function toApiError(error: unknown, request: FastifyRequest): ApiError {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as Partial<FastifyError>;
+  switch (fastifyError.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return apiErrors.bodyTooLarge(request.routeOptions.bodyLimit ?? 0);
+    case "FST_ERR_BAD_URL":
+    case "FST_ERR_INVALID_URL":
+      return apiErrors.malformedUrl();
+    case "FST_ERR_VALIDATION":
+      return apiErrors.malformedBody(fastifyError.message ?? "invalid request");
+    default:
+      break;
+  }
+  const failure = request.routeOptions.config.failure;
+  const cause = error instanceof Error ? error.message : String(error);
+  if (!failure) return new ApiError(500, "ERR_HEALTH_NOT_READY", cause);
+  const params = (request.params ?? {}) as Record<string, string>;
+  return new ApiError(500, failure.errorCode, failure.message(params, cause));
+}

@@ -1,0 +1,99 @@
+/**
+ * Assembles a workflowd instance: store, engine, in-process worker and HTTP server.
+ * `buildApp` is the public entry for tests (drive it with supertest or `inject`); main.ts
+ * uses `createWorkflowd` and adds listening and signals.
+ */
+import type { FastifyInstance } from "fastify";
+import { pino, type Logger } from "pino";
+import { createHttpServer } from "./api/http-server.js";
+import { limits } from "./limits.js";
+import { WorkflowEngine } from "./orchestration/workflow-engine.js";
+import { InProcessWorker } from "./runtime/in-process-worker.js";
+import { WorkflowRegistry } from "./runtime/registry.js";
+import { SqliteStore } from "./store/sqlite-store.js";
+import { version } from "./version.js";
+
+export interface BuildAppOptions {
+  /** Database file, or ":memory:" (the default). */
+  dbPath?: string;
+  /** Registers the in-process workflows and activities, like a Dapr app's registration code. */
+  workflows?: (registry: WorkflowRegistry) => unknown;
+  /** An already-filled registry (instead of `workflows`). */
+  registry?: WorkflowRegistry;
+  /** When set, requests need a matching `dapr-api-token` header (health checks excepted). */
+  apiToken?: string | undefined;
+  bodyBytesMax?: number;
+  activityLeaseMs?: number;
+  busyTimeoutMs?: number;
+  appId?: string;
+  /** On close, how long running activities may take to finish before the store closes. */
+  shutdownGraceMs?: number;
+  /** Defaults to a silent logger. */
+  logger?: Logger;
+  /** Milliseconds since the epoch; for tests that need a controlled clock. */
+  clock?: () => number;
+}
+
+export interface Workflowd {
+  app: FastifyInstance;
+  engine: WorkflowEngine;
+  store: SqliteStore;
+  registry: WorkflowRegistry;
+}
+
+export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Workflowd> {
+  const logger = options.logger ?? pino({ level: "silent" });
+  const registry = options.registry ?? new WorkflowRegistry();
+  if (options.workflows) await options.workflows(registry);
+  const store = new SqliteStore({
+    path: options.dbPath ?? ":memory:",
+    busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
+  });
+  const engine = new WorkflowEngine({
+    store,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.activityLeaseMs ? { activityLeaseMs: options.activityLeaseMs } : {}),
+  });
+  try {
+    if (registry.workflowNames().length + registry.activityNames().length > 0) {
+      engine.workers.add(new InProcessWorker(registry));
+    }
+    const app = await createHttpServer({
+      service: engine.service,
+      logger,
+      bodyBytesMax: options.bodyBytesMax ?? limits.bodyBytesDefault,
+      apiToken: options.apiToken || undefined,
+      appId: options.appId ?? "workflowd",
+      version,
+      connectedWorkers: () => engine.workers.size,
+      notReady: () => notReady(store, engine),
+    });
+    // Closing the app stops the engine (in-flight turns commit) and then closes the database.
+    app.addHook("onClose", async () => {
+      await engine.stop(options.shutdownGraceMs ?? limits.shutdownGraceMsDefault);
+      store.close();
+    });
+    engine.start();
+    return { app, engine, store, registry };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}
+
+/** A Fastify instance serving the Dapr Workflow API on a fresh engine. */
+export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  return (await createWorkflowd(options)).app;
+}
+
+function notReady(store: SqliteStore, engine: WorkflowEngine): string[] {
+  const down: string[] = [];
+  try {
+    store.ping();
+  } catch {
+    down.push("store");
+  }
+  if (!engine.isRunning) down.push("engine");
+  return down;
+}

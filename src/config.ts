@@ -1,0 +1,86 @@
+/**
+ * Configuration from the environment and command-line flags (flags win). Every setting has
+ * both forms; the README's configuration table lists them.
+ */
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { limits } from "./limits.js";
+
+export interface Config {
+  host: string;
+  port: number;
+  dbPath: string;
+  /** Path of the workflows module, or undefined to run without in-process workflows. */
+  workflowsPath: string | undefined;
+  logLevel: string;
+  bodyBytesMax: number;
+  apiToken: string | undefined;
+  appId: string;
+  activityLeaseMs: number;
+  shutdownGraceMs: number;
+}
+
+/** The bundled examples, compiled beside this file's directory (dist/examples/index.js). */
+export const bundledExamplesPath = fileURLToPath(new URL("../examples/index.js", import.meta.url));
+
+const flags = {
+  host: { type: "string", env: "WORKFLOWD_HOST" },
+  port: { type: "string", env: "DAPR_HTTP_PORT" },
+  db: { type: "string", env: "WORKFLOWD_DB" },
+  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS" },
+  "log-level": { type: "string", env: "LOG_LEVEL" },
+  "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY" },
+  "app-id": { type: "string", env: "APP_ID" },
+  "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS" },
+  "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS" },
+} as const;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { type: v.type }])),
+    strict: true,
+  });
+  const get = (name: keyof typeof flags): string | undefined => {
+    const fromFlag = values[name];
+    if (typeof fromFlag === "string") return fromFlag;
+    const fromEnv = env[flags[name].env];
+    return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv;
+  };
+  const workflows = get("workflows");
+  return {
+    host: get("host") ?? "0.0.0.0",
+    port: integer("port", get("port") ?? "3500", 0, 65535),
+    dbPath: get("db") ?? "./data/workflowd.db",
+    workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
+    logLevel: get("log-level") ?? "info",
+    bodyBytesMax: byteSize(get("max-body-size")) ?? limits.bodyBytesDefault,
+    apiToken: env.DAPR_API_TOKEN || undefined,
+    appId: get("app-id") ?? "workflowd",
+    activityLeaseMs: integer("activity-lease-ms", get("activity-lease-ms") ?? String(limits.activityLeaseMsDefault), 1, 2 ** 31),
+    shutdownGraceMs: integer("shutdown-grace-ms", get("shutdown-grace-ms") ?? String(limits.shutdownGraceMsDefault), 0, 2 ** 31),
+  };
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  }
+  return value;
+}
+
+const units: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };
+
+/** Bytes, or a size with a unit as daprd's --max-body-size takes it ("4Mi", "10MB"). */
+export function byteSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const factor = match ? units[match[2]!.toLowerCase()] : undefined;
+  if (!match || factor === undefined) throw new ConfigError(`max-body-size must be a size such as 4194304 or 4Mi, got '${text}'`);
+  const bytes = Math.floor(Number(match[1]) * factor);
+  if (bytes < 1) throw new ConfigError(`max-body-size must be at least 1 byte, got '${text}'`);
+  return bytes;
+}

@@ -1,0 +1,197 @@
+/**
+ * Instance state: what an instance is, derived by folding its history.
+ *
+ * Nothing here is stored as an independent flag: name, input, status, output and the
+ * bookkeeping used for de-duplication and cascades all come from the events, so the API's
+ * answers and the store's indexed columns cannot drift from the history.
+ */
+import type {
+  ExecutionCompleted,
+  ExecutionStarted,
+  FailureDetails,
+  HistoryEvent,
+  ParentInstance,
+} from "./history.js";
+
+export const runtimeStatuses = [
+  "RUNNING",
+  "COMPLETED",
+  "CONTINUED_AS_NEW",
+  "FAILED",
+  "CANCELED",
+  "TERMINATED",
+  "PENDING",
+  "SUSPENDED",
+] as const;
+export type RuntimeStatus = (typeof runtimeStatuses)[number];
+
+/** Statuses from which an instance never moves again (and which purge accepts). */
+export const terminalStatuses: readonly RuntimeStatus[] = ["COMPLETED", "FAILED", "TERMINATED"];
+
+export function isTerminal(status: RuntimeStatus): boolean {
+  return terminalStatuses.includes(status);
+}
+
+export interface InstanceState {
+  instanceId: string;
+  name: string;
+  executionId: string;
+  input: string | undefined;
+  parentInstance: ParentInstance | undefined;
+  /** Time of the ExecutionStarted event. */
+  createdAt: number;
+  /** Time of the last history event. */
+  lastUpdatedAt: number;
+  status: RuntimeStatus;
+  output: string | undefined;
+  failureDetails: FailureDetails | undefined;
+  /** Action IDs recorded by TaskScheduled / TimerCreated / SubOrchestrationInstanceCreated. */
+  scheduledIds: ReadonlySet<number>;
+  /** Keys of resolution events already in history (see `resolutionKey`). */
+  resolutionKeys: ReadonlySet<string>;
+  /** Children created and not yet resolved, by action ID. */
+  openChildren: ReadonlyMap<number, string>;
+}
+
+export class HistoryError extends Error {
+  readonly code = "HISTORY_INVALID";
+}
+
+/**
+ * The key under which a resolution event is de-duplicated: a second completion of the same
+ * activity, timer or child (for example an activity that ran twice after a lease expired) is
+ * a duplicate, and so is a second start or completion of the execution. Other events have no
+ * key and are never treated as duplicates.
+ */
+export function resolutionKey(event: HistoryEvent): string | undefined {
+  switch (event.kind) {
+    case "taskCompleted":
+    case "taskFailed":
+      return `task:${event.taskScheduledId}`;
+    case "timerFired":
+      return `timer:${event.timerId}`;
+    case "subOrchestrationInstanceCompleted":
+    case "subOrchestrationInstanceFailed":
+      return `child:${event.taskScheduledId}`;
+    case "executionStarted":
+      return "started";
+    case "executionCompleted":
+      return "completed";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Incremental fold. `add` returns false for a duplicate, which callers drop. Used by
+ * `foldHistory` for stored histories and by the turn logic while it appends new events.
+ */
+export class HistoryFold {
+  private started: ExecutionStarted | undefined;
+  private completed: ExecutionCompleted | undefined;
+  private suspended = false;
+  private lastTimestamp = 0;
+  private readonly scheduledIds = new Set<number>();
+  private readonly resolutionKeys = new Set<string>();
+  private readonly openChildren = new Map<number, string>();
+
+  /** Folds `event` in; returns false (and changes nothing) when it is a duplicate. */
+  add(event: HistoryEvent): boolean {
+    const key = resolutionKey(event);
+    if (key !== undefined && this.resolutionKeys.has(key)) return false;
+    if (key !== undefined) this.resolutionKeys.add(key);
+    this.lastTimestamp = Math.max(this.lastTimestamp, event.timestamp);
+    switch (event.kind) {
+      case "executionStarted":
+        this.started = event;
+        break;
+      case "executionCompleted":
+        this.completed = event;
+        break;
+      case "executionSuspended":
+        this.suspended = true;
+        break;
+      case "executionResumed":
+        this.suspended = false;
+        break;
+      case "taskScheduled":
+      case "timerCreated":
+        this.recordScheduled(event.eventId);
+        break;
+      case "subOrchestrationInstanceCreated":
+        this.recordScheduled(event.eventId);
+        this.openChildren.set(event.eventId, event.instanceId);
+        break;
+      case "subOrchestrationInstanceCompleted":
+      case "subOrchestrationInstanceFailed":
+        this.openChildren.delete(event.taskScheduledId);
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  get isStarted(): boolean {
+    return this.started !== undefined;
+  }
+
+  get executionId(): string | undefined {
+    return this.started?.executionId;
+  }
+
+  get isCompleted(): boolean {
+    return this.completed !== undefined;
+  }
+
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
+  /** The state so far, or undefined while no ExecutionStarted has been folded. */
+  state(instanceId: string): InstanceState | undefined {
+    const started = this.started;
+    if (!started) return undefined;
+    const completed = this.completed;
+    return {
+      instanceId,
+      name: started.name,
+      executionId: started.executionId,
+      input: started.input,
+      parentInstance: started.parentInstance,
+      createdAt: started.timestamp,
+      lastUpdatedAt: this.lastTimestamp,
+      status: completed ? completed.status : this.suspended ? "SUSPENDED" : "RUNNING",
+      output: completed?.result,
+      failureDetails: completed?.failureDetails,
+      scheduledIds: new Set(this.scheduledIds),
+      resolutionKeys: new Set(this.resolutionKeys),
+      openChildren: new Map(this.openChildren),
+    };
+  }
+
+  private recordScheduled(id: number): void {
+    if (this.scheduledIds.has(id)) {
+      throw new HistoryError(`action ID ${id} is recorded twice in history`);
+    }
+    this.scheduledIds.add(id);
+  }
+}
+
+/**
+ * Folds a stored history. Asserts the invariants a committed history must hold (one
+ * ExecutionStarted, first; no duplicates; unique action IDs): a violation is a bug or a
+ * corrupted store and is raised as HistoryError, never silently repaired.
+ */
+export function foldHistory(instanceId: string, events: readonly HistoryEvent[]): HistoryFold {
+  const fold = new HistoryFold();
+  for (const event of events) {
+    if (!fold.add(event)) {
+      throw new HistoryError(`history of '${instanceId}' holds a duplicate ${event.kind} event`);
+    }
+    if (event.kind !== "orchestratorStarted" && event.kind !== "executionStarted" && !fold.isStarted) {
+      throw new HistoryError(`history of '${instanceId}' has ${event.kind} before ExecutionStarted`);
+    }
+  }
+  return fold;
+}

@@ -1,0 +1,407 @@
+/**
+ * One orchestration turn, as pure functions.
+ *
+ *   prepareTurn(history, inbox, now)           -> PreparedTurn   (what the worker sees)
+ *   applyTurn(prepared, workerResult, ids)     -> TurnOutcome    (what the store commits)
+ *
+ * `prepareTurn` appends an OrchestratorStarted event and the instance's inbox events,
+ * dropping duplicates and no-ops, and decides whether a worker must run. `applyTurn` turns
+ * the worker's actions into history events plus an outbox of effects (activities to queue,
+ * timers, children to create, messages to other instances). Nothing here performs I/O: the
+ * time and every new ID arrive as arguments, and the caller commits the outcome in one
+ * transaction.
+ */
+import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from "./actions.js";
+import {
+  newEvent,
+  type EventRaised,
+  type ExecutionStarted,
+  type FailureDetails,
+  type HistoryEvent,
+  type TimerFired,
+} from "./history.js";
+import { childInstanceId } from "./instance-id.js";
+import { foldHistory, HistoryFold, type InstanceState } from "./state.js";
+
+/**
+ * An inbox row as the engine sees it: `seq` identifies the row for deletion at commit.
+ * `executionId` is set on rows that answer one execution's own work (timers, activity
+ * results, child completions); after a continue-as-new they are stale and dropped, since
+ * the new execution reuses the same action IDs. Rows without it (raised events, terminate,
+ * suspend, resume) go to whichever execution is current.
+ */
+export interface InboxItem {
+  seq: number;
+  event: HistoryEvent;
+  executionId?: string | undefined;
+}
+
+/**
+ * - execute: a worker must run the turn.
+ * - record: the engine applies the new events alone (terminate, suspend); no worker needed.
+ * - drop: nothing to run (instance already finished, or every event was a duplicate or no-op);
+ *   the consumed inbox rows are deleted and history is unchanged.
+ * - wait: the instance has not started yet and its start event is not visible; consume nothing.
+ */
+export type TurnDisposition = "execute" | "record" | "drop" | "wait";
+
+export interface PreparedTurn {
+  instanceId: string;
+  disposition: TurnDisposition;
+  pastEvents: readonly HistoryEvent[];
+  /** Starts with OrchestratorStarted when non-empty. */
+  newEvents: readonly HistoryEvent[];
+  /** Inbox rows this turn consumes (including dropped ones). */
+  consumedSeqs: readonly number[];
+  /** The workflow name, once known (from history or the start event in this turn). */
+  workflowName: string | undefined;
+  fold: HistoryFold;
+}
+
+export function prepareTurn(
+  instanceId: string,
+  pastEvents: readonly HistoryEvent[],
+  inbox: readonly InboxItem[],
+  now: number,
+): PreparedTurn {
+  const fold = foldHistory(instanceId, pastEvents);
+  const consumedSeqs = inbox.map((item) => item.seq);
+  const base = { instanceId, pastEvents, consumedSeqs, fold };
+
+  if (fold.isCompleted) {
+    // A finished instance takes no more events: late activity results, timers and raised
+    // events are discarded (never re-create state).
+    return { ...base, disposition: "drop", newEvents: [], workflowName: fold.state(instanceId)?.name };
+  }
+  // The start event always goes first, whatever the inbox order (a continue-as-new puts
+  // the next execution's start back into the inbox behind events that were already queued).
+  const ordered = [...inbox].sort(
+    (a, b) => Number(b.event.kind === "executionStarted") - Number(a.event.kind === "executionStarted"),
+  );
+  if (!fold.isStarted && ordered[0]?.event.kind !== "executionStarted") {
+    return { ...base, consumedSeqs: [], disposition: "wait", newEvents: [], workflowName: undefined };
+  }
+
+  const added: HistoryEvent[] = [];
+  for (const { event, executionId } of ordered) {
+    if (executionId !== undefined && event.kind !== "executionStarted" && executionId !== fold.executionId) continue;
+    if (isNoOp(fold, event)) continue;
+    if (fold.add(event)) added.push(event);
+  }
+  const workflowName = fold.state(instanceId)?.name;
+  if (added.length === 0) {
+    return { ...base, disposition: "drop", newEvents: [], workflowName };
+  }
+  const newEvents = [newEvent({ kind: "orchestratorStarted" }, now), ...added];
+  fold.add(newEvents[0]!);
+  const needsWorker = !added.some((e) => e.kind === "executionTerminated") &&
+    added.some((e) => e.kind !== "executionSuspended");
+  return { ...base, disposition: needsWorker ? "execute" : "record", newEvents, workflowName };
+}
+
+/** Suspending a suspended instance, or resuming a running one, changes nothing. */
+function isNoOp(fold: HistoryFold, event: HistoryEvent): boolean {
+  if (event.kind === "executionSuspended") return fold.isSuspended;
+  if (event.kind === "executionResumed") return !fold.isSuspended;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** Side effects of a turn, committed in the same transaction as its history. */
+export type Effect =
+  | { kind: "scheduleActivity"; taskId: number; name: string; input?: string | undefined }
+  | { kind: "scheduleTimer"; fireAt: number; event: TimerFired }
+  | { kind: "createChild"; event: ExecutionStarted }
+  /** An event for another instance's inbox, optionally bound to one of its executions. */
+  | { kind: "deliver"; instanceId: string; event: HistoryEvent; executionId?: string | undefined };
+
+export interface TurnOutcome {
+  /** append: add `events` to history. replace: history becomes `events` (continue-as-new). */
+  historyMode: "append" | "replace";
+  events: HistoryEvent[];
+  effects: Effect[];
+  /** Rows to put back into this instance's own inbox ahead of everything (continue-as-new). */
+  requeue: HistoryEvent[];
+  customStatus: string | undefined;
+  /** The instance after the turn (undefined only for a drop turn of an unstarted instance). */
+  state: InstanceState | undefined;
+}
+
+export interface TurnIds {
+  now: number;
+  /** Returns a fresh execution ID (for children and continue-as-new). */
+  newExecutionId: () => string;
+}
+
+/** Raised when a worker's response breaks the protocol; the instance is failed with it. */
+export const workerProtocolErrorType = "WorkerProtocolError";
+
+export function applyTurn(
+  prepared: PreparedTurn,
+  result: TurnResult | undefined,
+  ids: TurnIds,
+): TurnOutcome {
+  const { instanceId, fold } = prepared;
+  const state = fold.state(instanceId);
+  if (prepared.disposition === "drop" || prepared.disposition === "wait" || !state) {
+    return { historyMode: "append", events: [], effects: [], requeue: [], customStatus: undefined, state };
+  }
+  const terminate = prepared.newEvents.find((e) => e.kind === "executionTerminated");
+  if (terminate) {
+    return applyTermination(prepared, state, terminate.input, terminate.recurse, ids.now);
+  }
+  if (prepared.disposition === "record" || !result) {
+    return finish(prepared, [...prepared.newEvents], [], result?.customStatus);
+  }
+  const problem = findProtocolProblem(state, result.actions);
+  const actions: OrchestratorAction[] = problem
+    ? [failAction(workerProtocolErrorType, problem)]
+    : result.actions;
+  return applyActions(prepared, state, actions, result.customStatus, ids);
+}
+
+function applyActions(
+  prepared: PreparedTurn,
+  state: InstanceState,
+  actions: readonly OrchestratorAction[],
+  customStatus: string | undefined,
+  ids: TurnIds,
+): TurnOutcome {
+  const { instanceId } = prepared;
+  const now = ids.now;
+  const events: HistoryEvent[] = [...prepared.newEvents];
+  const effects: Effect[] = [];
+  for (const action of actions) {
+    switch (action.kind) {
+      case "scheduleTask":
+        events.push(newEvent({ kind: "taskScheduled", name: action.name, input: action.input }, now, action.id));
+        effects.push({ kind: "scheduleActivity", taskId: action.id, name: action.name, input: action.input });
+        break;
+      case "createTimer": {
+        events.push(newEvent({ kind: "timerCreated", fireAt: action.fireAt }, now, action.id));
+        const fired = newEvent({ kind: "timerFired", timerId: action.id, fireAt: action.fireAt }, action.fireAt);
+        effects.push({ kind: "scheduleTimer", fireAt: action.fireAt, event: fired });
+        break;
+      }
+      case "createSubOrchestration": {
+        const childId = action.instanceId || childInstanceId(instanceId, action.id);
+        events.push(newEvent(
+          { kind: "subOrchestrationInstanceCreated", instanceId: childId, name: action.name, input: action.input },
+          now,
+          action.id,
+        ));
+        effects.push({
+          kind: "createChild",
+          event: newEvent({
+            kind: "executionStarted",
+            name: action.name,
+            instanceId: childId,
+            executionId: ids.newExecutionId(),
+            input: action.input,
+            parentInstance: {
+              taskScheduledId: action.id,
+              name: state.name,
+              instanceId,
+              executionId: state.executionId,
+            },
+          }, now),
+        });
+        break;
+      }
+      case "sendEvent":
+        events.push(newEvent(
+          { kind: "eventSent", instanceId: action.instanceId, name: action.name, input: action.data },
+          now,
+          action.id,
+        ));
+        effects.push({
+          kind: "deliver",
+          instanceId: action.instanceId,
+          event: newEvent({ kind: "eventRaised", name: action.name, input: action.data }, now),
+        });
+        break;
+      case "terminateOrchestration":
+        effects.push({
+          kind: "deliver",
+          instanceId: action.instanceId,
+          event: newEvent({ kind: "executionTerminated", input: action.reason, recurse: action.recurse }, now),
+        });
+        break;
+      case "completeOrchestration":
+        // Only the first completion counts; whatever follows it is ignored.
+        if (action.status === "CONTINUED_AS_NEW") {
+          return continueAsNew(prepared, state, action, customStatus, ids);
+        }
+        events.push(completionEvent(action, now));
+        return finish(prepared, events, withoutDeadWork(effects), customStatus, completionNotice(state, action, now));
+      default:
+        return assertNever(action);
+    }
+  }
+  return finish(prepared, events, effects, customStatus);
+}
+
+/**
+ * Continue-as-new: the history is cleared and the next execution's start event (plus the
+ * carried-over events) is put back into the instance's own inbox ahead of anything already
+ * queued, so the next turn starts the new execution with events raised meanwhile still
+ * queued behind it (dapr/dapr#8277 lost exactly those). Every other action of the
+ * response is ignored, as in durabletask.
+ */
+function continueAsNew(
+  prepared: PreparedTurn,
+  state: InstanceState,
+  action: CompleteOrchestrationAction,
+  customStatus: string | undefined,
+  ids: TurnIds,
+): TurnOutcome {
+  const start = newEvent({
+    kind: "executionStarted",
+    name: state.name,
+    instanceId: prepared.instanceId,
+    executionId: ids.newExecutionId(),
+    input: action.result,
+    parentInstance: state.parentInstance,
+  }, ids.now);
+  const carried: EventRaised[] = (action.carryoverEvents ?? []).map((e) =>
+    newEvent({ kind: "eventRaised", name: e.name, input: e.input }, ids.now),
+  );
+  return {
+    historyMode: "replace",
+    events: [],
+    effects: [],
+    requeue: [start, ...carried],
+    customStatus,
+    state: { ...state, status: "RUNNING", executionId: start.executionId, input: start.input, lastUpdatedAt: ids.now },
+  };
+}
+
+function applyTermination(
+  prepared: PreparedTurn,
+  state: InstanceState,
+  reason: string | undefined,
+  recurse: boolean,
+  now: number,
+): TurnOutcome {
+  const action: CompleteOrchestrationAction = { kind: "completeOrchestration", id: -1, status: "TERMINATED", result: reason };
+  const events = [...prepared.newEvents, completionEvent(action, now)];
+  const cascade: Effect[] = recurse
+    ? [...state.openChildren.values()].map((childId) => ({
+        kind: "deliver" as const,
+        instanceId: childId,
+        event: newEvent({ kind: "executionTerminated", input: reason, recurse: true }, now),
+      }))
+    : [];
+  return finish(prepared, events, cascade, undefined, completionNotice(state, action, now));
+}
+
+function finish(
+  prepared: PreparedTurn,
+  events: HistoryEvent[],
+  effects: Effect[],
+  customStatus: string | undefined,
+  parentNotice?: Effect,
+): TurnOutcome {
+  const fold = foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
+  return {
+    historyMode: "append",
+    events,
+    effects: parentNotice ? [...effects, parentNotice] : effects,
+    requeue: [],
+    customStatus,
+    state: fold.state(prepared.instanceId),
+  };
+}
+
+/** Activities and timers scheduled by a turn that also completes the instance can never matter. */
+function withoutDeadWork(effects: Effect[]): Effect[] {
+  return effects.filter((e) => e.kind !== "scheduleActivity" && e.kind !== "scheduleTimer");
+}
+
+function completionEvent(action: CompleteOrchestrationAction, now: number): HistoryEvent {
+  const status = action.status === "CONTINUED_AS_NEW" ? "COMPLETED" : action.status;
+  return newEvent({
+    kind: "executionCompleted",
+    status,
+    result: status === "FAILED" ? undefined : action.result,
+    failureDetails: status === "FAILED" ? completeFailure(action.failureDetails) : undefined,
+  }, now, action.id);
+}
+
+/** FAILED always carries a non-empty type and message (the Node client needs both). */
+function completeFailure(details: FailureDetails | undefined): FailureDetails {
+  return {
+    ...details,
+    errorType: details?.errorType || "Error",
+    errorMessage: details?.errorMessage || "workflow failed without an error message",
+  };
+}
+
+/** The message a finished child sends to its parent; anything but COMPLETED is a failure. */
+function completionNotice(
+  state: InstanceState,
+  action: CompleteOrchestrationAction,
+  now: number,
+): Effect | undefined {
+  const parent = state.parentInstance;
+  if (!parent) return undefined;
+  const taskScheduledId = parent.taskScheduledId;
+  const event: HistoryEvent =
+    action.status === "COMPLETED"
+      ? newEvent({ kind: "subOrchestrationInstanceCompleted", taskScheduledId, result: action.result }, now)
+      : newEvent({
+          kind: "subOrchestrationInstanceFailed",
+          taskScheduledId,
+          failureDetails:
+            action.status === "FAILED"
+              ? completeFailure(action.failureDetails)
+              : {
+                  errorType: "WorkflowTerminated",
+                  errorMessage: `child workflow '${state.instanceId}' was terminated`,
+                },
+        }, now);
+  return { kind: "deliver", instanceId: parent.instanceId, executionId: parent.executionId, event };
+}
+
+/** The failure a parent receives when a child cannot be created under the ID it asked for. */
+export function childCreationRejected(
+  taskScheduledId: number,
+  childId: string,
+  reason: string,
+  now: number,
+): HistoryEvent {
+  return newEvent({
+    kind: "subOrchestrationInstanceFailed",
+    taskScheduledId,
+    failureDetails: { errorType: "ChildWorkflowCreationError", errorMessage: `cannot create child workflow '${childId}': ${reason}` },
+  }, now);
+}
+
+/**
+ * A worker must never reuse an action ID, schedule work with an ID that history already
+ * holds, or send an ID below 1 for a scheduling action: replay could not match it. Such a
+ * response fails the instance visibly instead of retrying the same broken turn forever.
+ */
+function findProtocolProblem(state: InstanceState, actions: readonly OrchestratorAction[]): string | undefined {
+  const seen = new Set<number>();
+  for (const action of actions) {
+    // Everything after the first completion is ignored, so it cannot break anything.
+    if (action.kind === "completeOrchestration") return undefined;
+    if (action.kind === "terminateOrchestration") continue;
+    if (!Number.isInteger(action.id) || action.id < 1) return `action ${action.kind} has invalid ID ${action.id}`;
+    if (seen.has(action.id) || state.scheduledIds.has(action.id)) {
+      return `action ${action.kind} reuses action ID ${action.id}`;
+    }
+    seen.add(action.id);
+  }
+  return undefined;
+}
+
+function failAction(errorType: string, errorMessage: string): CompleteOrchestrationAction {
+  return { kind: "completeOrchestration", id: -1, status: "FAILED", failureDetails: { errorType, errorMessage } };
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled action ${JSON.stringify(value)}`);
+}

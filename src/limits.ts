@@ -1,0 +1,31 @@
+/**
+ * Every limit and default time in one place, with why it has the value it has.
+ * Configuration (`config.ts`) may override the ones marked "default"; the relations between
+ * them are checked by test/limits.test.ts.
+ */
+export const limits = {
+  /** Default HTTP body limit, as daprd's `--max-body-size` default (4 MiB). */
+  bodyBytesDefault: 4 * 1024 * 1024,
+  /**
+   * Inbox events one turn takes at most. A fan-in of 1,000 results becomes a few turns of
+   * this size, each a single commit, instead of one unbounded replay.
+   */
+  inboxBatchMax: 1000,
+  /** Turns running at once across all instances (one per instance at any time). */
+  turnConcurrencyMax: 64,
+  /** Activities running at once in this process. */
+  activityConcurrencyMax: 64,
+  /** Default activity lease: after this long without a result, the activity runs again. */
+  activityLeaseMsDefault: 5 * 60 * 1000,
+  /** A version conflict reloads and retries the turn this many times before backing off. */
+  conflictRetriesMax: 5,
+  /** Back-off after a failed turn (storage fault, worker gone): doubles from the first value up to the max. */
+  retryDelayMsMin: 50,
+  retryDelayMsMax: 30_000,
+  /** Default wait for a lock held by another connection before a statement fails. */
+  busyTimeoutMsDefault: 5_000,
+  /** On SIGTERM, how long in-flight turns and activities may take before the process exits. */
+  shutdownGraceMsDefault: 10_000,
+  /** Node's setTimeout fires at once beyond this; longer waits are re-armed in steps. */
+  timerDelayMsMax: 2_147_483_647,
+} as const;

@@ -1,0 +1,130 @@
+/**
+ * Runs queued activities on workers, at least once.
+ *
+ * An activity is leased from the store before it runs; its result is committed together
+ * with the deletion of the queue row. A crash, a lost worker or an expired lease leaves the
+ * row in place and it runs again; a second result for the same row finds it gone and is
+ * dropped, so history never holds two results for one task.
+ */
+import type { Logger } from "pino";
+import { newEvent, type HistoryEvent } from "../engine/history.js";
+import type { ActivityWork, SqliteStore } from "../store/sqlite-store.js";
+import type { ActivityResult, WorkerSet } from "./worker.js";
+
+export interface ActivityDispatcherDeps {
+  store: SqliteStore;
+  workers: WorkerSet;
+  clock: () => number;
+  logger: Logger;
+  /** Identifies this process's leases. */
+  leaseOwner: string;
+  leaseMs: number;
+  activityConcurrencyMax: number;
+  /** Called when a result reached an instance's inbox. */
+  onResultDelivered: (instanceId: string) => void;
+}
+
+export class ActivityDispatcher {
+  private readonly inFlight = new Set<Promise<void>>();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: ActivityDispatcherDeps) {
+    deps.workers.onChange(() => this.pump());
+  }
+
+  /** Recovery: the previous process is gone, so its leases are void. */
+  start(): void {
+    const released = this.deps.store.releaseAllLeases();
+    if (released > 0) this.deps.logger.info({ released }, "requeued activities leased before the last stop");
+    this.pump();
+  }
+
+  /** New activity work may be queued. */
+  pump(): void {
+    if (this.stopped) return;
+    const free = this.deps.activityConcurrencyMax - this.inFlight.size;
+    if (free <= 0 || this.deps.workers.size === 0) return;
+    const names = this.deps.workers.activityNames();
+    if (names !== undefined && names.length === 0) return;
+    let work: ActivityWork[];
+    try {
+      work = this.deps.store.claimActivities(this.deps.leaseOwner, this.deps.clock(), this.deps.leaseMs, free, names);
+    } catch (error) {
+      // Storage fault: try again shortly rather than losing the wake-up.
+      this.deps.logger.error({ err: error }, "could not claim activities; retrying");
+      if (!this.leaseTimer) this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), 1000);
+      return;
+    }
+    for (const item of work) {
+      const run = this.run(item).finally(() => {
+        this.inFlight.delete(run);
+        this.pump();
+      });
+      this.inFlight.add(run);
+    }
+    this.armLeaseCheck();
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Stops claiming and waits up to `graceMs` for running activities. Results that arrive
+   * later are dropped; those activities run again after the next start.
+   */
+  async stop(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    clearTimeout(timer);
+    this.stopped = true;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+  }
+
+  private async run(item: ActivityWork): Promise<void> {
+    const worker = this.deps.workers.forActivity(item.name);
+    if (!worker) return; // the lease expires and another worker may take it
+    let result: ActivityResult;
+    try {
+      result = await worker.executeActivity({
+        name: item.name,
+        input: item.input,
+        instanceId: item.instanceId,
+        executionId: item.executionId,
+        taskId: item.taskId,
+        attempt: item.attempts,
+      });
+    } catch (error) {
+      // The worker could not run it at all; the lease will expire and it runs again.
+      this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "activity dispatch failed");
+      return;
+    }
+    if (this.stopped) return;
+    const now = this.deps.clock();
+    const event: HistoryEvent = result.ok
+      ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result }, now)
+      : newEvent({ kind: "taskFailed", taskScheduledId: item.taskId, failureDetails: result.failure }, now);
+    try {
+      if (this.deps.store.completeActivity(item.seq, event, now) === "delivered") {
+        this.deps.onResultDelivered(item.instanceId);
+      }
+    } catch (error) {
+      // Storage fault: the row stays leased and the activity runs again once the lease expires.
+      this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "could not record activity result");
+    }
+  }
+
+  /** Wakes when the earliest lease expires, so expired work is claimed again. */
+  private armLeaseCheck(): void {
+    if (this.leaseTimer || this.stopped) return;
+    const at = this.deps.store.nextLeaseExpiry();
+    if (at === undefined) return;
+    const delay = Math.max(0, at - this.deps.clock()) + 1;
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = undefined;
+      this.pump();
+    }, Math.min(delay, 2_147_483_647));
+  }
+}

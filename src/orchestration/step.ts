@@ -1,0 +1,74 @@
+/**
+ * The orchestration step: load, run the worker, apply, commit.
+ *
+ * One call runs at most one turn of one instance. The commit is a single transaction
+ * guarded by the instance version; on a conflict the step reloads and runs again from the
+ * committed state (never from the in-memory one that lost: dapr/dapr's savefail chaos test
+ * guards exactly that), up to `conflictRetriesMax` times.
+ */
+import { applyTurn, prepareTurn, type TurnOutcome } from "../engine/turn.js";
+import type { SqliteStore } from "../store/sqlite-store.js";
+import type { WorkerSet } from "./worker.js";
+
+export interface StepDeps {
+  store: SqliteStore;
+  workers: WorkerSet;
+  clock: () => number;
+  newExecutionId: () => string;
+  inboxBatchMax: number;
+  conflictRetriesMax: number;
+}
+
+export type StepResult =
+  /** The instance does not exist (purged): nothing to do. */
+  | { kind: "gone" }
+  /** Nothing visible to process, or its start is not yet due. */
+  | { kind: "idle" }
+  /** The workflow's name is served by no worker; the events stay queued. */
+  | { kind: "no-worker"; workflowName: string }
+  | { kind: "committed"; outcome: TurnOutcome; touchedInstanceIds: string[]; inboxFull: boolean }
+  | { kind: "conflict"; reason: string };
+
+export async function runStep(deps: StepDeps, instanceId: string): Promise<StepResult> {
+  let lastConflict = "";
+  for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
+    const now = deps.clock();
+    const snapshot = deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
+    if (!snapshot) return { kind: "gone" };
+    if (snapshot.inbox.length === 0) return { kind: "idle" };
+    const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now);
+    if (prepared.disposition === "wait") return { kind: "idle" };
+
+    let result;
+    if (prepared.disposition === "execute") {
+      const name = prepared.workflowName ?? snapshot.instance.name;
+      const worker = deps.workers.forWorkflow(name);
+      if (!worker) return { kind: "no-worker", workflowName: name };
+      result = await worker.executeOrchestration({
+        instanceId,
+        executionId: prepared.fold.executionId ?? snapshot.instance.executionId,
+        pastEvents: prepared.pastEvents,
+        newEvents: prepared.newEvents,
+      });
+    }
+    const outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId });
+    const committed = deps.store.commitTurn({
+      instanceId,
+      expectedVersion: snapshot.instance.version,
+      historyLength: snapshot.history.length,
+      consumedSeqs: prepared.consumedSeqs,
+      outcome,
+      now: deps.clock(),
+    });
+    if (committed.kind === "committed") {
+      return {
+        kind: "committed",
+        outcome,
+        touchedInstanceIds: committed.touchedInstanceIds,
+        inboxFull: snapshot.inbox.length >= deps.inboxBatchMax,
+      };
+    }
+    lastConflict = committed.reason;
+  }
+  return { kind: "conflict", reason: lastConflict };
+}

@@ -1,0 +1,170 @@
+/**
+ * Decides which instance runs its next turn when, in this process.
+ *
+ *   notify(id) ──► ready (FIFO set) ──► running (≤ turnConcurrencyMax, one per instance)
+ *                     ▲                    │ committed: notify touched instances,
+ *                     │                    │            arm the timer for new timers
+ *   timer wake-up ────┘                    ├ no worker: parked by workflow name until one appears
+ *   (next inbox visible_at)                └ error: retried with back-off
+ *
+ * The database is the source of truth: the in-memory sets only say what to look at next.
+ * Start-up recovery is just "notify every instance with visible inbox rows, and arm the
+ * timer for the earliest future row".
+ */
+import type { Logger } from "pino";
+import { limits } from "../limits.js";
+import { runStep, type StepDeps, type StepResult } from "./step.js";
+
+export interface TurnSchedulerDeps extends StepDeps {
+  logger: Logger;
+  turnConcurrencyMax: number;
+  /** Called when a committed turn queued activity work. */
+  onActivitiesQueued: () => void;
+}
+
+export class TurnScheduler {
+  private readonly ready = new Set<string>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** Instances notified while their turn was running: they run again afterwards. */
+  private readonly again = new Set<string>();
+  private readonly parked = new Map<string, Set<string>>();
+  private readonly failures = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+
+  constructor(private readonly deps: TurnSchedulerDeps) {
+    deps.workers.onChange(() => this.unparkServed());
+  }
+
+  /** Recovery: schedule every instance that has due events, and the next timer. */
+  start(): void {
+    const now = this.deps.clock();
+    for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.ready.add(id);
+    this.armWake(this.deps.store.nextVisibleAt(now));
+    this.pump();
+  }
+
+  /** The instance has (or may have) new visible events. */
+  notify(instanceId: string): void {
+    if (this.stopped) return;
+    if (this.running.has(instanceId)) this.again.add(instanceId);
+    else this.ready.add(instanceId);
+    this.pump();
+  }
+
+  /** A timer or scheduled start becomes visible at `at`. */
+  armWake(at: number | undefined): void {
+    if (at === undefined || this.stopped || at >= this.wakeAt) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    const delay = Math.min(Math.max(0, at - this.deps.clock()), limits.timerDelayMsMax);
+    this.wakeTimer = setTimeout(() => this.onWake(), delay);
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Stops starting turns and waits for the running ones to commit (or fail). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.ready.clear();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private onWake(): void {
+    this.wakeTimer = undefined;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    const now = this.deps.clock();
+    for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.notify(id);
+    this.armWake(this.deps.store.nextVisibleAt(now));
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.deps.turnConcurrencyMax && this.ready.size > 0) {
+      const id = this.ready.values().next().value as string;
+      this.ready.delete(id);
+      const turn = this.runTurn(id).finally(() => {
+        this.running.delete(id);
+        if (this.again.delete(id)) this.ready.add(id);
+        this.pump();
+      });
+      this.running.set(id, turn);
+    }
+  }
+
+  private async runTurn(instanceId: string): Promise<void> {
+    let result: StepResult;
+    try {
+      result = await runStep(this.deps, instanceId);
+    } catch (error) {
+      this.retryLater(instanceId, error);
+      return;
+    }
+    this.failures.delete(instanceId);
+    switch (result.kind) {
+      case "gone":
+      case "idle":
+        return;
+      case "no-worker":
+        this.park(result.workflowName, instanceId);
+        return;
+      case "conflict":
+        this.retryLater(instanceId, new Error(`version conflicts persisted: ${result.reason}`));
+        return;
+      case "committed":
+        this.afterCommit(instanceId, result);
+        return;
+    }
+  }
+
+  private afterCommit(instanceId: string, result: Extract<StepResult, { kind: "committed" }>): void {
+    const { outcome } = result;
+    for (const id of result.touchedInstanceIds) this.notify(id);
+    if (result.inboxFull) this.notify(instanceId);
+    let earliestTimer: number | undefined;
+    let activities = false;
+    for (const effect of outcome.effects) {
+      if (effect.kind === "scheduleTimer") earliestTimer = Math.min(earliestTimer ?? effect.fireAt, effect.fireAt);
+      if (effect.kind === "scheduleActivity") activities = true;
+    }
+    if (earliestTimer !== undefined) {
+      if (earliestTimer <= this.deps.clock()) this.notify(instanceId);
+      else this.armWake(earliestTimer);
+    }
+    if (activities) this.deps.onActivitiesQueued();
+  }
+
+  private park(workflowName: string, instanceId: string): void {
+    let ids = this.parked.get(workflowName);
+    if (!ids) this.parked.set(workflowName, (ids = new Set()));
+    if (!ids.has(instanceId)) {
+      this.deps.logger.warn({ instanceId, workflowName }, "no worker serves this workflow; it waits until one does");
+    }
+    ids.add(instanceId);
+  }
+
+  private unparkServed(): void {
+    for (const [name, ids] of this.parked) {
+      if (!this.deps.workers.forWorkflow(name)) continue;
+      this.parked.delete(name);
+      for (const id of ids) this.notify(id);
+    }
+  }
+
+  private retryLater(instanceId: string, error: unknown): void {
+    const failures = (this.failures.get(instanceId) ?? 0) + 1;
+    this.failures.set(instanceId, failures);
+    const delay = Math.min(limits.retryDelayMsMin * 2 ** (failures - 1), limits.retryDelayMsMax);
+    this.deps.logger.error({ err: error, instanceId, failures, retryInMs: delay }, "turn failed; will retry");
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.notify(instanceId);
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+}

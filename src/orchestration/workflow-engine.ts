@@ -1,0 +1,84 @@
+/**
+ * Wires the orchestration layer together over one store: the worker set, the turn
+ * scheduler, the activity dispatcher and the management service. Start-up recovery and
+ * graceful stop live here; transports (HTTP, gRPC) only hold a reference to `service`.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { limits } from "../limits.js";
+import type { SqliteStore } from "../store/sqlite-store.js";
+import { ActivityDispatcher } from "./activity-dispatcher.js";
+import { TurnScheduler } from "./turn-scheduler.js";
+import { WorkerSet } from "./worker.js";
+import { WorkflowService } from "./workflow-service.js";
+
+export interface WorkflowEngineOptions {
+  store: SqliteStore;
+  logger: Logger;
+  clock?: () => number;
+  activityLeaseMs?: number;
+}
+
+export class WorkflowEngine {
+  readonly workers = new WorkerSet();
+  readonly service: WorkflowService;
+  private readonly scheduler: TurnScheduler;
+  private readonly dispatcher: ActivityDispatcher;
+  private state: "new" | "running" | "stopping" | "stopped" = "new";
+
+  constructor(private readonly options: WorkflowEngineOptions) {
+    const { store, logger } = options;
+    const clock = options.clock ?? Date.now;
+    const newExecutionId = () => randomUUID().replaceAll("-", "");
+    this.dispatcher = new ActivityDispatcher({
+      store,
+      workers: this.workers,
+      clock,
+      logger,
+      leaseOwner: randomUUID(),
+      leaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
+      activityConcurrencyMax: limits.activityConcurrencyMax,
+      onResultDelivered: (id) => this.scheduler.notify(id),
+    });
+    this.scheduler = new TurnScheduler({
+      store,
+      workers: this.workers,
+      clock,
+      newExecutionId,
+      logger,
+      inboxBatchMax: limits.inboxBatchMax,
+      conflictRetriesMax: limits.conflictRetriesMax,
+      turnConcurrencyMax: limits.turnConcurrencyMax,
+      onActivitiesQueued: () => this.dispatcher.pump(),
+    });
+    this.service = new WorkflowService({
+      store,
+      clock,
+      newExecutionId,
+      notify: (id) => this.scheduler.notify(id),
+    });
+  }
+
+  /** Recovery: requeue stale activity leases, then schedule every instance with due events. */
+  start(): void {
+    if (this.state !== "new") throw new Error(`engine cannot start: it is ${this.state}`);
+    this.state = "running";
+    this.dispatcher.start();
+    this.scheduler.start();
+  }
+
+  get isRunning(): boolean {
+    return this.state === "running" && this.options.store.isOpen;
+  }
+
+  /** Stops taking work; waits for in-flight turns to commit and up to `graceMs` for activities. */
+  async stop(graceMs: number = limits.shutdownGraceMsDefault): Promise<void> {
+    if (this.state !== "running") {
+      this.state = "stopped";
+      return;
+    }
+    this.state = "stopping";
+    await Promise.all([this.scheduler.stop(), this.dispatcher.stop(graceMs)]);
+    this.state = "stopped";
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Management operations on instances: start, get, terminate, raise an event, pause, resume,
+ * purge. The HTTP API (and later the gRPC client service) call these and map the outcomes
+ * to their own status codes; nothing here knows about HTTP.
+ *
+ * Every mutation returns once it is committed; the instance's next turn applies it.
+ */
+import { randomUUID } from "node:crypto";
+import { newEvent, type HistoryEvent } from "../engine/history.js";
+import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.js";
+import type { InstanceRecord, PurgeResult, SqliteStore } from "../store/sqlite-store.js";
+
+export interface WorkflowServiceDeps {
+  store: SqliteStore;
+  clock: () => number;
+  newExecutionId: () => string;
+  /** Tells the scheduler an instance has new events. */
+  notify: (instanceId: string) => void;
+}
+
+export type StartResult =
+  | { kind: "started"; instanceId: string }
+  | { kind: "exists"; instanceId: string }
+  | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem };
+
+/** "ok" covers the no-op cases (an event for a finished instance is accepted and dropped). */
+export type CommandResult = "ok" | "not-found";
+
+export class WorkflowService {
+  constructor(private readonly deps: WorkflowServiceDeps) {}
+
+  start(workflowName: string, instanceId: string | undefined, input: string | undefined): StartResult {
+    const id = instanceId || randomUUID();
+    const problem = checkInstanceId(id);
+    if (problem) return { kind: "invalid-id", instanceId: id, problem };
+    const start = newEvent({
+      kind: "executionStarted",
+      name: workflowName,
+      instanceId: id,
+      executionId: this.deps.newExecutionId(),
+      input,
+    }, this.deps.clock());
+    if (this.deps.store.createInstance(start) === "exists") return { kind: "exists", instanceId: id };
+    this.deps.notify(id);
+    return { kind: "started", instanceId: id };
+  }
+
+  get(instanceId: string): InstanceRecord | undefined {
+    return this.deps.store.getInstance(instanceId);
+  }
+
+  terminate(instanceId: string, reason: string | undefined, recursive: boolean): CommandResult {
+    return this.send(instanceId, { kind: "executionTerminated", input: reason, recurse: recursive });
+  }
+
+  raiseEvent(instanceId: string, eventName: string, payload: string | undefined): CommandResult {
+    return this.send(instanceId, { kind: "eventRaised", name: eventName, input: payload });
+  }
+
+  pause(instanceId: string, reason: string | undefined): CommandResult {
+    return this.send(instanceId, { kind: "executionSuspended", input: reason });
+  }
+
+  resume(instanceId: string, reason: string | undefined): CommandResult {
+    return this.send(instanceId, { kind: "executionResumed", input: reason });
+  }
+
+  /** Recursive; only when the instance and all its descendants are finished. */
+  purge(instanceId: string): PurgeResult {
+    return this.deps.store.purge(instanceId);
+  }
+
+  private send(instanceId: string, body: Parameters<typeof newEvent>[0]): CommandResult {
+    const now = this.deps.clock();
+    const event: HistoryEvent = newEvent(body, now);
+    const result = this.deps.store.enqueue(instanceId, event, now);
+    if (result === "not-found") return "not-found";
+    if (result === "queued") this.deps.notify(instanceId);
+    return "ok";
+  }
+}

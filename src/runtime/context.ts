@@ -1,0 +1,121 @@
+/**
+ * The contexts workflow and activity code receive. Method names and behaviour mirror
+ * `@dapr/dapr` 3.18's WorkflowContext and WorkflowActivityContext, so code moves between
+ * the Dapr SDK and workflowd's in-process runtime unchanged.
+ *
+ * The workflow context only records commands (it never performs anything): each call gets
+ * the next action ID and a task; the replayer matches IDs against history.
+ */
+import type { OrchestratorAction } from "../engine/actions.js";
+import { CompletableTask, type Task, WhenAllTask, WhenAnyTask } from "./task.js";
+import type { Activity, Workflow } from "./registry.js";
+import { serialize } from "./serialization.js";
+
+/** What the context needs from the replayer that drives it. */
+export interface ReplayHost {
+  readonly instanceId: string;
+  readonly currentUtcMs: number;
+  readonly replaying: boolean;
+  nextActionId(): number;
+  schedule(action: OrchestratorAction, task: CompletableTask<unknown>): void;
+  waitForEvent(name: string): CompletableTask<unknown>;
+  setCustomStatus(status: string): void;
+  continueAsNew(input: string | undefined, saveEvents: boolean): void;
+}
+
+export class WorkflowContext {
+  constructor(private readonly host: ReplayHost) {}
+
+  getWorkflowInstanceId(): string {
+    return this.host.instanceId;
+  }
+
+  /** The time of the current turn, from history: the same value on every replay. */
+  getCurrentUtcDateTime(): Date {
+    return new Date(this.host.currentUtcMs);
+  }
+
+  isReplaying(): boolean {
+    return this.host.replaying;
+  }
+
+  callActivity<T = any>(activity: Activity | string, input?: unknown): Task<T> {
+    const id = this.host.nextActionId();
+    const task = new CompletableTask<T>();
+    this.host.schedule({ kind: "scheduleTask", id, name: nameOf(activity), input: serialize(input) }, task as CompletableTask<unknown>);
+    return task;
+  }
+
+  callChildWorkflow<T = any>(workflow: Workflow | string, input?: unknown, instanceId?: string): Task<T> {
+    const id = this.host.nextActionId();
+    const task = new CompletableTask<T>();
+    this.host.schedule(
+      { kind: "createSubOrchestration", id, name: nameOf(workflow), instanceId: instanceId ?? "", input: serialize(input) },
+      task as CompletableTask<unknown>,
+    );
+    return task;
+  }
+
+  /** The older name of callChildWorkflow, kept by `@dapr/dapr`. */
+  callSubWorkflow<T = any>(workflow: Workflow | string, input?: unknown, instanceId?: string): Task<T> {
+    return this.callChildWorkflow<T>(workflow, input, instanceId);
+  }
+
+  /** A durable timer: a Date, or a number of seconds from the current (history) time. */
+  createTimer(fireAt: Date | number): Task<void> {
+    const at = typeof fireAt === "number" ? this.host.currentUtcMs + fireAt * 1000 : fireAt.getTime();
+    if (!Number.isFinite(at)) throw new TypeError("createTimer needs a valid Date or a number of seconds");
+    const id = this.host.nextActionId();
+    const task = new CompletableTask<void>();
+    this.host.schedule({ kind: "createTimer", id, fireAt: at }, task as CompletableTask<unknown>);
+    return task;
+  }
+
+  /** Completes with the oldest raised event of that name (names are case-insensitive). */
+  waitForExternalEvent<T = any>(name: string): Task<T> {
+    return this.host.waitForEvent(name) as Task<T>;
+  }
+
+  continueAsNew(newInput: unknown, saveEvents = false): void {
+    this.host.continueAsNew(serialize(newInput), saveEvents);
+  }
+
+  setCustomStatus(status: string): void {
+    this.host.setCustomStatus(status);
+  }
+
+  whenAll<T>(tasks: Task<T>[]): Task<T[]> {
+    return new WhenAllTask<T>(tasks);
+  }
+
+  whenAny(tasks: Task<any>[]): Task<Task<any>> {
+    return new WhenAnyTask(tasks);
+  }
+}
+
+export class ActivityContext {
+  constructor(
+    private readonly instanceId: string,
+    private readonly taskId: number,
+    private readonly attempt: number,
+  ) {}
+
+  getWorkflowInstanceId(): string {
+    return this.instanceId;
+  }
+
+  getWorkflowActivityId(): number {
+    return this.taskId;
+  }
+
+  /** 1 on the first run; higher when the activity runs again (it runs at least once). */
+  getAttempt(): number {
+    return this.attempt;
+  }
+}
+
+function nameOf(target: ((...args: any[]) => unknown) | string): string {
+  const name = typeof target === "string" ? target : target?.name;
+  if (!name) throw new TypeError("an activity or workflow must be a named function or a name");
+  return name;
+}

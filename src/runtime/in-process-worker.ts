@@ -1,0 +1,46 @@
+/**
+ * The in-process worker: runs workflows and activities registered in a WorkflowRegistry
+ * inside the workflowd process, behind the same Worker contract as remote SDK apps.
+ */
+import type { TurnResult } from "../engine/actions.js";
+import type { ActivityRequest, ActivityResult, OrchestrationRequest, Worker } from "../orchestration/worker.js";
+import { ActivityContext } from "./context.js";
+import type { WorkflowRegistry } from "./registry.js";
+import { replay } from "./replayer.js";
+import { deserialize, failureOf, serialize } from "./serialization.js";
+
+export class InProcessWorker implements Worker {
+  readonly id = "in-process";
+
+  constructor(private readonly registry: WorkflowRegistry) {}
+
+  servesWorkflow(name: string): boolean {
+    return this.registry.workflow(name) !== undefined;
+  }
+
+  servesActivity(name: string): boolean {
+    return this.registry.activity(name) !== undefined;
+  }
+
+  activityNames(): readonly string[] {
+    return this.registry.activityNames();
+  }
+
+  executeOrchestration(request: OrchestrationRequest): Promise<TurnResult> {
+    return replay(this.registry, request);
+  }
+
+  async executeActivity(request: ActivityRequest): Promise<ActivityResult> {
+    const activity = this.registry.activity(request.name);
+    if (!activity) {
+      return { ok: false, failure: { errorType: "ActivityNotRegisteredError", errorMessage: `activity '${request.name}' is not registered` } };
+    }
+    try {
+      const context = new ActivityContext(request.instanceId, request.taskId, request.attempt);
+      const value = await activity(context, deserialize(request.input));
+      return { ok: true, result: value === null ? undefined : serialize(value) };
+    } catch (error) {
+      return { ok: false, failure: failureOf(error) };
+    }
+  }
+}

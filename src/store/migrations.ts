@@ -1,0 +1,97 @@
+/**
+ * Schema migrations. Each entry is applied once, in order, inside a transaction, and the
+ * `schema_version` table records how far a database has come. Never edit a shipped entry:
+ * add a new one.
+ *
+ *   instances   one row per instance; `version` is the optimistic-concurrency token every
+ *               write to the row checks and bumps. Columns other than the IDs are derived
+ *               from history by the engine's fold and rewritten at every turn.
+ *   history     committed history events, numbered per instance from 0.
+ *   inbox       new events waiting for a turn. A row is visible (deliverable) once
+ *               `visible_at` <= now, which is how timers wait. Rows bound to one
+ *               execution carry its `execution_id` (see engine/turn.ts InboxItem).
+ *   activities  queued activity work. A row is leased while it runs; an expired or
+ *               released lease lets it run again (at-least-once). The row is deleted in the
+ *               same transaction that puts its result into the inbox.
+ */
+import type { Database } from "better-sqlite3";
+
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE instances (
+    instance_id        TEXT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    execution_id       TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    last_updated_at    INTEGER NOT NULL,
+    input              TEXT,
+    output             TEXT,
+    custom_status      TEXT,
+    failure_details    TEXT,
+    parent_instance_id TEXT,
+    history_length     INTEGER NOT NULL DEFAULT 0,
+    version            INTEGER NOT NULL
+  ) STRICT;
+  -- Recursive terminate and purge walk from a parent to its children.
+  CREATE INDEX instances_by_parent ON instances (parent_instance_id) WHERE parent_instance_id IS NOT NULL;
+  -- Listing and retention by status (and the count shown by metadata) without a scan.
+  CREATE INDEX instances_by_status ON instances (status);
+
+  CREATE TABLE history (
+    instance_id TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    event       TEXT NOT NULL,
+    -- The key is also a second guard: two writers appending at the same position collide.
+    PRIMARY KEY (instance_id, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE inbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id  TEXT NOT NULL,
+    visible_at   INTEGER NOT NULL,
+    execution_id TEXT,
+    event        TEXT NOT NULL
+  ) STRICT;
+  -- Loading one instance's visible events in delivery order.
+  CREATE INDEX inbox_by_instance ON inbox (instance_id, visible_at, seq);
+  -- Finding instances with due events (start-up recovery and timer wake-ups).
+  CREATE INDEX inbox_by_visible_at ON inbox (visible_at);
+
+  CREATE TABLE activities (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id      TEXT NOT NULL,
+    execution_id     TEXT NOT NULL,
+    task_id          INTEGER NOT NULL,
+    name             TEXT NOT NULL,
+    input            TEXT,
+    lease_owner      TEXT,
+    lease_expires_at INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (instance_id, execution_id, task_id)
+  ) STRICT;
+  -- Claiming work: free rows (NULL sorts first) and expired leases, oldest first.
+  CREATE INDEX activities_by_lease ON activities (lease_expires_at, seq);
+  -- Deleting an instance's queued work when it finishes or is purged uses the UNIQUE index.
+  `,
+];
+
+export const schemaVersion = migrations.length;
+
+export function migrate(db: Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
+  const current = row?.version ?? 0;
+  if (current > migrations.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this workflowd (${migrations.length}); refusing to open it`,
+    );
+  }
+  for (let v = current; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.prepare("DELETE FROM schema_version").run();
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(v + 1);
+    })();
+  }
+}

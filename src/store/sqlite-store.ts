@@ -1,0 +1,512 @@
+/**
+ * The SQLite store (better-sqlite3): instances, history, inbox and activity queue.
+ *
+ * Every method is one transaction. A turn commits through `commitTurn`, which is guarded by
+ * the instance row's `version`: the UPDATE must match the version the turn loaded, and every
+ * inbox row the turn consumed must still be there, or the whole commit rolls back and the
+ * caller gets "conflict" (reload and retry, never overwrite).
+ *
+ * Failure modes: methods throw better-sqlite3's SqliteError for storage faults (disk full,
+ * I/O error, database locked past `busyTimeoutMs`) and StoreCorruptionError for rows that do
+ * not decode. Outcomes that are not faults (not found, exists, conflict) are return values.
+ */
+import Database from "better-sqlite3";
+import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
+import { isTerminal, type RuntimeStatus } from "../engine/state.js";
+import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
+import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
+import { migrate } from "./migrations.js";
+import type { FailureDetails } from "../engine/history.js";
+
+export interface StoreOptions {
+  /** A file path, or ":memory:". */
+  path: string;
+  /** How long a statement waits for a lock held by another connection. */
+  busyTimeoutMs: number;
+}
+
+export interface InstanceRecord {
+  instanceId: string;
+  name: string;
+  executionId: string;
+  status: RuntimeStatus;
+  createdAt: number;
+  lastUpdatedAt: number;
+  input: string | undefined;
+  output: string | undefined;
+  customStatus: string | undefined;
+  failureDetails: FailureDetails | undefined;
+  parentInstanceId: string | undefined;
+  historyLength: number;
+  version: number;
+}
+
+export interface TurnSnapshot {
+  instance: InstanceRecord;
+  history: HistoryEvent[];
+  inbox: InboxItem[];
+}
+
+export interface TurnCommit {
+  instanceId: string;
+  /** The version the snapshot was loaded at. */
+  expectedVersion: number;
+  /** History length at load time; appended events are numbered from here. */
+  historyLength: number;
+  consumedSeqs: readonly number[];
+  outcome: TurnOutcome;
+  now: number;
+}
+
+export type CommitResult =
+  | { kind: "committed"; touchedInstanceIds: string[] }
+  | { kind: "conflict"; reason: string };
+
+export type EnqueueResult = "queued" | "not-found" | "terminal";
+
+export type PurgeResult =
+  | { kind: "purged"; instanceIds: string[] }
+  | { kind: "not-found" }
+  | { kind: "not-terminal"; instanceId: string; status: RuntimeStatus };
+
+export interface ActivityWork {
+  seq: number;
+  instanceId: string;
+  executionId: string;
+  taskId: number;
+  name: string;
+  input: string | undefined;
+  attempts: number;
+}
+
+interface InstanceRow {
+  instance_id: string;
+  name: string;
+  execution_id: string;
+  status: string;
+  created_at: number;
+  last_updated_at: number;
+  input: string | null;
+  output: string | null;
+  custom_status: string | null;
+  failure_details: string | null;
+  parent_instance_id: string | null;
+  history_length: number;
+  version: number;
+}
+
+class ConflictError extends Error {}
+
+export class SqliteStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(options: StoreOptions) {
+    this.path = options.path;
+    this.db = new Database(options.path);
+    // Set explicitly on every connection: better-sqlite3 opens an existing WAL database
+    // with synchronous=NORMAL, which can lose the last commits on power loss.
+    if (options.path !== ":memory:") this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
+    migrate(this.db);
+    this.stmt = this.prepareStatements();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
+  /** A trivial read, for health checks: throws if the database cannot be read. */
+  ping(): void {
+    this.stmt.ping.get();
+  }
+
+  /** The effective pragmas, for start-up logs and benchmarks. */
+  settings(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: String(this.db.pragma("journal_mode", { simple: true })),
+      synchronous: Number(this.db.pragma("synchronous", { simple: true })),
+    };
+  }
+
+  // -- Management ---------------------------------------------------------------------
+
+  /**
+   * Creates a PENDING instance and queues its start event, atomically. "exists" when the ID
+   * is taken in any state: IDs are never reused until purged.
+   */
+  createInstance(start: ExecutionStarted): "created" | "exists" {
+    return this.db.transaction(() => {
+      const inserted = this.stmt.insertInstance.run({
+        instance_id: start.instanceId,
+        name: start.name,
+        execution_id: start.executionId,
+        created_at: start.timestamp,
+        input: start.input ?? null,
+        parent_instance_id: start.parentInstance?.instanceId ?? null,
+      });
+      if (inserted.changes === 0) return "exists";
+      this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
+      return "created";
+    }).immediate();
+  }
+
+  getInstance(instanceId: string): InstanceRecord | undefined {
+    const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Queues an event for an instance; events for a finished instance are not stored. */
+  enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): EnqueueResult {
+    return this.db.transaction((): EnqueueResult => {
+      const row = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
+      if (!row) return "not-found";
+      if (isTerminal(row.status)) return "terminal";
+      this.insertInbox(instanceId, visibleAt, null, event);
+      return "queued";
+    }).immediate();
+  }
+
+  /**
+   * Deletes an instance and everything it owns, and recursively its children. Only when the
+   * instance and every descendant are finished: purging a running child would lose it.
+   */
+  purge(instanceId: string): PurgeResult {
+    return this.db.transaction((): PurgeResult => {
+      const root = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
+      if (!root) return { kind: "not-found" };
+      const ids = this.descendantsAndSelf(instanceId);
+      for (const id of ids) {
+        const row = this.stmt.getStatus.get(id) as { status: RuntimeStatus };
+        if (!isTerminal(row.status)) return { kind: "not-terminal", instanceId: id, status: row.status };
+      }
+      for (const id of ids) this.deleteInstance(id);
+      return { kind: "purged", instanceIds: ids };
+    }).immediate();
+  }
+
+  // -- Turns --------------------------------------------------------------------------
+
+  /** Loads what a turn needs: the row, the committed history and the visible inbox rows. */
+  loadTurn(instanceId: string, now: number, inboxLimit: number): TurnSnapshot | undefined {
+    return this.db.transaction((): TurnSnapshot | undefined => {
+      const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
+      if (!row) return undefined;
+      const where = `instance '${instanceId}'`;
+      const history = (this.stmt.getHistory.all(instanceId) as { seq: number; event: string }[]).map((h) =>
+        decodeEvent(h.event, `${where} history #${h.seq}`),
+      );
+      const inbox = (this.stmt.getInbox.all(instanceId, now, inboxLimit) as {
+        seq: number;
+        execution_id: string | null;
+        event: string;
+      }[]).map((r) => ({
+        seq: r.seq,
+        executionId: r.execution_id ?? undefined,
+        event: decodeEvent(r.event, `${where} inbox #${r.seq}`),
+      }));
+      return { instance: toRecord(row), history, inbox };
+    }).deferred();
+  }
+
+  /**
+   * Commits a turn's outcome in one transaction guarded by the instance version. Returns the
+   * IDs of instances whose inbox gained visible events (they need a turn).
+   */
+  commitTurn(commit: TurnCommit): CommitResult {
+    try {
+      return this.db.transaction(() => this.applyCommit(commit)).immediate();
+    } catch (error) {
+      if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
+      throw error;
+    }
+  }
+
+  // -- Scheduling ---------------------------------------------------------------------
+
+  /** Instances with at least one visible inbox row: the ones that need a turn. */
+  dueInstanceIds(now: number, limit: number): string[] {
+    return (this.stmt.dueInstances.all(now, limit) as { instance_id: string }[]).map((r) => r.instance_id);
+  }
+
+  /** When the next not-yet-visible inbox row (a timer) becomes visible. */
+  nextVisibleAt(now: number): number | undefined {
+    const row = this.stmt.nextVisible.get(now) as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  // -- Activities ---------------------------------------------------------------------
+
+  /**
+   * Leases up to `limit` free or expired activities to `owner` for `leaseMs`. `names`
+   * restricts the claim to activities some worker can run; undefined means any.
+   */
+  claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): ActivityWork[] {
+    const rows = this.db.transaction(() =>
+      this.stmt.claimActivities.all({
+        owner,
+        now,
+        expires: now + leaseMs,
+        limit,
+        names: names ? JSON.stringify(names) : null,
+      }),
+    ).immediate() as {
+      seq: number;
+      instance_id: string;
+      execution_id: string;
+      task_id: number;
+      name: string;
+      input: string | null;
+      attempts: number;
+    }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      instanceId: r.instance_id,
+      executionId: r.execution_id,
+      taskId: r.task_id,
+      name: r.name,
+      input: r.input ?? undefined,
+      attempts: r.attempts,
+    }));
+  }
+
+  /**
+   * Records an activity's result: the result event goes into the instance's inbox and the
+   * queue row is deleted, atomically. "gone" when the row no longer exists (another run
+   * already completed it, or the instance finished or was purged): the result is dropped.
+   */
+  completeActivity(seq: number, result: HistoryEvent, now: number): "delivered" | "gone" {
+    return this.db.transaction(() => {
+      const row = this.stmt.getActivity.get(seq) as { instance_id: string; execution_id: string } | undefined;
+      if (!row) return "gone";
+      this.stmt.deleteActivity.run(seq);
+      this.insertInbox(row.instance_id, now, row.execution_id, result);
+      return "delivered";
+    }).immediate();
+  }
+
+  /** Start-up recovery: no other process owns this database, so every lease is stale. */
+  releaseAllLeases(): number {
+    return this.stmt.releaseAllLeases.run().changes;
+  }
+
+  /** When the earliest current lease expires (the dispatcher re-checks then). */
+  nextLeaseExpiry(): number | undefined {
+    const row = this.stmt.nextLeaseExpiry.get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  // -- Internals ----------------------------------------------------------------------
+
+  private applyCommit(commit: TurnCommit): CommitResult {
+    const { instanceId, outcome, now } = commit;
+    const state = outcome.state;
+    const updated = this.stmt.updateInstance.run({
+      instance_id: instanceId,
+      expected_version: commit.expectedVersion,
+      has_state: state ? 1 : 0,
+      name: state?.name ?? null,
+      execution_id: state?.executionId ?? null,
+      status: state?.status ?? null,
+      created_at: state?.createdAt ?? null,
+      last_updated_at: state?.lastUpdatedAt ?? null,
+      input: state?.input ?? null,
+      output: state?.output ?? null,
+      failure_details: encodeFailure(state?.failureDetails),
+      custom_status: outcome.customStatus ?? null,
+      history_length: outcome.historyMode === "replace" ? outcome.events.length : commit.historyLength + outcome.events.length,
+    });
+    if (updated.changes === 0) throw new ConflictError(`instance '${instanceId}' changed since it was loaded`);
+    let deleted = 0;
+    for (const seq of commit.consumedSeqs) deleted += this.stmt.deleteInbox.run(seq, instanceId).changes;
+    if (deleted !== commit.consumedSeqs.length) {
+      throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
+    }
+
+    let seq = commit.historyLength;
+    if (outcome.historyMode === "replace") {
+      this.stmt.deleteHistory.run(instanceId);
+      this.stmt.deleteActivitiesOf.run(instanceId);
+      seq = 0;
+    }
+    for (const event of outcome.events) this.stmt.insertHistory.run(instanceId, seq++, encodeEvent(event));
+
+    const touched = new Set<string>();
+    const executionId = state?.executionId ?? "";
+    for (const effect of outcome.effects) this.applyEffect(instanceId, executionId, effect, now, touched);
+    for (const event of outcome.requeue) {
+      // Visible at time 0: ahead of everything already queued for this instance.
+      this.insertInbox(instanceId, 0, null, event);
+      touched.add(instanceId);
+    }
+    if (state && isTerminal(state.status)) {
+      // A finished instance takes no more work: queued activities, timers and events go.
+      this.stmt.deleteActivitiesOf.run(instanceId);
+      this.stmt.deleteInboxOf.run(instanceId);
+    }
+    return { kind: "committed", touchedInstanceIds: [...touched] };
+  }
+
+  private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): void {
+    switch (effect.kind) {
+      case "scheduleActivity":
+        this.stmt.insertActivity.run(instanceId, executionId, effect.taskId, effect.name, effect.input ?? null);
+        return;
+      case "scheduleTimer":
+        this.insertInbox(instanceId, effect.fireAt, executionId, effect.event);
+        return;
+      case "createChild":
+        this.createChild(instanceId, executionId, effect.event, now, touched);
+        return;
+      case "deliver": {
+        const inserted = this.stmt.insertInboxIfExists.run(
+          effect.instanceId, now, effect.executionId ?? null, encodeEvent(effect.event), effect.instanceId,
+        );
+        if (inserted.changes > 0) touched.add(effect.instanceId);
+        return;
+      }
+    }
+  }
+
+  /**
+   * A child ID that is taken is replaced only when the existing instance is a finished child
+   * of the same parent (a parent that continued as new re-creates `<parent>:0001`, as in
+   * durabletask). Any other clash fails the parent's task instead of hijacking an instance.
+   */
+  private createChild(parentId: string, parentExecutionId: string, start: ExecutionStarted, now: number, touched: Set<string>): void {
+    const childId = start.instanceId;
+    const existing = this.stmt.getInstance.get(childId) as InstanceRow | undefined;
+    if (existing) {
+      const replaceable = isTerminal(existing.status as RuntimeStatus) && existing.parent_instance_id === parentId;
+      if (!replaceable) {
+        const reason = existing.parent_instance_id === parentId
+          ? `an instance with this ID is still ${existing.status}`
+          : "an instance with this ID already exists";
+        const failure = childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, childId, reason, now);
+        this.insertInbox(parentId, now, parentExecutionId, failure);
+        touched.add(parentId);
+        return;
+      }
+      for (const id of this.descendantsAndSelf(childId)) this.deleteInstance(id);
+    }
+    this.createInstanceRow(start);
+    touched.add(childId);
+  }
+
+  private createInstanceRow(start: ExecutionStarted): void {
+    this.stmt.insertInstance.run({
+      instance_id: start.instanceId,
+      name: start.name,
+      execution_id: start.executionId,
+      created_at: start.timestamp,
+      input: start.input ?? null,
+      parent_instance_id: start.parentInstance?.instanceId ?? null,
+    });
+    this.insertInbox(start.instanceId, start.timestamp, null, start);
+  }
+
+  private insertInbox(instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): void {
+    this.stmt.insertInbox.run(instanceId, visibleAt, executionId, encodeEvent(event));
+  }
+
+  private descendantsAndSelf(instanceId: string): string[] {
+    const ids = [instanceId];
+    for (let i = 0; i < ids.length; i++) {
+      for (const row of this.stmt.getChildren.all(ids[i]!) as { instance_id: string }[]) ids.push(row.instance_id);
+    }
+    return ids;
+  }
+
+  private deleteInstance(instanceId: string): void {
+    this.stmt.deleteHistory.run(instanceId);
+    this.stmt.deleteInboxOf.run(instanceId);
+    this.stmt.deleteActivitiesOf.run(instanceId);
+    this.stmt.deleteInstance.run(instanceId);
+  }
+
+  private prepareStatements() {
+    const db = this.db;
+    return {
+      ping: db.prepare("SELECT 1"),
+      insertInstance: db.prepare(`
+        INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, version)
+        VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, 1)
+        ON CONFLICT (instance_id) DO NOTHING`),
+      getInstance: db.prepare("SELECT * FROM instances WHERE instance_id = ?"),
+      getStatus: db.prepare("SELECT status FROM instances WHERE instance_id = ?"),
+      getChildren: db.prepare("SELECT instance_id FROM instances WHERE parent_instance_id = ?"),
+      updateInstance: db.prepare(`
+        UPDATE instances SET
+          name = CASE WHEN @has_state THEN @name ELSE name END,
+          execution_id = CASE WHEN @has_state THEN @execution_id ELSE execution_id END,
+          status = CASE WHEN @has_state THEN @status ELSE status END,
+          created_at = CASE WHEN @has_state THEN @created_at ELSE created_at END,
+          last_updated_at = CASE WHEN @has_state THEN @last_updated_at ELSE last_updated_at END,
+          input = CASE WHEN @has_state THEN @input ELSE input END,
+          output = CASE WHEN @has_state THEN @output ELSE output END,
+          failure_details = CASE WHEN @has_state THEN @failure_details ELSE failure_details END,
+          custom_status = COALESCE(@custom_status, custom_status),
+          history_length = @history_length,
+          version = version + 1
+        WHERE instance_id = @instance_id AND version = @expected_version`),
+      deleteInstance: db.prepare("DELETE FROM instances WHERE instance_id = ?"),
+      getHistory: db.prepare("SELECT seq, event FROM history WHERE instance_id = ? ORDER BY seq"),
+      insertHistory: db.prepare("INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)"),
+      deleteHistory: db.prepare("DELETE FROM history WHERE instance_id = ?"),
+      getInbox: db.prepare(`
+        SELECT seq, execution_id, event FROM inbox
+        WHERE instance_id = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?`),
+      insertInbox: db.prepare("INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES (?, ?, ?, ?)"),
+      insertInboxIfExists: db.prepare(`
+        INSERT INTO inbox (instance_id, visible_at, execution_id, event)
+        SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM instances WHERE instance_id = ?)`),
+      deleteInbox: db.prepare("DELETE FROM inbox WHERE seq = ? AND instance_id = ?"),
+      deleteInboxOf: db.prepare("DELETE FROM inbox WHERE instance_id = ?"),
+      dueInstances: db.prepare("SELECT DISTINCT instance_id FROM inbox WHERE visible_at <= ? LIMIT ?"),
+      nextVisible: db.prepare("SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?"),
+      insertActivity: db.prepare(`
+        INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`),
+      claimActivities: db.prepare(`
+        UPDATE activities SET lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1
+        WHERE seq IN (
+          SELECT seq FROM activities
+          WHERE (lease_expires_at IS NULL OR lease_expires_at <= @now)
+            AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
+          ORDER BY seq LIMIT @limit)
+        RETURNING seq, instance_id, execution_id, task_id, name, input, attempts`),
+      getActivity: db.prepare("SELECT instance_id, execution_id FROM activities WHERE seq = ?"),
+      deleteActivity: db.prepare("DELETE FROM activities WHERE seq = ?"),
+      deleteActivitiesOf: db.prepare("DELETE FROM activities WHERE instance_id = ?"),
+      releaseAllLeases: db.prepare(
+        "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_expires_at IS NOT NULL",
+      ),
+      nextLeaseExpiry: db.prepare("SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL"),
+    };
+  }
+}
+
+function toRecord(row: InstanceRow): InstanceRecord {
+  const where = `instance '${row.instance_id}'`;
+  return {
+    instanceId: row.instance_id,
+    name: row.name,
+    executionId: row.execution_id,
+    status: row.status as RuntimeStatus,
+    createdAt: row.created_at,
+    lastUpdatedAt: row.last_updated_at,
+    input: row.input ?? undefined,
+    output: row.output ?? undefined,
+    customStatus: row.custom_status ?? undefined,
+    failureDetails: decodeFailure(row.failure_details, where),
+    parentInstanceId: row.parent_instance_id ?? undefined,
+    historyLength: row.history_length,
+    version: row.version,
+  };
+}
