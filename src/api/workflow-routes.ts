@@ -5,8 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { InstanceRecord } from "../store/sqlite-store.js";
-import type { WorkflowService } from "../orchestration/workflow-service.js";
+import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import { apiErrors, routeFailures } from "./errors.js";
 import { allowOnly } from "./method-guard.js";
 import {
@@ -137,7 +136,7 @@ function requireEmptyOrObject(request: FastifyRequest): void {
  * left out, map keys sorted, timestamps RFC 3339 UTC. No output for a failed workflow
  * (daprd master).
  */
-export function toStateResponse(instance: InstanceRecord): WorkflowStateResponse {
+export function toStateResponse(instance: InstanceView): WorkflowStateResponse {
   const failure = instance.failureDetails;
   const candidates: [string, string | undefined][] = [
     ["dapr.workflow.custom_status", instance.customStatus],

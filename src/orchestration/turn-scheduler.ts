@@ -29,6 +29,7 @@ export class TurnScheduler {
   private readonly again = new Set<string>();
   private readonly parked = new Map<string, Set<string>>();
   private readonly failures = new Map<string, number>();
+  private readonly unservedActivities = new Set<string>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -130,13 +131,24 @@ export class TurnScheduler {
     let activities = false;
     for (const effect of outcome.effects) {
       if (effect.kind === "scheduleTimer") earliestTimer = Math.min(earliestTimer ?? effect.fireAt, effect.fireAt);
-      if (effect.kind === "scheduleActivity") activities = true;
+      if (effect.kind === "scheduleActivity") {
+        activities = true;
+        this.warnIfUnserved(effect.name, instanceId);
+      }
     }
     if (earliestTimer !== undefined) {
       if (earliestTimer <= this.deps.clock()) this.notify(instanceId);
       else this.armWake(earliestTimer);
     }
     if (activities) this.deps.onActivitiesQueued();
+  }
+
+  /** An activity no worker runs waits in the queue; say so once per name rather than stall silently. */
+  private warnIfUnserved(activityName: string, instanceId: string): void {
+    if (this.deps.workers.forActivity(activityName) || this.deps.workers.activityNames() === undefined) return;
+    if (this.unservedActivities.has(activityName)) return;
+    this.unservedActivities.add(activityName);
+    this.deps.logger.warn({ instanceId, activityName }, "no worker serves this activity; it stays queued until one does");
   }
 
   private park(workflowName: string, instanceId: string): void {

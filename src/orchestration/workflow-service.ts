@@ -18,6 +18,9 @@ export interface WorkflowServiceDeps {
   notify: (instanceId: string) => void;
 }
 
+/** An instance as management callers see it (the store's row, derived from history). */
+export type InstanceView = InstanceRecord;
+
 export type StartResult =
   | { kind: "started"; instanceId: string }
   | { kind: "exists"; instanceId: string }

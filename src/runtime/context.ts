@@ -8,8 +8,12 @@
  */
 import type { OrchestratorAction } from "../engine/actions.js";
 import { CompletableTask, type Task, WhenAllTask, WhenAnyTask } from "./task.js";
-import type { Activity, Workflow } from "./registry.js";
 import { serialize } from "./serialization.js";
+
+/** A workflow: an (async) generator function yielding tasks, or a plain function. */
+export type Workflow = (ctx: WorkflowContext, input: any) => unknown;
+/** An activity: any (async) function of its context and input. */
+export type Activity = (ctx: ActivityContext, input: any) => unknown;
 
 /** What the context needs from the replayer that drives it. */
 export interface ReplayHost {

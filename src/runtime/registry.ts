@@ -4,11 +4,9 @@
  * registerActivity, registerActivityWithName, each returning the registry), so a Dapr app's
  * registration code is reused verbatim.
  */
-import type { ActivityContext, WorkflowContext } from "./context.js";
+import type { Activity, Workflow } from "./context.js";
 
-/** A workflow: an (async) generator function yielding tasks, or a plain function. */
-export type Workflow = (ctx: WorkflowContext, input: any) => unknown;
-export type Activity = (ctx: ActivityContext, input: any) => unknown;
+export type { Activity, Workflow };
 
 export class WorkflowRegistry {
   private readonly workflows = new Map<string, Workflow>();

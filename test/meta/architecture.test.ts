@@ -1,0 +1,107 @@
+/**
+ * The layering, checked from the imports: dependencies point inward (api → orchestration →
+ * engine and store; the engine does no I/O), and there are no import cycles.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const src = join(root, "src");
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+interface Import {
+  specifier: string;
+  typeOnly: boolean;
+}
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, "utf8");
+  const found: Import[] = [];
+  for (const match of text.matchAll(/^\s*(import|export)(\s+type)?[^'"]*?from\s+["']([^"']+)["']/gm)) {
+    found.push({ specifier: match[3]!, typeOnly: Boolean(match[2]) });
+  }
+  for (const match of text.matchAll(/^\s*import\s+["']([^"']+)["']/gm)) found.push({ specifier: match[1]!, typeOnly: false });
+  return found;
+}
+
+/** The layer of a file under src/: its first directory, or the file name for top-level files. */
+function layerOf(file: string): string {
+  const rel = relative(src, file).split("/");
+  return rel.length > 1 ? rel[0]! : rel[0]!.replace(/\.ts$/, "");
+}
+
+function resolveLocal(from: string, specifier: string): string | undefined {
+  if (!specifier.startsWith(".")) return undefined;
+  return resolve(dirname(from), specifier).replace(/\.js$/, ".ts");
+}
+
+const files = sourceFiles(src);
+
+/** Which layers each layer may import from (besides itself). */
+const allowed: Record<string, string[]> = {
+  engine: [],
+  store: ["engine"],
+  orchestration: ["engine", "store", "limits"],
+  runtime: ["engine", "orchestration"],
+  api: ["orchestration", "engine"],
+  limits: [],
+  version: [],
+  config: ["limits"],
+  app: ["api", "orchestration", "runtime", "store", "limits", "version"],
+  index: ["app", "runtime", "engine"],
+  main: ["app", "config", "runtime"],
+};
+
+describe("architecture", () => {
+  it("knows the layer of every source file", () => {
+    for (const file of files) expect(Object.keys(allowed), relative(root, file)).toContain(layerOf(file));
+  });
+
+  it.each(files.map((f) => [relative(root, f), f]))("%s imports only from layers it may depend on", (_name, file) => {
+    const layer = layerOf(file);
+    for (const { specifier } of importsOf(file)) {
+      const target = resolveLocal(file, specifier);
+      if (!target) continue;
+      const targetLayer = layerOf(target);
+      if (targetLayer === layer) continue;
+      expect(allowed[layer], `${relative(root, file)} imports ${specifier} (${targetLayer})`).toContain(targetLayer);
+    }
+  });
+
+  it("keeps the engine pure: no node built-ins, no I/O libraries, no clock or randomness", () => {
+    for (const file of files.filter((f) => layerOf(f) === "engine")) {
+      const text = readFileSync(file, "utf8");
+      for (const { specifier } of importsOf(file)) {
+        expect(specifier.startsWith("."), `${relative(root, file)} imports ${specifier}`).toBe(true);
+      }
+      expect(text, relative(root, file)).not.toMatch(/Date\.now\(|new Date\(\)|Math\.random\(|randomUUID|process\./);
+    }
+  });
+
+  it("has no import cycles", () => {
+    const graph = new Map(files.map((f) => [f, importsOf(f).flatMap(({ specifier }) => resolveLocal(f, specifier) ?? [])]));
+    const state = new Map<string, "visiting" | "done">();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(src, f)).join(" → "));
+        return;
+      }
+      state.set(file, "visiting");
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of files) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+});
