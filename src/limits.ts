@@ -17,6 +17,12 @@ export const limits = {
   activityConcurrencyMax: 64,
   /** Default activity lease: after this long without a result, the activity runs again. */
   activityLeaseMsDefault: 5 * 60 * 1000,
+  /**
+   * A worker's turn that takes longer than this is abandoned and retried with back-off, so a
+   * workflow awaiting something that never settles (or a remote worker that dropped the
+   * item) cannot hold its instance, or shutdown, forever.
+   */
+  turnTimeoutMs: 60_000,
   /** A version conflict reloads and retries the turn this many times before backing off. */
   conflictRetriesMax: 5,
   /** Back-off after a failed turn (storage fault, worker gone): doubles from the first value up to the max. */

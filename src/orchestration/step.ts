@@ -17,6 +17,11 @@ export interface StepDeps {
   newExecutionId: () => string;
   inboxBatchMax: number;
   conflictRetriesMax: number;
+  turnTimeoutMs: number;
+}
+
+export class TurnTimeoutError extends Error {
+  readonly code = "TURN_TIMEOUT";
 }
 
 export type StepResult =
@@ -44,12 +49,16 @@ export async function runStep(deps: StepDeps, instanceId: string): Promise<StepR
       const name = prepared.workflowName ?? snapshot.instance.name;
       const worker = deps.workers.forWorkflow(name);
       if (!worker) return { kind: "no-worker", workflowName: name };
-      result = await worker.executeOrchestration({
-        instanceId,
-        executionId: prepared.fold.executionId ?? snapshot.instance.executionId,
-        pastEvents: prepared.pastEvents,
-        newEvents: prepared.newEvents,
-      });
+      result = await withTimeout(
+        worker.executeOrchestration({
+          instanceId,
+          executionId: prepared.fold.executionId ?? snapshot.instance.executionId,
+          pastEvents: prepared.pastEvents,
+          newEvents: prepared.newEvents,
+        }),
+        deps.turnTimeoutMs,
+        () => new TurnTimeoutError(`turn of '${instanceId}' took longer than ${deps.turnTimeoutMs} ms; abandoned`),
+      );
     }
     const outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId });
     const committed = deps.store.commitTurn({
@@ -71,4 +80,15 @@ export async function runStep(deps: StepDeps, instanceId: string): Promise<StepR
     lastConflict = committed.reason;
   }
   return { kind: "conflict", reason: lastConflict };
+}
+
+/** Rejects with `onTimeout()` if `work` has not settled in time; a late result is ignored. */
+async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -17,6 +17,7 @@ export interface WorkflowEngineOptions {
   logger: Logger;
   clock?: () => number;
   activityLeaseMs?: number;
+  turnTimeoutMs?: number;
 }
 
 export class WorkflowEngine {
@@ -48,6 +49,7 @@ export class WorkflowEngine {
       logger,
       inboxBatchMax: limits.inboxBatchMax,
       conflictRetriesMax: limits.conflictRetriesMax,
+      turnTimeoutMs: options.turnTimeoutMs ?? limits.turnTimeoutMs,
       turnConcurrencyMax: limits.turnConcurrencyMax,
       onActivitiesQueued: () => this.dispatcher.pump(),
     });

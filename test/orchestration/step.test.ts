@@ -66,7 +66,7 @@ function stepDeps(store: SqliteStore, worker: Worker): StepDeps {
   const workers = new WorkerSet();
   workers.add(worker);
   let n = 0;
-  return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3 };
+  return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3, turnTimeoutMs: 5000 };
 }
 
 function startInstance(engine: WorkflowEngine, id: string, name = "wf") {
@@ -171,6 +171,21 @@ describe("TurnScheduler via WorkflowEngine", () => {
     startInstance(engine, "flaky");
     await vi.waitFor(() => expect(store.getInstance("flaky")!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(worker.calls).toHaveLength(3);
+  });
+
+  it("abandons a turn that never finishes and retries it, so the instance is not held forever", async () => {
+    const store = newStore();
+    const engine = new WorkflowEngine({ store, logger: silent, turnTimeoutMs: 100 });
+    engines.push(engine);
+    const worker = new ScriptedWorker(() =>
+      worker.calls.length === 1
+        ? new Promise<TurnResult>(() => {}) // the first turn hangs forever
+        : { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: '"second try"' }] });
+    engine.workers.add(worker);
+    engine.start();
+    startInstance(engine, "stuck");
+    await vi.waitFor(() => expect(store.getInstance("stuck")).toMatchObject({ status: "COMPLETED", output: '"second try"' }), { timeout: 3000 });
+    expect(worker.calls).toHaveLength(2);
   });
 
   it("keeps an instance PENDING while no worker serves it, and runs it when one appears", async () => {
