@@ -22,6 +22,7 @@ export const errorCatalogue = {
   ERR_PURGE_WORKFLOW: { status: 409, summary: "purge: the instance or a child is not COMPLETED, FAILED or TERMINATED (409); or a storage failure (500)" },
   ERR_HEALTH_NOT_READY: { status: 500, summary: "healthz: the store or the engine is not up" },
   ERR_METADATA: { status: 500, summary: "metadata: a storage failure" },
+  ERROR: { status: 500, summary: "an unexpected fault on a route without a code of its own (daprd's generic code)" },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

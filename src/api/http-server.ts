@@ -57,8 +57,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Start and raiseEvent take the raw body unchanged, whatever the content type; the other
   // routes check it themselves. So every body is read as text, and an empty body is fine
   // even with `Content-Type: application/json` (Fastify's JSON parser would reject it).
+  // The Content-Type is never interpreted, so a malformed one (which Fastify would reject
+  // with 415 before any parser runs) must not stop a start or raiseEvent either.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.addHook("onRequest", async (request) => {
+    if (request.raw.headers["content-type"] !== undefined) request.raw.headers["content-type"] = "application/octet-stream";
+  });
+  // daprd decodes a GET body too (and rejects one that is not a JSON object); Fastify would
+  // otherwise never read it.
+  app.addHttpMethod("GET", { hasBody: true, overrideExisting: true });
 
   if (options.apiToken) app.addHook("onRequest", apiTokenHook(options.apiToken));
 
@@ -102,9 +110,14 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
     default:
       break;
   }
+  // Any other client error Fastify raised keeps its status: it is not a server fault.
+  const status = fastifyError.statusCode;
+  if (fastifyError.code?.startsWith("FST_") && status !== undefined && status >= 400 && status < 500) {
+    return new ApiError(status, "ERR_MALFORMED_REQUEST", fastifyError.message ?? "bad request");
+  }
   const failure = request.routeOptions.config.failure;
   const cause = error instanceof Error ? error.message : String(error);
-  if (!failure) return new ApiError(500, "ERR_HEALTH_NOT_READY", cause);
+  if (!failure) return new ApiError(500, "ERROR", cause);
   const params = (request.params ?? {}) as Record<string, string>;
   return new ApiError(500, failure.errorCode, failure.message(params, cause));
 }

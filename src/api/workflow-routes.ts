@@ -46,6 +46,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
     schema: { params: InstanceParams, response: { 200: WorkflowStateResponse, ...errors } },
     config: { failure: routeFailures.get },
   }, async (request) => {
+    requireEmptyOrObject(request);
     const { instanceId } = request.params;
     const instance = service.get(instanceId);
     if (!instance) throw apiErrors.instanceNotFound(instanceId);

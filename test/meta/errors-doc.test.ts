@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { errorCatalogue } from "../../src/api/errors.js";
 
 const doc = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8");
-const rows = [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \| ([\d /]+) \|/gm)].map((m) => ({
+const rows = [...doc.matchAll(/^\| `(ERR_[A-Z_]+|ERROR)` \| ([\d /]+) \|/gm)].map((m) => ({
   code: m[1]!,
   statuses: m[2]!.trim().split(" / ").map(Number),
 }));
