@@ -61,6 +61,8 @@ class Replay implements ReplayHost {
   private suspended = false;
   private readonly heldBack: HistoryEvent[] = [];
   private completion: CompleteOrchestrationAction | undefined;
+  /** continueAsNew(…, saveEvents): unconsumed events, including later ones of this turn, carry over. */
+  private saveEvents = false;
   private customStatus: string | undefined;
   private readonly context: WorkflowContext;
 
@@ -101,16 +103,18 @@ class Replay implements ReplayHost {
   }
 
   continueAsNew(input: string | undefined, saveEvents: boolean): void {
-    const carryoverEvents = saveEvents
-      ? [...this.receivedEvents].flatMap(([name, inputs]) => inputs.map((i) => ({ name, input: i })))
-      : [];
-    this.complete({ kind: "completeOrchestration", id: 0, status: "CONTINUED_AS_NEW", result: input, carryoverEvents });
+    this.saveEvents = saveEvents;
+    this.complete({ kind: "completeOrchestration", id: 0, status: "CONTINUED_AS_NEW", result: input });
   }
 
   // -- Events ---------------------------------------------------------------------------
 
   async process(event: HistoryEvent): Promise<void> {
-    if (this.completion) return;
+    if (this.completion) {
+      // After continueAsNew, events of the same turn are still received (and carried over).
+      if (this.completion.status === "CONTINUED_AS_NEW" && event.kind === "eventRaised") this.buffer(event.name, event.input);
+      return;
+    }
     if (this.suspended && event.kind !== "executionResumed" && event.kind !== "executionTerminated") {
       this.heldBack.push(event);
       return;
@@ -205,14 +209,17 @@ class Replay implements ReplayHost {
   private async deliverEvent(name: string, input: string | undefined): Promise<void> {
     const key = name.toLowerCase();
     const waiter = this.eventWaiters.get(key)?.shift();
-    if (!waiter) {
-      const queued = this.receivedEvents.get(key) ?? [];
-      queued.push(input);
-      this.receivedEvents.set(key, queued);
-      return;
-    }
+    if (!waiter) return this.buffer(key, input);
     waiter.complete(deserialize(input));
     await this.resumeIfUnblocked();
+  }
+
+  /** Keeps an event nobody waits for yet; the next wait for that name takes the oldest. */
+  private buffer(name: string, input: string | undefined): void {
+    const key = name.toLowerCase();
+    const queued = this.receivedEvents.get(key) ?? [];
+    queued.push(input);
+    this.receivedEvents.set(key, queued);
   }
 
   private async resumeIfUnblocked(): Promise<void> {
@@ -253,6 +260,9 @@ class Replay implements ReplayHost {
 
   fail(error: unknown): void {
     if (this.completion) return;
+    // A failed execution issues nothing else (as the Dapr SDKs): in particular the action
+    // that did not match history must not be sent on, or the failure would be masked.
+    this.unconfirmed.clear();
     this.complete({ kind: "completeOrchestration", id: 0, status: "FAILED", failureDetails: failureOf(error) });
   }
 
@@ -263,7 +273,15 @@ class Replay implements ReplayHost {
 
   result(): TurnResult {
     const actions: OrchestratorAction[] = [...this.unconfirmed.values()].sort((a, b) => a.id - b.id);
-    if (this.completion) actions.push(this.completion);
+    const completion = this.completion;
+    if (completion?.status === "CONTINUED_AS_NEW") {
+      const carryoverEvents = this.saveEvents
+        ? [...this.receivedEvents].flatMap(([name, inputs]) => inputs.map((input) => ({ name, input })))
+        : [];
+      actions.push({ ...completion, carryoverEvents });
+    } else if (completion) {
+      actions.push(completion);
+    }
     return { actions, customStatus: this.customStatus };
   }
 }
