@@ -104,7 +104,11 @@ export class SqliteStore {
 
   constructor(options: StoreOptions) {
     this.path = options.path;
-    this.db = new Database(options.path);
+    try {
+      this.db = new Database(options.path);
+    } catch (error) {
+      throw new Error(`cannot open database '${options.path}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     // Set explicitly on every connection: better-sqlite3 opens an existing WAL database
     // with synchronous=NORMAL, which can lose the last commits on power loss.
     if (options.path !== ":memory:") this.db.pragma("journal_mode = WAL");

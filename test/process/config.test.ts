@@ -1,0 +1,149 @@
+/**
+ * Configuration as the process sees it: flags win over environment variables, invalid
+ * values stop the start-up with a clear one-line message (no stack trace), and the body
+ * limit is enforced on the wire.
+ */
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { fixturesDir, fixtureWorkflows, freePort, outputOf, type ServerProcess, useProcesses } from "./harness.js";
+
+const processes = useProcesses();
+
+/** Asserts the process failed to start: non-zero exit, the message on stderr, no stack trace. */
+async function expectStartFailure(server: ServerProcess, message: RegExp): Promise<void> {
+  const exit = await server.waitExit(10_000);
+  expect(exit.signal, "killed instead of exiting").toBeNull();
+  expect(exit.code, `exit code; stderr: ${server.stderr}`).not.toBe(0);
+  expect(server.stderr).toMatch(message);
+  expect(server.stderr, "a stack trace on stderr").not.toMatch(/^\s+at /m);
+  expect(server.stderr.trim().split("\n").length, `stderr is one clear line: ${server.stderr}`).toBe(1);
+}
+
+describe("configuration", () => {
+  it("--port, --db and --workflows override DAPR_HTTP_PORT, WORKFLOWD_DB and WORKFLOWD_WORKFLOWS", async () => {
+    const dir = processes.tempDir();
+    const envPort = await freePort();
+    const flagPort = await freePort();
+    const envDb = join(dir, "from-env.db");
+    const flagDb = join(dir, "from-flag.db");
+    const server = await processes.spawn({
+      port: flagPort,
+      env: {
+        DAPR_HTTP_PORT: String(envPort),
+        WORKFLOWD_DB: envDb,
+        // Loading this would fail the start-up: the flag must win.
+        WORKFLOWD_WORKFLOWS: join(fixturesDir, "not-a-function.mjs"),
+        LOG_LEVEL: "warn",
+      },
+      args: ["--port", String(flagPort), "--db", flagDb, `--workflows=${fixtureWorkflows}`],
+      label: "flags",
+    });
+    await server.waitHealthy();
+    expect(existsSync(flagDb), "the --db file").toBe(true);
+    expect(existsSync(envDb), "the WORKFLOWD_DB file").toBe(false);
+    await expect(fetch(`http://127.0.0.1:${envPort}/v1.0/healthz`), "something listens on DAPR_HTTP_PORT").rejects.toThrow();
+
+    // The fixture module (from --workflows) is loaded, not the bundled examples.
+    await server.start("echo", "echo-1", "flags win");
+    const state = await server.waitTerminal("echo-1");
+    expect(outputOf(state)).toBe("FLAGS WIN");
+  });
+
+  it("DAPR_HTTP_PORT=abc exits non-zero with a clear message", async () => {
+    const server = await processes.spawn({ cwd: processes.tempDir(), env: { DAPR_HTTP_PORT: "abc" }, label: "bad port" });
+    await expectStartFailure(server, /port must be an integer.*'abc'/);
+  });
+
+  it("--port out of range exits non-zero with a clear message", async () => {
+    const server = await processes.spawn({ cwd: processes.tempDir(), args: ["--port", "70000"], label: "port range" });
+    await expectStartFailure(server, /port must be an integer from 0 to 65535.*'70000'/);
+  });
+
+  it("--max-body-size=lots exits non-zero with a clear message", async () => {
+    const server = await processes.spawn({ cwd: processes.tempDir(), args: ["--max-body-size=lots"], label: "bad body size" });
+    await expectStartFailure(server, /max-body-size.*'lots'/);
+  });
+
+  it("WORKFLOWD_ACTIVITY_LEASE_MS=0 exits non-zero with a clear message", async () => {
+    const server = await processes.spawn({ cwd: processes.tempDir(), env: { WORKFLOWD_ACTIVITY_LEASE_MS: "0" }, label: "bad lease" });
+    await expectStartFailure(server, /activity-lease-ms must be an integer/);
+  });
+
+  it("an unknown flag exits non-zero with a clear message", async () => {
+    const server = await processes.spawn({ cwd: processes.tempDir(), args: ["--no-such-flag"], label: "unknown flag" });
+    await expectStartFailure(server, /no-such-flag/);
+  });
+
+  it("a workflows module whose default export is not a function exits non-zero with a clear message", async () => {
+    const dir = processes.tempDir();
+    const server = await processes.spawn({
+      cwd: dir,
+      env: { WORKFLOWD_WORKFLOWS: join(fixturesDir, "not-a-function.mjs"), WORKFLOWD_DB: join(dir, "wf.db") },
+      label: "bad module",
+    });
+    await expectStartFailure(server, /not-a-function\.mjs must export a default function/);
+  });
+
+  it("a workflows module that does not exist exits non-zero with a message naming it", async () => {
+    const dir = processes.tempDir();
+    const server = await processes.spawn({
+      cwd: dir,
+      env: { WORKFLOWD_WORKFLOWS: join(dir, "missing-workflows.mjs"), WORKFLOWD_DB: join(dir, "wf.db") },
+      label: "missing module",
+    });
+    await expectStartFailure(server, /missing-workflows\.mjs/);
+  });
+
+  it("a port already in use exits non-zero with a clear message", async () => {
+    const port = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
+    try {
+      const dir = processes.tempDir();
+      const server = await processes.spawn({ port, env: { WORKFLOWD_DB: join(dir, "wf.db"), LOG_LEVEL: "warn" }, label: "port in use" });
+      await expectStartFailure(server, new RegExp(`EADDRINUSE.*${port}`));
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it("a database path that cannot be opened (a directory) exits non-zero with a clear message", async () => {
+    const dir = processes.tempDir();
+    const server = await processes.spawn({ env: { WORKFLOWD_DB: dir, LOG_LEVEL: "warn" }, label: "db is a directory" });
+    const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    await expectStartFailure(server, new RegExp(`failed to start: cannot open database '${escaped}': unable to open database`));
+  });
+
+  it("DAPR_API_TOKEN guards the workflow API but not the health check", async () => {
+    const dir = processes.tempDir();
+    const server = await processes.spawn({
+      env: { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: join(dir, "wf.db"), DAPR_API_TOKEN: "s3cret", LOG_LEVEL: "warn" },
+      label: "api token",
+    });
+    await server.waitHealthy();
+    const url = `${server.baseUrl}/v1.0/workflows/dapr/echo/start?instanceID=tok-1`;
+    const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify("hi") };
+    expect((await fetch(url, init)).status, "without the token").toBe(401);
+    expect((await fetch(url, { ...init, headers: { ...init.headers, "dapr-api-token": "wrong" } })).status, "with a wrong token").toBe(401);
+    expect((await fetch(url, { ...init, headers: { ...init.headers, "dapr-api-token": "s3cret" } })).status, "with the token").toBe(202);
+  });
+
+  it("WORKFLOWD_MAX_BODY=1Ki answers a 2 KiB start body with 413 and still accepts a small one", async () => {
+    const dir = processes.tempDir();
+    const server = await processes.spawn({
+      env: { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: join(dir, "wf.db"), WORKFLOWD_MAX_BODY: "1Ki", LOG_LEVEL: "warn" },
+      label: "1Ki body",
+    });
+    await server.waitHealthy();
+
+    const big = await server.startWorkflow("echo", "too-big", "x".repeat(2048));
+    expect(big.status, await big.clone().text()).toBe(413);
+    expect(await server.get("too-big"), "an instance was created from a rejected body").toBeUndefined();
+
+    const small = await server.startWorkflow("echo", "small", "y".repeat(900));
+    expect(small.status, await small.clone().text()).toBe(202);
+    expect(outputOf(await server.waitTerminal("small"))).toBe("Y".repeat(900));
+  });
+});

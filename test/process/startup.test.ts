@@ -1,0 +1,61 @@
+/**
+ * Start-up with defaults, as `npm start` runs it: `node dist/src/main.js` with no database
+ * or workflows setting creates ./data/workflowd.db in the working directory, loads the
+ * bundled examples, and opens SQLite in WAL mode with synchronous=FULL.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { eventually, outputOf, useProcesses } from "./harness.js";
+
+const processes = useProcesses();
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+function logLines(stdout: string): LogLine[] {
+  return stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as LogLine);
+}
+
+describe("start-up with defaults", () => {
+  it("creates ./data/workflowd.db in its cwd, serves the bundled examples, and runs SQLite with WAL and synchronous=FULL", async () => {
+    const cwd = processes.tempDir();
+    // Only the port is set (a fixed 3500 could be taken); everything else is the default,
+    // including the host (0.0.0.0), which 127.0.0.1 reaches.
+    const server = await processes.spawn({ cwd, env: { WORKFLOWD_HOST: undefined }, label: "defaults" });
+    await server.waitHealthy();
+    expect(existsSync(join(cwd, "data", "workflowd.db")), "./data/workflowd.db in the cwd").toBe(true);
+
+    const startLine = await eventually("the start-up log line", () =>
+      logLines(server.stdout).find((l) => l.msg === "store open, engine started") ?? `stdout so far: ${server.stdout}`);
+    expect(startLine.synchronous, "PRAGMA synchronous (2 = FULL)").toBe(2);
+    expect(startLine.journalMode).toBe("wal");
+    expect(startLine.db).toBe("./data/workflowd.db");
+    expect(startLine.workflows).toEqual(expect.arrayContaining(["hello", "fanOutFanIn", "failing", "approval", "parent"]));
+
+    await server.start("hello", "hello-1");
+    const state = await server.waitTerminal("hello-1");
+    expect(state.runtimeStatus).toBe("COMPLETED");
+    expect(state.workflowName).toBe("hello");
+    expect(outputOf(state)).toEqual(["Hello, Tokyo!", "Hello, London!", "Hello, Seattle!"]);
+
+    // Logs are JSON lines at info level by default; nothing goes to stderr.
+    expect(logLines(server.stdout).every((l) => typeof l.level === "number" && l.level >= 30)).toBe(true);
+    expect(server.stderr).toBe("");
+    expect(await server.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+  });
+
+  it("with LOG_LEVEL=warn the start-up is silent", async () => {
+    const cwd = processes.tempDir();
+    const server = await processes.spawn({ cwd, env: { LOG_LEVEL: "warn" }, label: "quiet" });
+    await server.waitHealthy();
+    await server.start("hello", "quiet-1");
+    expect((await server.waitTerminal("quiet-1")).runtimeStatus).toBe("COMPLETED");
+    expect(await server.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+    expect(server.stdout).toBe("");
+    expect(server.stderr).toBe("");
+  });
+});
