@@ -28,6 +28,8 @@ export const limits = {
   /** Back-off after a failed turn (storage fault, worker gone): doubles from the first value up to the max. */
   retryDelayMsMin: 50,
   retryDelayMsMax: 30_000,
+  /** After a storage fault in background work (timer wake-up, activity claim), retry after this long. */
+  storageRetryMs: 1_000,
   /** Default wait for a lock held by another connection before a statement fails. */
   busyTimeoutMsDefault: 5_000,
   /** On SIGTERM, how long in-flight turns and activities may take before the process exits. */

@@ -7,6 +7,7 @@
  * dropped, so history never holds two results for one task.
  */
 import type { Logger } from "pino";
+import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
 import type { ActivityWork, SqliteStore } from "../store/sqlite-store.js";
 import type { ActivityResult, WorkerSet } from "./worker.js";
@@ -50,10 +51,11 @@ export class ActivityDispatcher {
     let work: ActivityWork[];
     try {
       work = this.deps.store.claimActivities(this.deps.leaseOwner, this.deps.clock(), this.deps.leaseMs, free, names);
+      this.armLeaseCheck();
     } catch (error) {
       // Storage fault: try again shortly rather than losing the wake-up.
       this.deps.logger.error({ err: error }, "could not claim activities; retrying");
-      if (!this.leaseTimer) this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), 1000);
+      if (!this.leaseTimer) this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), limits.storageRetryMs);
       return;
     }
     for (const item of work) {
@@ -63,11 +65,6 @@ export class ActivityDispatcher {
       });
       this.inFlight.add(run);
     }
-    this.armLeaseCheck();
-  }
-
-  get inFlightCount(): number {
-    return this.inFlight.size;
   }
 
   /**

@@ -64,10 +64,6 @@ export class TurnScheduler {
     this.wakeTimer = setTimeout(() => this.onWake(), delay);
   }
 
-  get runningCount(): number {
-    return this.running.size;
-  }
-
   /** Stops starting turns and waits for the running ones to commit (or fail). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -81,8 +77,14 @@ export class TurnScheduler {
     this.wakeTimer = undefined;
     this.wakeAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock();
-    for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.notify(id);
-    this.armWake(this.deps.store.nextVisibleAt(now));
+    try {
+      for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.notify(id);
+      this.armWake(this.deps.store.nextVisibleAt(now));
+    } catch (error) {
+      // A storage fault must not lose the wake-up (nor crash the process from a timer).
+      this.deps.logger.error({ err: error }, "could not read due timers; retrying");
+      this.armWake(now + limits.storageRetryMs);
+    }
   }
 
   private pump(): void {

@@ -146,19 +146,7 @@ export class SqliteStore {
    * is taken in any state: IDs are never reused until purged.
    */
   createInstance(start: ExecutionStarted): "created" | "exists" {
-    return this.db.transaction(() => {
-      const inserted = this.stmt.insertInstance.run({
-        instance_id: start.instanceId,
-        name: start.name,
-        execution_id: start.executionId,
-        created_at: start.timestamp,
-        input: start.input ?? null,
-        parent_instance_id: start.parentInstance?.instanceId ?? null,
-      });
-      if (inserted.changes === 0) return "exists";
-      this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
-      return "created";
-    }).immediate();
+    return this.db.transaction(() => (this.insertInstance(start) ? "created" : "exists")).immediate();
   }
 
   getInstance(instanceId: string): InstanceRecord | undefined {
@@ -399,12 +387,13 @@ export class SqliteStore {
       }
       for (const id of this.descendantsAndSelf(childId)) this.deleteInstance(id);
     }
-    this.createInstanceRow(start);
+    this.insertInstance(start);
     touched.add(childId);
   }
 
-  private createInstanceRow(start: ExecutionStarted): void {
-    this.stmt.insertInstance.run({
+  /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
+  private insertInstance(start: ExecutionStarted): boolean {
+    const inserted = this.stmt.insertInstance.run({
       instance_id: start.instanceId,
       name: start.name,
       execution_id: start.executionId,
@@ -412,7 +401,9 @@ export class SqliteStore {
       input: start.input ?? null,
       parent_instance_id: start.parentInstance?.instanceId ?? null,
     });
-    this.insertInbox(start.instanceId, start.timestamp, null, start);
+    if (inserted.changes === 0) return false;
+    this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
+    return true;
   }
 
   private insertInbox(instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): void {

@@ -215,6 +215,33 @@ describe("TurnScheduler via WorkflowEngine", () => {
     expect(engine.service.terminate("missing", undefined, true)).toBe("not-found");
   });
 
+  it("keeps a timer's wake-up when the store fails while reading due timers", async () => {
+    const store = newStore();
+    // Fault injection on the real store: once armed, the next two reads of due instances fail.
+    const dueInstanceIds = store.dueInstanceIds.bind(store);
+    let armed = false;
+    let failures = 0;
+    store.dueInstanceIds = (now, limit) => {
+      if (armed && failures < 2) {
+        failures++;
+        throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+      }
+      return dueInstanceIds(now, limit);
+    };
+    const engine = new WorkflowEngine({ store, logger: silent });
+    engines.push(engine);
+    engine.workers.add(new ScriptedWorker((request) => {
+      const all = request.pastEvents.concat(request.newEvents);
+      if (all.some((e) => e.kind === "timerFired")) return { actions: [{ kind: "completeOrchestration", id: 2, status: "COMPLETED" }] };
+      return { actions: [{ kind: "createTimer", id: 1, fireAt: request.newEvents[0]!.timestamp + 50 }] };
+    }));
+    engine.start();
+    armed = true;
+    startInstance(engine, "resilient");
+    await vi.waitFor(() => expect(store.getInstance("resilient")!.status).toBe("COMPLETED"), { timeout: 5000 });
+    expect(failures).toBe(2);
+  });
+
   it("delivers timers when they are due, from the database", async () => {
     const store = newStore();
     const engine = new WorkflowEngine({ store, logger: silent });
