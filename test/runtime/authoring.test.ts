@@ -185,6 +185,8 @@ describe("activity failures", () => {
     expect(p["dapr.workflow.failure.error_type"]).toBe("TaskFailedError");
     expect(p["dapr.workflow.failure.error_message"]).toContain("cannot withdraw 1000");
     expect(p["dapr.workflow.failure.stack_trace"]).toMatch(/\n\s+at /);
+    // The activity's own error and where it was thrown follow the workflow's stack.
+    expect(p["dapr.workflow.failure.stack_trace"]).toMatch(/\nCaused by: InsufficientFunds: cannot withdraw 1000\n\s+at withdraw /);
     expect(p).not.toHaveProperty("dapr.workflow.output");
   });
 
