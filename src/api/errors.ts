@@ -22,6 +22,7 @@ export const errorCatalogue = {
   ERR_PURGE_WORKFLOW: { status: 409, summary: "purge: the instance or a child is not COMPLETED, FAILED or TERMINATED (409); or a storage failure (500)" },
   ERR_HEALTH_NOT_READY: { status: 500, summary: "healthz: the store or the engine is not up" },
   ERR_METADATA: { status: 500, summary: "metadata: a storage failure" },
+  ERR_SHUTTING_DOWN: { status: 503, summary: "the server is shutting down and takes no new requests" },
   ERROR: { status: 500, summary: "an unexpected fault on a route without a code of its own (daprd's generic code)" },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
@@ -58,6 +59,7 @@ export const apiErrors = {
   routeNotFound: (method: string, path: string) => new ApiError(404, "ERR_NOT_FOUND", `no route for ${method} ${path}`),
   methodNotAllowed: (method: string, allowed: readonly string[]) =>
     new ApiError(405, "ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed here; use ${allowed.join(", ")}`),
+  shuttingDown: () => new ApiError(503, "ERR_SHUTTING_DOWN", "workflowd is shutting down; retry against a running instance"),
   notReady: (targets: string) => new ApiError(500, "ERR_HEALTH_NOT_READY", `dapr is not ready: ${targets}`),
 };
 

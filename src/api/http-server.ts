@@ -50,7 +50,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
     requestTimeout: 60_000,
-    return503OnClosing: true,
+    // Fastify's own 503 body is not Dapr's error shape; the closing hook below answers instead.
+    return503OnClosing: false,
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -67,6 +68,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // daprd decodes a GET body too (and rejects one that is not a JSON object); Fastify would
   // otherwise never read it.
   app.addHttpMethod("GET", { hasBody: true, overrideExisting: true });
+
+  // Once shutdown starts, requests that still arrive (on kept-alive connections) are
+  // refused in Dapr's error shape rather than racing the engine as it stops.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async () => {
+    if (closing) throw apiErrors.shuttingDown();
+  });
 
   if (options.apiToken) app.addHook("onRequest", apiTokenHook(options.apiToken));
 

@@ -79,3 +79,56 @@ describe("GET /v1.0/metadata", () => {
     expect(body.workflows.connectedWorkers).toBe(0);
   });
 });
+
+describe("shutdown", () => {
+  it("refuses a request that arrives after close() began, in Dapr's error shape", async () => {
+    const { buildApp } = await import("../../src/app.js");
+    const { connect } = await import("node:net");
+    const app = await buildApp();
+    const signal = () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    };
+    const gate = signal();
+    const slowArrived = signal();
+    const preClosed = signal();
+    const secondAnswered = signal();
+    // A test-only route that stays in flight until released, so the connection stays open
+    // (close() only reaps idle sockets) and a request can still arrive on it.
+    app.get("/test/slow", async () => {
+      slowArrived.resolve();
+      await gate.promise;
+      return "slow done";
+    });
+    // Registered after workflowd's own hooks, so they have run when these fire.
+    app.addHook("preClose", async () => preClosed.resolve());
+    app.addHook("onSend", async (request) => {
+      if (request.url === "/v1.0/metadata") secondAnswered.resolve();
+    });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = app.server.address() as import("node:net").AddressInfo;
+
+    const socket = connect(port, "127.0.0.1");
+    let raw = "";
+    socket.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+    const ended = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.write("GET /test/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    await slowArrived.promise;
+    const closed = app.close();
+    await preClosed.promise;
+    socket.write("GET /v1.0/metadata HTTP/1.1\r\nHost: x\r\n\r\n");
+    await secondAnswered.promise;
+    gate.resolve();
+    await closed;
+    await ended;
+
+    const responses = raw.split(/(?=HTTP\/1\.1 )/);
+    expect(responses).toHaveLength(2);
+    expect(responses[0]).toMatch(/^HTTP\/1\.1 200[\s\S]*slow done$/);
+    expect(responses[1]).toMatch(/^HTTP\/1\.1 503 /);
+    expect(responses[1]).toMatch(/content-type: application\/json/i);
+    const body = responses[1]!.slice(responses[1]!.indexOf("\r\n\r\n") + 4);
+    expect(JSON.parse(body)).toEqual({ errorCode: "ERR_SHUTTING_DOWN", message: expect.any(String) });
+  });
+});
