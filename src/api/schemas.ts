@@ -11,8 +11,6 @@ export const ErrorBody = Type.Object(
   { additionalProperties: false, description: "Dapr's error shape" },
 );
 
-export const ComponentParams = Type.Object({ component: Type.String({ minLength: 1 }) });
-
 export const StartParams = Type.Object({
   component: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1 }),

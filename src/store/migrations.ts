@@ -33,10 +33,8 @@ const migrations: readonly string[] = [
     history_length     INTEGER NOT NULL DEFAULT 0,
     version            INTEGER NOT NULL
   ) STRICT;
-  -- Recursive terminate and purge walk from a parent to its children.
+  -- Recursive purge and child replacement walk from a parent to its children.
   CREATE INDEX instances_by_parent ON instances (parent_instance_id) WHERE parent_instance_id IS NOT NULL;
-  -- Listing and retention by status (and the count shown by metadata) without a scan.
-  CREATE INDEX instances_by_status ON instances (status);
 
   CREATE TABLE history (
     instance_id TEXT NOT NULL,
@@ -55,8 +53,9 @@ const migrations: readonly string[] = [
   ) STRICT;
   -- Loading one instance's visible events in delivery order.
   CREATE INDEX inbox_by_instance ON inbox (instance_id, visible_at, seq);
-  -- Finding instances with due events (start-up recovery and timer wake-ups).
-  CREATE INDEX inbox_by_visible_at ON inbox (visible_at);
+  -- Finding instances with due events (start-up recovery and timer wake-ups) as a range
+  -- search that never touches rows not yet due, and the next timer's time.
+  CREATE INDEX inbox_by_visible_at ON inbox (visible_at, instance_id);
 
   CREATE TABLE activities (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
