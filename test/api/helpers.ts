@@ -13,6 +13,7 @@ import type { FastifyInstance } from "fastify";
 import { createWorkflowd, type BuildAppOptions, type Workflowd } from "../../src/app.js";
 import type { WorkflowContext, WorkflowRegistry } from "../../src/index.js";
 import registerExamples from "../../examples/index.js";
+import type { WorkflowStateResponse } from "../../src/api/schemas.js";
 
 export const prefixes = ["/v1.0", "/v1.0-beta1", "/v1.0-alpha1"] as const;
 export type Prefix = (typeof prefixes)[number];
@@ -90,14 +91,8 @@ export function seg(id: string): string {
   return encodeURIComponent(id).replaceAll("%3A", ":");
 }
 
-export interface WorkflowState {
-  instanceID: string;
-  workflowName?: string;
-  createdAt?: string;
-  lastUpdatedAt?: string;
-  runtimeStatus: string;
-  properties?: Record<string, string>;
-}
+/** GET's body, typed from the server's own response schema so the two cannot drift. */
+export type WorkflowState = WorkflowStateResponse;
 
 /** The workflow routes of one server under one prefix and component segment. */
 export class Api {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach } from "vitest";
+import type { WorkflowStateResponse } from "../../src/api/schemas.js";
 
 export const mainJs = fileURLToPath(new URL("../../dist/src/main.js", import.meta.url));
 export const fixturesDir = fileURLToPath(new URL("../fixtures/", import.meta.url));
@@ -160,14 +161,8 @@ export class ServerProcess {
   }
 }
 
-export interface WorkflowState {
-  instanceID: string;
-  workflowName: string;
-  createdAt: string;
-  lastUpdatedAt: string;
-  runtimeStatus: string;
-  properties?: Record<string, string>;
-}
+/** GET's body, typed from the server's own response schema so the two cannot drift. */
+export type WorkflowState = WorkflowStateResponse;
 
 const terminal = new Set(["COMPLETED", "FAILED", "TERMINATED"]);
 

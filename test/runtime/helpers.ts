@@ -11,6 +11,7 @@ import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from
 import type { FailureDetails, HistoryEvent } from "../../src/engine/history.js";
 import type { WorkflowRegistry } from "../../src/runtime/registry.js";
 import { replay } from "../../src/runtime/replayer.js";
+import type { WorkflowStateResponse } from "../../src/api/schemas.js";
 
 // -- Golden histories ---------------------------------------------------------------------
 
@@ -122,14 +123,8 @@ export function nonCompletion(result: TurnResult): OrchestratorAction[] {
 
 // -- End-to-end harness -------------------------------------------------------------------
 
-export interface StateBody {
-  instanceID: string;
-  workflowName: string;
-  createdAt: string;
-  lastUpdatedAt: string;
-  runtimeStatus: string;
-  properties?: Record<string, string>;
-}
+/** GET's body, typed from the server's own response schema so the two cannot drift. */
+export type StateBody = WorkflowStateResponse;
 
 export const terminal = ["COMPLETED", "FAILED", "TERMINATED"];
 

@@ -218,17 +218,19 @@ describe("continueAsNew", () => {
     expect(history.find((e) => e.kind === "timerCreated")?.eventId).toBe(1);
   });
 
+  /** Waits for "tick" and continues as new (keeping unconsumed events) until it has seen three. */
+  async function* tickUntilThree(ctx: WorkflowContext, state?: { n: number; seen: unknown[] }): AsyncGenerator<unknown, unknown, any> {
+    const current = state ?? { n: 0, seen: [] };
+    ctx.setCustomStatus(`waiting ${current.n}`);
+    const tick: unknown = yield ctx.waitForExternalEvent("tick");
+    const next = { n: current.n + 1, seen: [...current.seen, tick] };
+    if (next.n >= 3) return next;
+    ctx.continueAsNew(next, true);
+    return undefined;
+  }
+
   it("events raised between executions are not lost (saveEvents true)", async () => {
-    async function* ticker(ctx: WorkflowContext, state?: { n: number; seen: unknown[] }): AsyncGenerator<unknown, unknown, any> {
-      const current = state ?? { n: 0, seen: [] };
-      ctx.setCustomStatus(`waiting ${current.n}`);
-      const tick: unknown = yield ctx.waitForExternalEvent("tick");
-      const next = { n: current.n + 1, seen: [...current.seen, tick] };
-      if (next.n >= 3) return next;
-      ctx.continueAsNew(next, true);
-      return undefined;
-    }
-    const app = await appWith((r) => r.registerWorkflow(ticker));
+    const app = await appWith((r) => r.registerWorkflowWithName("ticker", tickUntilThree));
     const id = await app.start("ticker");
     await app.waitForCustomStatus(id, "waiting 0");
     // All three at once: the later ones arrive while the instance continues as new.
@@ -243,16 +245,7 @@ describe("continueAsNew", () => {
   it("events delivered in the same turn as the continueAsNew are carried over (saveEvents true)", async () => {
     // Suspending makes the three events reach the workflow in one turn (at resume): the
     // first one triggers continueAsNew, the other two must be carried into the next execution.
-    async function* batcher(ctx: WorkflowContext, state?: { n: number; seen: unknown[] }): AsyncGenerator<unknown, unknown, any> {
-      const current = state ?? { n: 0, seen: [] };
-      ctx.setCustomStatus(`waiting ${current.n}`);
-      const tick: unknown = yield ctx.waitForExternalEvent("tick");
-      const next = { n: current.n + 1, seen: [...current.seen, tick] };
-      if (next.n >= 3) return next;
-      ctx.continueAsNew(next, true);
-      return undefined;
-    }
-    const app = await appWith((r) => r.registerWorkflow(batcher));
+    const app = await appWith((r) => r.registerWorkflowWithName("batcher", tickUntilThree));
     const id = await app.start("batcher");
     await app.waitForCustomStatus(id, "waiting 0");
     await app.command(id, "pause");
