@@ -9,6 +9,10 @@ import { limits } from "./limits.js";
 export interface Config {
   host: string;
   port: number;
+  /** The durabletask gRPC port for Dapr SDK apps (0 picks a free port). */
+  grpcPort: number;
+  /** The Prometheus metrics port (0 picks a free port). */
+  metricsPort: number;
   dbPath: string;
   /** Path of the workflows module, or undefined to run without in-process workflows. */
   workflowsPath: string | undefined;
@@ -26,6 +30,8 @@ export const bundledExamplesPath = fileURLToPath(new URL("../examples/index.js",
 const flags = {
   host: { type: "string", env: "WORKFLOWD_HOST" },
   port: { type: "string", env: "DAPR_HTTP_PORT" },
+  "grpc-port": { type: "string", env: "DAPR_GRPC_PORT" },
+  "metrics-port": { type: "string", env: "DAPR_METRICS_PORT" },
   db: { type: "string", env: "WORKFLOWD_DB" },
   workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS" },
   "log-level": { type: "string", env: "LOG_LEVEL" },
@@ -53,6 +59,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   return {
     host: get("host") ?? "0.0.0.0",
     port: integer("port", get("port") ?? "3500", 0, 65535),
+    grpcPort: integer("grpc-port", get("grpc-port") ?? "50001", 0, 65535),
+    metricsPort: integer("metrics-port", get("metrics-port") ?? "9090", 0, 65535),
     dbPath: get("db") ?? "./data/workflowd.db",
     workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
     logLevel: get("log-level") ?? "info",

@@ -7,13 +7,25 @@
  * the next action ID and a task; the replayer matches IDs against history.
  */
 import type { OrchestratorAction } from "../engine/actions.js";
-import { CompletableTask, type Task, WhenAllTask, WhenAnyTask } from "./task.js";
+import { RetryPolicy, type RetryPolicyOptions } from "./retry-policy.js";
+import { CompletableTask, RetryableTask, type Task, WhenAllTask, WhenAnyTask } from "./task.js";
 import { serialize } from "./serialization.js";
 
 /** A workflow: an (async) generator function yielding tasks, or a plain function. */
 export type Workflow = (ctx: WorkflowContext, input: any) => unknown;
 /** An activity: any (async) function of its context and input. */
 export type Activity = (ctx: ActivityContext, input: any) => unknown;
+
+/** Options of callActivity. */
+export interface ActivityOptions {
+  retryPolicy?: RetryPolicy | RetryPolicyOptions;
+}
+
+/** Options of callChildWorkflow (the instance ID may also be passed as a plain string). */
+export interface ChildWorkflowOptions {
+  instanceId?: string;
+  retryPolicy?: RetryPolicy | RetryPolicyOptions;
+}
 
 /** What the context needs from the replayer that drives it. */
 export interface ReplayHost {
@@ -25,6 +37,7 @@ export interface ReplayHost {
   waitForEvent(name: string): CompletableTask<unknown>;
   setCustomStatus(status: string): void;
   continueAsNew(input: string | undefined, saveEvents: boolean): void;
+  newGuid(): string;
 }
 
 export class WorkflowContext {
@@ -43,26 +56,39 @@ export class WorkflowContext {
     return this.host.replaying;
   }
 
-  callActivity<T = any>(activity: Activity | string, input?: unknown): Task<T> {
-    const id = this.host.nextActionId();
-    const task = new CompletableTask<T>();
-    this.host.schedule({ kind: "scheduleTask", id, name: nameOf(activity), input: serialize(input) }, task as CompletableTask<unknown>);
-    return task;
+  /** Schedules an activity; with a retry policy, failed attempts run again after durable waits. */
+  callActivity<T = any>(activity: Activity | string, input?: unknown, options?: ActivityOptions): Task<T> {
+    const name = nameOf(activity);
+    const payload = serialize(input);
+    return this.withRetries<T>(options?.retryPolicy, () => {
+      const task = new CompletableTask<unknown>();
+      this.host.schedule({ kind: "scheduleTask", id: this.host.nextActionId(), name, input: payload }, task);
+      return task;
+    });
   }
 
-  callChildWorkflow<T = any>(workflow: Workflow | string, input?: unknown, instanceId?: string): Task<T> {
-    const id = this.host.nextActionId();
-    const task = new CompletableTask<T>();
-    this.host.schedule(
-      { kind: "createSubOrchestration", id, name: nameOf(workflow), instanceId: instanceId ?? "", input: serialize(input) },
-      task as CompletableTask<unknown>,
-    );
-    return task;
+  /**
+   * Starts a child workflow. The third argument is its instance ID (as in `@dapr/dapr`) or
+   * options with an instance ID and a retry policy. Without an ID the child is
+   * `<parent>:<action ID as 4 hex digits>`; a retried child with an explicit ID reuses it.
+   */
+  callChildWorkflow<T = any>(workflow: Workflow | string, input?: unknown, instanceIdOrOptions?: string | ChildWorkflowOptions): Task<T> {
+    const options = typeof instanceIdOrOptions === "string" ? { instanceId: instanceIdOrOptions } : instanceIdOrOptions;
+    const name = nameOf(workflow);
+    const payload = serialize(input);
+    return this.withRetries<T>(options?.retryPolicy, () => {
+      const task = new CompletableTask<unknown>();
+      this.host.schedule(
+        { kind: "createSubOrchestration", id: this.host.nextActionId(), name, instanceId: options?.instanceId ?? "", input: payload },
+        task,
+      );
+      return task;
+    });
   }
 
   /** The older name of callChildWorkflow, kept by `@dapr/dapr`. */
-  callSubWorkflow<T = any>(workflow: Workflow | string, input?: unknown, instanceId?: string): Task<T> {
-    return this.callChildWorkflow<T>(workflow, input, instanceId);
+  callSubWorkflow<T = any>(workflow: Workflow | string, input?: unknown, instanceIdOrOptions?: string | ChildWorkflowOptions): Task<T> {
+    return this.callChildWorkflow<T>(workflow, input, instanceIdOrOptions);
   }
 
   /** A durable timer: a Date, or a number of seconds from the current (history) time. */
@@ -86,6 +112,25 @@ export class WorkflowContext {
 
   setCustomStatus(status: string): void {
     this.host.setCustomStatus(status);
+  }
+
+  /**
+   * A UUID that is the same on every replay of this point of the workflow (name-based,
+   * from the instance ID, the turn's time and a per-execution counter), for IDs that must
+   * not change when the code runs again.
+   */
+  newGuid(): string {
+    return this.host.newGuid();
+  }
+
+  /** Wraps a task's attempts in a RetryableTask when a policy is given. */
+  private withRetries<T>(policy: RetryPolicy | RetryPolicyOptions | undefined, attempt: () => CompletableTask<unknown>): Task<T> {
+    if (policy === undefined) return attempt() as Task<T>;
+    return new RetryableTask<T>(RetryPolicy.from(policy), {
+      nowMs: () => this.host.currentUtcMs,
+      startAttempt: attempt,
+      startTimer: (delayMs) => this.createTimer(new Date(this.host.currentUtcMs + delayMs)),
+    });
   }
 
   whenAll<T>(tasks: Task<T>[]): Task<T[]> {

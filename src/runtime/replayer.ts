@@ -15,6 +15,7 @@ import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from
 import type { FailureDetails, HistoryEvent } from "../engine/history.js";
 import type { OrchestrationRequest } from "../orchestration/worker.js";
 import { type ReplayHost, WorkflowContext } from "./context.js";
+import { uuidV5 } from "./deterministic-guid.js";
 import type { WorkflowRegistry } from "./registry.js";
 import { deserialize, failureOf, serialize } from "./serialization.js";
 import {
@@ -49,6 +50,7 @@ class Replay implements ReplayHost {
   replaying = false;
   currentUtcMs = 0;
   private sequence = 0;
+  private guidSequence = 0;
   private generator: Generatorish | undefined;
   /** The task the generator is blocked on. */
   private blockedOn: Task<unknown> | undefined;
@@ -100,6 +102,10 @@ class Replay implements ReplayHost {
 
   setCustomStatus(status: string): void {
     this.customStatus = status;
+  }
+
+  newGuid(): string {
+    return uuidV5(`${this.instanceId}_${new Date(this.currentUtcMs).toISOString()}_${++this.guidSequence}`);
   }
 
   continueAsNew(input: string | undefined, saveEvents: boolean): void {

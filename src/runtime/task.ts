@@ -5,14 +5,20 @@
  * getException) so workflow code moves between the two unchanged.
  */
 import type { FailureDetails } from "../engine/history.js";
+import type { RetryPolicy } from "./retry-policy.js";
+
+/** Something that waits on a task: a composite, or a retrying task waiting on an attempt. */
+export interface TaskObserver {
+  onChildCompleted(child: Task<unknown>): void;
+}
 
 export abstract class Task<T = unknown> {
   protected complete_ = false;
   protected failed_ = false;
   protected result_: T | undefined;
   protected exception_: Error | undefined;
-  /** The composite waiting on this task, if any. */
-  parent: CompositeTask<unknown> | undefined;
+  /** The composite (or retrying task) waiting on this task, if any. */
+  parent: TaskObserver | undefined;
 
   get isComplete(): boolean {
     return this.complete_;
@@ -50,7 +56,7 @@ export class CompletableTask<T = unknown> extends Task<T> {
   }
 }
 
-export abstract class CompositeTask<T> extends CompletableTask<T> {
+export abstract class CompositeTask<T> extends CompletableTask<T> implements TaskObserver {
   constructor(protected readonly children: readonly Task<unknown>[]) {
     super();
     for (const child of children) child.parent = this;
@@ -88,6 +94,49 @@ export class WhenAnyTask extends CompositeTask<Task<unknown>> {
 
   onChildCompleted(child: Task<unknown>): void {
     this.complete(child);
+  }
+}
+
+/** How a retrying task starts its attempts and waits; the workflow context provides it. */
+export interface RetryHost {
+  /** The current turn's time (history time, the same on replay). */
+  nowMs(): number;
+  startAttempt(): Task<unknown>;
+  startTimer(delayMs: number): Task<unknown>;
+}
+
+/**
+ * An activity or child workflow with a retry policy. When an attempt fails and the policy
+ * allows another, it starts a durable timer and then a new attempt (each with its own action
+ * ID, so history records every attempt and every wait); otherwise it fails with the last
+ * attempt's error.
+ */
+export class RetryableTask<T> extends CompletableTask<T> implements TaskObserver {
+  private attempt = 1;
+  private wait: Task<unknown> | undefined;
+  private readonly firstScheduledMs: number;
+
+  constructor(
+    private readonly policy: RetryPolicy,
+    private readonly host: RetryHost,
+  ) {
+    super();
+    this.firstScheduledMs = host.nowMs();
+    host.startAttempt().parent = this;
+  }
+
+  onChildCompleted(child: Task<unknown>): void {
+    if (child === this.wait) {
+      this.wait = undefined;
+      this.attempt += 1;
+      this.host.startAttempt().parent = this;
+      return;
+    }
+    if (!child.isFailed) return this.complete(child.getResult() as T);
+    const delay = this.policy.nextDelayMs(this.attempt, this.firstScheduledMs, this.host.nowMs());
+    if (delay === undefined) return this.fail(child.getException()!);
+    this.wait = this.host.startTimer(delay);
+    this.wait.parent = this;
   }
 }
 
