@@ -3,7 +3,7 @@
  * elsewhere to load your own). The code is written exactly as for `@dapr/dapr`'s
  * WorkflowRuntime: the default export receives a registry with the same register methods.
  */
-import type { ActivityContext, WorkflowContext, WorkflowRegistry } from "../src/index.js";
+import { type ActivityContext, RetryPolicy, type WorkflowContext, type WorkflowRegistry } from "../src/index.js";
 
 // -- hello: a chain of three activities ---------------------------------------------------
 
@@ -70,6 +70,51 @@ async function* parent(ctx: WorkflowContext, cities?: string[]): AsyncGenerator<
   return yield ctx.whenAll(children);
 }
 
+// -- monitor: poll on a durable timer, continuing as new so history never grows ----------
+// Input: { checks: how many checks are left, intervalSeconds, healthyAfter: the check at which
+// the (simulated) job reports done }. Events raised while it sleeps are carried over.
+
+function checkJob(_ctx: ActivityContext, check: { remaining: number; healthyAfter: number }): "done" | "running" {
+  return check.remaining <= check.healthyAfter ? "done" : "running";
+}
+
+async function* monitor(
+  ctx: WorkflowContext,
+  input?: { checks?: number; intervalSeconds?: number; healthyAfter?: number },
+): AsyncGenerator<unknown, string | undefined, any> {
+  const checks = input?.checks ?? 10;
+  const intervalSeconds = input?.intervalSeconds ?? 5;
+  const healthyAfter = input?.healthyAfter ?? 0;
+  const status: string = yield ctx.callActivity(checkJob, { remaining: checks, healthyAfter });
+  if (status === "done") return `job done with ${checks} checks left`;
+  if (checks <= 1) return "gave up: job still running";
+  ctx.setCustomStatus(`job running; ${checks - 1} checks left`);
+  const stop = ctx.waitForExternalEvent("stop");
+  const next = ctx.createTimer(intervalSeconds);
+  if ((yield ctx.whenAny([stop, next])) === stop) return "stopped on request";
+  ctx.continueAsNew({ checks: checks - 1, intervalSeconds, healthyAfter }, true);
+  return undefined;
+}
+
+// -- reliableCharge: an activity that fails at first, retried with exponential back-off ---
+
+const flakyCalls = new Map<string, number>();
+
+function flakyGateway(ctx: ActivityContext, failures: number): string {
+  const key = ctx.getWorkflowInstanceId();
+  const call = (flakyCalls.get(key) ?? 0) + 1;
+  flakyCalls.set(key, call);
+  if (call <= failures) throw new Error(`gateway unavailable (call ${call})`);
+  flakyCalls.delete(key);
+  return `charged on call ${call}`;
+}
+
+async function* reliableCharge(ctx: WorkflowContext, failures?: number): AsyncGenerator<unknown, string, any> {
+  return yield ctx.callActivity(flakyGateway, failures ?? 2, {
+    retryPolicy: new RetryPolicy({ maxNumberOfAttempts: 5, firstRetryIntervalInMilliseconds: 500, backoffCoefficient: 2 }),
+  });
+}
+
 export default function register(registry: WorkflowRegistry): void {
   registry
     .registerWorkflow(hello)
@@ -77,8 +122,12 @@ export default function register(registry: WorkflowRegistry): void {
     .registerWorkflow(failing)
     .registerWorkflow(approval)
     .registerWorkflow(parent)
+    .registerWorkflow(monitor)
+    .registerWorkflow(reliableCharge)
     .registerActivity(sayHello)
     .registerActivity(square)
     .registerActivity(chargeCard)
-    .registerActivity(notifyApprover);
+    .registerActivity(notifyApprover)
+    .registerActivity(checkJob)
+    .registerActivity(flakyGateway);
 }

@@ -9,7 +9,9 @@
  * history has not yet recorded are the turn's new actions.
  *
  * Suspension follows the Dapr SDKs: after ExecutionSuspended every event except resume
- * and terminate is held back, then replayed at ExecutionResumed.
+ * and terminate is held back, then replayed at ExecutionResumed. Unlike the SDKs, the
+ * turn's clock (OrchestratorStarted) is not held back, so held-back events run at the time
+ * of the turn that resumed them.
  */
 import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from "../engine/actions.js";
 import type { FailureDetails, HistoryEvent } from "../engine/history.js";
@@ -121,7 +123,9 @@ class Replay implements ReplayHost {
       if (this.completion.status === "CONTINUED_AS_NEW" && event.kind === "eventRaised") this.buffer(event.name, event.input);
       return;
     }
-    if (this.suspended && event.kind !== "executionResumed" && event.kind !== "executionTerminated") {
+    // Held back while suspended: everything but resume, terminate and the turn's clock, so
+    // held-back events run at resume with the resuming turn's time, not a stale one.
+    if (this.suspended && event.kind !== "executionResumed" && event.kind !== "executionTerminated" && event.kind !== "orchestratorStarted") {
       this.heldBack.push(event);
       return;
     }

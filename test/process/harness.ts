@@ -150,6 +150,30 @@ export class ServerProcess {
     return (await response.json()) as WorkflowState;
   }
 
+  async raise(instanceId: string, eventName: string, data?: unknown): Promise<void> {
+    const response = await fetch(
+      `${this.baseUrl}/v1.0/workflows/dapr/${encodeURIComponent(instanceId)}/raiseEvent/${encodeURIComponent(eventName)}`,
+      { method: "POST", headers: { "content-type": "application/json" }, ...(data === undefined ? {} : { body: JSON.stringify(data) }) },
+    );
+    if (response.status !== 202) throw new Error(`raise ${eventName} at ${instanceId} answered ${response.status}: ${await response.text()}`);
+  }
+
+  /** terminate / pause / resume / purge, insisting on 202. */
+  async command(instanceId: string, command: "terminate" | "pause" | "resume" | "purge"): Promise<void> {
+    const response = await fetch(`${this.baseUrl}/v1.0/workflows/dapr/${encodeURIComponent(instanceId)}/${command}`, { method: "POST" });
+    if (response.status !== 202) throw new Error(`${command} ${instanceId} answered ${response.status}: ${await response.text()}`);
+  }
+
+  /** Polls until GET satisfies `until`, and returns that state. */
+  async waitFor(instanceId: string, what: string, until: (state: WorkflowState) => boolean, timeoutMs = 10_000): Promise<WorkflowState> {
+    return eventually(`${instanceId} ${what} on ${this.label}`, async () => {
+      if (this.exit) throw new Fatal(`${this.label} exited (${describeExit(this.exit)})`);
+      const state = await this.get(instanceId);
+      if (state && until(state)) return state;
+      return `status is ${state?.runtimeStatus ?? "not found"}, custom status ${state?.properties?.["dapr.workflow.custom_status"]}`;
+    }, timeoutMs);
+  }
+
   /** Polls until the instance reaches a terminal status, and returns its state. */
   async waitTerminal(instanceId: string, timeoutMs = 10_000): Promise<WorkflowState> {
     return eventually(`${instanceId} to reach a terminal status on ${this.label}`, async () => {
