@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { createHttpServer } from "./api/http-server.js";
+import { GrpcServer } from "./grpc/grpc-server.js";
 import { limits } from "./limits.js";
 import { WorkflowEngine } from "./orchestration/workflow-engine.js";
 import { InProcessWorker } from "./runtime/in-process-worker.js";
@@ -36,6 +37,8 @@ export interface BuildAppOptions {
 
 export interface Workflowd {
   app: FastifyInstance;
+  /** The durabletask gRPC server for Dapr SDK apps; not listening until `grpc.listen()`. */
+  grpc: GrpcServer;
   engine: WorkflowEngine;
   store: SqliteStore;
   registry: WorkflowRegistry;
@@ -59,6 +62,13 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     if (registry.workflowNames().length + registry.activityNames().length > 0) {
       engine.workers.add(new InProcessWorker(registry));
     }
+    const grpc = new GrpcServer({
+      engine,
+      logger,
+      apiToken: options.apiToken || undefined,
+      activityLeaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
+      turnTimeoutMs: limits.turnTimeoutMs,
+    });
     const app = await createHttpServer({
       service: engine.service,
       logger,
@@ -69,13 +79,16 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       connectedWorkers: () => engine.workers.size,
       notReady: () => notReady(store, engine),
     });
-    // Closing the app stops the engine (in-flight turns commit) and then closes the database.
+    // Closing the app stops the engine (in-flight turns commit; SDK apps can still answer
+    // the work they hold), then the gRPC server, then closes the database.
     app.addHook("onClose", async () => {
-      await engine.stop(options.shutdownGraceMs ?? limits.shutdownGraceMsDefault);
+      const graceMs = options.shutdownGraceMs ?? limits.shutdownGraceMsDefault;
+      await engine.stop(graceMs);
+      await grpc.close(graceMs);
       store.close();
     });
     engine.start();
-    return { app, engine, store, registry };
+    return { app, grpc, engine, store, registry };
   } catch (error) {
     store.close();
     throw error;

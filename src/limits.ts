@@ -34,6 +34,23 @@ export const limits = {
   busyTimeoutMsDefault: 5_000,
   /** On SIGTERM, how long in-flight turns and activities may take before the process exits. */
   shutdownGraceMsDefault: 10_000,
+  /** A wait for an instance's state re-reads it at least this often (another process may write it). */
+  instanceWatchPollMs: 1_000,
+  /**
+   * gRPC wait calls (WaitForInstanceStart/Completion) carry no deadline from the Node SDK,
+   * which gives up on its own side; the server answers DEADLINE_EXCEEDED after this long so
+   * abandoned calls do not pile up.
+   */
+  grpcWaitMsMax: 10 * 60 * 1000,
+  /** Terminate, suspend and resume over gRPC wait this long for the change to show, as daprd does. */
+  grpcCommandWaitMs: 5_000,
+  /**
+   * Work items in flight on one GetWorkItems stream. The Node SDK runs 10 and queues 100,
+   * and silently drops anything beyond; more wait on the server until a reply frees a slot.
+   */
+  grpcStreamItemsMax: 50,
+  /** gRPC message size limit both ways: the Dapr SDK clients' own setting (128 MiB). */
+  grpcMessageBytesMax: 128 * 1024 * 1024,
   /** Node's setTimeout fires at once beyond this; longer waits are re-armed in steps. */
   timerDelayMsMax: 2_147_483_647,
 } as const;

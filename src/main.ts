@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The workflowd process: read the config, open the store, load the workflows, serve HTTP,
- * and shut down gracefully on SIGTERM/SIGINT (stop accepting, let in-flight turns commit,
- * close the database, exit 0).
+ * The workflowd process: read the config, open the store, load the workflows, serve gRPC
+ * (for Dapr SDK apps) and HTTP, and shut down gracefully on SIGTERM/SIGINT (stop accepting,
+ * let in-flight turns commit, close the database, exit 0).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   });
   if (config.dbPath !== ":memory:") mkdirSync(dirname(config.dbPath), { recursive: true });
   const registry = config.workflowsPath ? await loadWorkflowsModule(config.workflowsPath) : undefined;
-  const { app, store, registry: loaded } = await createWorkflowd({
+  const { app, grpc, store, registry: loaded } = await createWorkflowd({
     dbPath: config.dbPath,
     ...(registry ? { registry } : {}),
     apiToken: config.apiToken,
@@ -58,6 +58,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 
+  // gRPC first: a Dapr SDK worker whose first connection fails never retries.
+  const grpcPort = await grpc.listen(config.host, config.grpcPort);
+  logger.info({ port: grpcPort }, "gRPC (durabletask TaskHubSidecarService) listening");
   await app.listen({ host: config.host, port: config.port });
 }
 

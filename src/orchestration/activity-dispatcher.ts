@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
 import type { ActivityWork, SqliteStore } from "../store/sqlite-store.js";
-import type { ActivityResult, WorkerSet } from "./worker.js";
+import { type ActivityResult, WorkerUnavailableError, type WorkerSet } from "./worker.js";
 
 export interface ActivityDispatcherDeps {
   store: SqliteStore;
@@ -82,7 +82,7 @@ export class ActivityDispatcher {
 
   private async run(item: ActivityWork): Promise<void> {
     const worker = this.deps.workers.forActivity(item.name);
-    if (!worker) return; // the lease expires and another worker may take it
+    if (!worker) return this.giveBack(item); // it runs when a worker for it appears
     let result: ActivityResult;
     try {
       result = await worker.executeActivity({
@@ -94,9 +94,14 @@ export class ActivityDispatcher {
         attempt: item.attempts,
       });
     } catch (error) {
-      // The worker could not run it at all; the lease will expire and it runs again.
-      this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "activity dispatch failed");
-      return;
+      // The worker could not run it (its stream closed, or it never answered within the
+      // lease): give the row back so it runs again now, on whichever worker is there.
+      if (error instanceof WorkerUnavailableError) {
+        this.deps.logger.warn({ instanceId: item.instanceId, taskId: item.taskId, reason: error.message }, "activity worker went away; requeued");
+      } else {
+        this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "activity dispatch failed; requeued");
+      }
+      return this.giveBack(item);
     }
     if (this.stopped) return;
     const now = this.deps.clock();
@@ -110,6 +115,16 @@ export class ActivityDispatcher {
     } catch (error) {
       // Storage fault: the row stays leased and the activity runs again once the lease expires.
       this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "could not record activity result");
+    }
+  }
+
+  private giveBack(item: ActivityWork): void {
+    if (this.stopped) return;
+    try {
+      this.deps.store.releaseLease(item.seq, this.deps.leaseOwner);
+    } catch (error) {
+      // Storage fault: the lease expires in time and the activity runs then.
+      this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "could not release an activity lease");
     }
   }
 

@@ -14,12 +14,15 @@
 import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import { runStep, type StepDeps, type StepResult } from "./step.js";
+import { WorkerUnavailableError } from "./worker.js";
 
 export interface TurnSchedulerDeps extends StepDeps {
   logger: Logger;
   turnConcurrencyMax: number;
   /** Called when a committed turn queued activity work. */
   onActivitiesQueued: () => void;
+  /** Called after each commit with the instances it changed. */
+  onCommitted: (instanceIds: readonly string[]) => void;
 }
 
 export class TurnScheduler {
@@ -105,6 +108,7 @@ export class TurnScheduler {
     try {
       result = await runStep(this.deps, instanceId);
     } catch (error) {
+      if (error instanceof WorkerUnavailableError && this.afterWorkerLoss(instanceId)) return;
       this.retryLater(instanceId, error);
       return;
     }
@@ -127,6 +131,7 @@ export class TurnScheduler {
 
   private afterCommit(instanceId: string, result: Extract<StepResult, { kind: "committed" }>): void {
     const { outcome } = result;
+    this.deps.onCommitted([instanceId, ...result.touchedInstanceIds]);
     for (const id of result.touchedInstanceIds) this.notify(id);
     if (result.inboxFull) this.notify(instanceId);
     let earliestTimer: number | undefined;
@@ -168,6 +173,23 @@ export class TurnScheduler {
       this.parked.delete(name);
       for (const id of ids) this.notify(id);
     }
+  }
+
+  /**
+   * The worker running the turn went away (a remote app disconnected). That is no fault of
+   * the instance: run it again at once on another worker, or park it until one connects.
+   */
+  private afterWorkerLoss(instanceId: string): boolean {
+    let name: string | undefined;
+    try {
+      name = this.deps.store.getInstance(instanceId)?.name;
+    } catch {
+      return false; // storage fault: the ordinary back-off retry applies
+    }
+    if (name === undefined) return false;
+    if (this.deps.workers.forWorkflow(name)) this.notify(instanceId);
+    else this.park(name, instanceId);
+    return true;
   }
 
   private retryLater(instanceId: string, error: unknown): void {

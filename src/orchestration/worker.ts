@@ -33,6 +33,13 @@ export type ActivityResult =
 export interface Worker {
   /** For logs and metadata. */
   readonly id: string;
+  /**
+   * True for a worker that takes any name (a remote SDK app: its registrations are not
+   * announced). A worker with named registrations is preferred for the names it has.
+   */
+  readonly servesAnyName: boolean;
+  /** Work items handed to it and not yet finished; the least loaded worker is chosen. */
+  load(): number;
   servesWorkflow(name: string): boolean;
   servesActivity(name: string): boolean;
   /** The activity names it runs, or undefined when it accepts any name (remote SDK apps). */
@@ -44,6 +51,14 @@ export interface Worker {
   executeOrchestration(request: OrchestrationRequest): Promise<TurnResult>;
   /** Runs one activity. An activity that throws is `{ ok: false }`, not a rejection. */
   executeActivity(request: ActivityRequest): Promise<ActivityResult>;
+}
+
+/**
+ * A worker could not take or finish the work because it went away (its stream closed).
+ * The work is not failed: it waits for (or goes to) another worker.
+ */
+export class WorkerUnavailableError extends Error {
+  override readonly name = "WorkerUnavailableError";
 }
 
 /**
@@ -73,12 +88,18 @@ export class WorkerSet {
     this.listeners.push(listener);
   }
 
+  /** The worker to run a workflow's turn: one that registered the name, else the least loaded catch-all. */
   forWorkflow(name: string): Worker | undefined {
-    return this.workers.find((w) => w.servesWorkflow(name));
+    return this.choose((w) => w.servesWorkflow(name));
   }
 
   forActivity(name: string): Worker | undefined {
-    return this.workers.find((w) => w.servesActivity(name));
+    return this.choose((w) => w.servesActivity(name));
+  }
+
+  /** Describes each worker, for metadata and logs. */
+  describe(): { id: string; load: number; servesAnyName: boolean }[] {
+    return this.workers.map((w) => ({ id: w.id, load: w.load(), servesAnyName: w.servesAnyName }));
   }
 
   /** Names any worker runs, or undefined when some worker accepts any name. */
@@ -90,6 +111,16 @@ export class WorkerSet {
       for (const name of own) names.add(name);
     }
     return [...names];
+  }
+
+  private choose(serves: (worker: Worker) => boolean): Worker | undefined {
+    let best: Worker | undefined;
+    for (const worker of this.workers) {
+      if (!serves(worker)) continue;
+      if (!worker.servesAnyName) return worker;
+      if (!best || worker.load() < best.load()) best = worker;
+    }
+    return best;
   }
 
   private changed(): void {

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import type { SqliteStore } from "../store/sqlite-store.js";
 import { ActivityDispatcher } from "./activity-dispatcher.js";
+import { InstanceWatch } from "./instance-watch.js";
 import { TurnScheduler } from "./turn-scheduler.js";
 import { WorkerSet } from "./worker.js";
 import { WorkflowService } from "./workflow-service.js";
@@ -23,6 +24,8 @@ export interface WorkflowEngineOptions {
 export class WorkflowEngine {
   readonly workers = new WorkerSet();
   readonly service: WorkflowService;
+  /** Waits for instances to reach a state (the gRPC wait calls). */
+  readonly watch: InstanceWatch;
   private readonly scheduler: TurnScheduler;
   private readonly dispatcher: ActivityDispatcher;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -31,6 +34,7 @@ export class WorkflowEngine {
     const { store, logger } = options;
     const clock = options.clock ?? Date.now;
     const newExecutionId = () => randomUUID().replaceAll("-", "");
+    this.watch = new InstanceWatch((id) => store.getInstance(id), limits.instanceWatchPollMs);
     this.dispatcher = new ActivityDispatcher({
       store,
       workers: this.workers,
@@ -52,12 +56,16 @@ export class WorkflowEngine {
       turnTimeoutMs: options.turnTimeoutMs ?? limits.turnTimeoutMs,
       turnConcurrencyMax: limits.turnConcurrencyMax,
       onActivitiesQueued: () => this.dispatcher.pump(),
+      onCommitted: (ids) => {
+        for (const id of ids) this.watch.changed(id);
+      },
     });
     this.service = new WorkflowService({
       store,
       clock,
       newExecutionId,
       notify: (id) => this.scheduler.notify(id),
+      wakeAt: (at) => this.scheduler.armWake(at),
     });
   }
 
@@ -80,6 +88,7 @@ export class WorkflowEngine {
       return;
     }
     this.state = "stopping";
+    this.watch.close();
     await Promise.all([this.scheduler.stop(), this.dispatcher.stop(graceMs)]);
     this.state = "stopped";
   }

@@ -1,6 +1,6 @@
 /**
  * Management operations on instances: start, get, terminate, raise an event, pause, resume,
- * purge. The HTTP API (and later the gRPC client service) call these and map the outcomes
+ * purge. The HTTP API and the gRPC client service call these and map the outcomes
  * to their own status codes; nothing here knows about HTTP.
  *
  * Every mutation returns once it is committed; the instance's next turn applies it.
@@ -16,6 +16,8 @@ export interface WorkflowServiceDeps {
   newExecutionId: () => string;
   /** Tells the scheduler an instance has new events. */
   notify: (instanceId: string) => void;
+  /** Tells the scheduler something becomes due at `at` (a scheduled start). */
+  wakeAt: (at: number) => void;
 }
 
 /** An instance as management callers see it (the store's row, derived from history). */
@@ -32,19 +34,23 @@ export type CommandResult = "ok" | "not-found";
 export class WorkflowService {
   constructor(private readonly deps: WorkflowServiceDeps) {}
 
-  start(workflowName: string, instanceId: string | undefined, input: string | undefined): StartResult {
+  /** `scheduledStartAt` (gRPC only) leaves the instance PENDING until that time. */
+  start(workflowName: string, instanceId: string | undefined, input: string | undefined, scheduledStartAt?: number): StartResult {
     const id = instanceId || randomUUID();
     const problem = checkInstanceId(id);
     if (problem) return { kind: "invalid-id", instanceId: id, problem };
+    const now = this.deps.clock();
     const start = newEvent({
       kind: "executionStarted",
       name: workflowName,
       instanceId: id,
       executionId: this.deps.newExecutionId(),
       input,
-    }, this.deps.clock());
+      ...(scheduledStartAt !== undefined && scheduledStartAt > now ? { scheduledStartTimestamp: scheduledStartAt } : {}),
+    }, now);
     if (this.deps.store.createInstance(start) === "exists") return { kind: "exists", instanceId: id };
-    this.deps.notify(id);
+    if (start.scheduledStartTimestamp !== undefined) this.deps.wakeAt(start.scheduledStartTimestamp);
+    else this.deps.notify(id);
     return { kind: "started", instanceId: id };
   }
 

@@ -11,6 +11,8 @@ import { deserialize, failureOf, serialize } from "./serialization.js";
 
 export class InProcessWorker implements Worker {
   readonly id = "in-process";
+  readonly servesAnyName = false;
+  private running = 0;
 
   constructor(private readonly registry: WorkflowRegistry) {}
 
@@ -26,11 +28,29 @@ export class InProcessWorker implements Worker {
     return this.registry.activityNames();
   }
 
-  executeOrchestration(request: OrchestrationRequest): Promise<TurnResult> {
-    return replay(this.registry, request);
+  load(): number {
+    return this.running;
+  }
+
+  async executeOrchestration(request: OrchestrationRequest): Promise<TurnResult> {
+    this.running += 1;
+    try {
+      return await replay(this.registry, request);
+    } finally {
+      this.running -= 1;
+    }
   }
 
   async executeActivity(request: ActivityRequest): Promise<ActivityResult> {
+    this.running += 1;
+    try {
+      return await this.runActivity(request);
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  private async runActivity(request: ActivityRequest): Promise<ActivityResult> {
     const activity = this.registry.activity(request.name);
     if (!activity) {
       return { ok: false, failure: { errorType: "ActivityNotRegisteredError", errorMessage: `activity '${request.name}' is not registered` } };

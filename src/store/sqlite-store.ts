@@ -288,6 +288,14 @@ export class SqliteStore {
     return this.stmt.releaseAllLeases.run().changes;
   }
 
+  /**
+   * Gives one leased activity back at once (its worker went away before answering), so it
+   * runs again without waiting for the lease to expire. Only the lease holder may.
+   */
+  releaseLease(seq: number, owner: string): boolean {
+    return this.stmt.releaseLease.run(seq, owner).changes > 0;
+  }
+
   /** When the earliest current lease expires (the dispatcher re-checks then). */
   nextLeaseExpiry(): number | undefined {
     const row = this.stmt.nextLeaseExpiry.get() as { at: number | null };
@@ -483,6 +491,7 @@ export class SqliteStore {
       releaseAllLeases: db.prepare(
         "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_expires_at IS NOT NULL",
       ),
+      releaseLease: db.prepare("UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = ? AND lease_owner = ?"),
       nextLeaseExpiry: db.prepare("SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL"),
     };
   }

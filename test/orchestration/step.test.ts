@@ -16,11 +16,15 @@ const silent = pino({ level: "silent" });
 /** A worker driven by a function of the request; records every call. */
 class ScriptedWorker implements Worker {
   readonly id = "scripted";
+  readonly servesAnyName = false;
   readonly calls: OrchestrationRequest[] = [];
   constructor(
     private readonly script: (request: OrchestrationRequest) => Promise<TurnResult> | TurnResult,
     private readonly workflows: string[] = ["wf"],
   ) {}
+  load(): number {
+    return 0;
+  }
   servesWorkflow(name: string): boolean {
     return this.workflows.includes(name);
   }

@@ -23,7 +23,7 @@ if (!existsSync(mainJs)) {
 
 /** Settings the server reads from the environment; children never inherit them from ours. */
 const serverEnvNames = [
-  "DAPR_HTTP_PORT", "DAPR_API_TOKEN", "WORKFLOWD_HOST", "WORKFLOWD_DB", "WORKFLOWD_WORKFLOWS", "LOG_LEVEL",
+  "DAPR_HTTP_PORT", "DAPR_GRPC_PORT", "DAPR_METRICS_PORT", "DAPR_API_TOKEN", "WORKFLOWD_HOST", "WORKFLOWD_DB", "WORKFLOWD_WORKFLOWS", "LOG_LEVEL",
   "WORKFLOWD_MAX_BODY", "WORKFLOWD_ACTIVITY_LEASE_MS", "WORKFLOWD_SHUTDOWN_GRACE_MS", "APP_ID", "FIXTURE_LOG", "FIXTURE_DELAY_MS",
 ];
 
@@ -273,6 +273,9 @@ export function useProcesses() {
       const port = options.port ?? (portNamed ? Number(options.env?.DAPR_HTTP_PORT) : await freePort());
       if (!portNamed) env.DAPR_HTTP_PORT = String(port);
       env.WORKFLOWD_HOST = "127.0.0.1";
+      // Parallel test servers must not fight over the default gRPC and metrics ports.
+      env.DAPR_GRPC_PORT = "0";
+      env.DAPR_METRICS_PORT = "0";
       for (const [name, value] of Object.entries(options.env ?? {})) {
         if (value === undefined) delete env[name];
         else env[name] = value;

@@ -1,0 +1,101 @@
+/**
+ * The gRPC server on the Dapr gRPC port (DAPR_GRPC_PORT, 50001 by default): serves
+ * `TaskHubSidecarService` so apps written with the Dapr SDKs connect to workflowd exactly as
+ * they connect to daprd. Message limits match the SDK clients' (128 MiB); with an API token
+ * configured every call must carry it as `dapr-api-token` metadata (UNAUTHENTICATED
+ * otherwise), as daprd's interceptors require.
+ */
+import { Server, ServerCredentials, type Metadata } from "@grpc/grpc-js";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "pino";
+import { limits } from "../limits.js";
+import type { WorkflowEngine } from "../orchestration/workflow-engine.js";
+import { loadTaskHubService } from "./proto.js";
+import { taskHubService, type WorkerStreams } from "./task-hub-service.js";
+
+export interface GrpcServerOptions {
+  engine: WorkflowEngine;
+  logger: Logger;
+  apiToken: string | undefined;
+  activityLeaseMs: number;
+  turnTimeoutMs: number;
+  messageBytesMax?: number;
+}
+
+export class GrpcServer {
+  private readonly server: Server;
+  private readonly streams: WorkerStreams;
+  private boundPort: number | undefined;
+
+  constructor(private readonly options: GrpcServerOptions) {
+    const messageBytesMax = options.messageBytesMax ?? limits.grpcMessageBytesMax;
+    this.server = new Server({
+      "grpc.max_receive_message_length": messageBytesMax,
+      "grpc.max_send_message_length": messageBytesMax,
+    });
+    const definition = loadTaskHubService();
+    const { implementation, streams } = taskHubService(definition, {
+      service: options.engine.service,
+      workers: options.engine.workers,
+      watch: options.engine.watch,
+      logger: options.logger,
+      authorize: tokenCheck(options.apiToken),
+      itemsPerStreamMax: limits.grpcStreamItemsMax,
+      turnTimeoutMs: options.turnTimeoutMs,
+      activityTimeoutMs: options.activityLeaseMs,
+      waitMsMax: limits.grpcWaitMsMax,
+      commandWaitMs: limits.grpcCommandWaitMs,
+    });
+    this.server.addService(definition, implementation);
+    this.streams = streams;
+  }
+
+  /** Listens; resolves with the port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (error, bound) => {
+        if (error) return reject(new Error(`gRPC port ${port}: ${error.message}`));
+        this.boundPort = bound;
+        resolve(bound);
+      });
+    });
+  }
+
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** Connected SDK worker streams. */
+  get connectedWorkers(): number {
+    return this.streams.count;
+  }
+
+  /**
+   * Ends the worker streams (the SDKs reconnect to whatever serves next) and stops; calls
+   * still open after `graceMs` are cut.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.streams.endAll();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+}
+
+/** Constant-time comparison of fixed-length digests, as the HTTP token check does. */
+function tokenCheck(token: string | undefined): (metadata: Metadata) => boolean {
+  if (!token) return () => true;
+  const expected = createHash("sha256").update(token, "utf8").digest();
+  return (metadata) => {
+    const given = metadata.get("dapr-api-token")[0];
+    if (typeof given !== "string") return false;
+    return timingSafeEqual(createHash("sha256").update(given, "utf8").digest(), expected);
+  };
+}

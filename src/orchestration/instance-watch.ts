@@ -1,0 +1,85 @@
+/**
+ * Waiting until an instance reaches a state: gRPC's WaitForInstanceStart and
+ * WaitForInstanceCompletion, and the bounded waits after terminate, suspend and resume.
+ *
+ * A waiter re-reads the instance from the store whenever a turn that touched it commits in
+ * this process, and every `pollMs` as well (another process may serve the same file). An
+ * idle wait costs one timer and no queries between polls.
+ */
+import type { InstanceRecord } from "../store/sqlite-store.js";
+
+export type WaitResult =
+  | { kind: "reached"; instance: InstanceRecord }
+  | { kind: "not-found" }
+  | { kind: "timeout"; instance: InstanceRecord }
+  | { kind: "cancelled" };
+
+export class InstanceWatch {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private closed = false;
+
+  constructor(
+    private readonly read: (instanceId: string) => InstanceRecord | undefined,
+    private readonly pollMs: number,
+  ) {}
+
+  /** A turn of this instance committed (or the instance was created or removed). */
+  changed(instanceId: string): void {
+    const waiting = this.waiters.get(instanceId);
+    if (waiting) for (const check of [...waiting]) check();
+  }
+
+  get waiting(): number {
+    let count = 0;
+    for (const set of this.waiters.values()) count += set.size;
+    return count;
+  }
+
+  /**
+   * Resolves once `until` holds for the stored instance, when it does not exist, after
+   * `timeoutMs`, or when `signal` aborts or the watch closes. Storage faults reject.
+   */
+  waitFor(instanceId: string, until: (instance: InstanceRecord) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    return new Promise<WaitResult>((resolve, reject) => {
+      if (this.closed || signal?.aborted) return resolve({ kind: "cancelled" });
+      let poll: NodeJS.Timeout | undefined;
+      let deadline: NodeJS.Timeout | undefined;
+      let last: InstanceRecord | undefined;
+      const finish = (result: WaitResult | Error) => {
+        clearTimeout(poll);
+        clearTimeout(deadline);
+        signal?.removeEventListener("abort", onAbort);
+        const set = this.waiters.get(instanceId);
+        set?.delete(check);
+        if (set?.size === 0) this.waiters.delete(instanceId);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+      const check = () => {
+        if (this.closed) return finish({ kind: "cancelled" });
+        try {
+          last = this.read(instanceId);
+        } catch (error) {
+          return finish(error instanceof Error ? error : new Error(String(error)));
+        }
+        if (!last) return finish({ kind: "not-found" });
+        if (until(last)) return finish({ kind: "reached", instance: last });
+        clearTimeout(poll);
+        poll = setTimeout(check, this.pollMs);
+      };
+      const onAbort = () => finish({ kind: "cancelled" });
+      signal?.addEventListener("abort", onAbort);
+      deadline = setTimeout(() => finish(last ? { kind: "timeout", instance: last } : { kind: "not-found" }), timeoutMs);
+      let set = this.waiters.get(instanceId);
+      if (!set) this.waiters.set(instanceId, (set = new Set()));
+      set.add(check);
+      check();
+    });
+  }
+
+  /** Ends every wait with "cancelled" (shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const set of [...this.waiters.values()]) for (const check of [...set]) check();
+  }
+}
