@@ -24,6 +24,8 @@ export interface BuildAppOptions {
   /** When set, requests need a matching `dapr-api-token` header (health checks excepted). */
   apiToken?: string | undefined;
   bodyBytesMax?: number;
+  /** gRPC message size limit (default 128 MiB, as the Dapr SDK clients). */
+  grpcMessageBytesMax?: number;
   activityLeaseMs?: number;
   busyTimeoutMs?: number;
   appId?: string;
@@ -68,6 +70,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       apiToken: options.apiToken || undefined,
       activityLeaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
       turnTimeoutMs: limits.turnTimeoutMs,
+      messageBytesMax: options.grpcMessageBytesMax ?? limits.grpcMessageBytesMax,
     });
     const app = await createHttpServer({
       service: engine.service,

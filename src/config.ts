@@ -18,6 +18,8 @@ export interface Config {
   workflowsPath: string | undefined;
   logLevel: string;
   bodyBytesMax: number;
+  /** gRPC message size limit, both directions. */
+  grpcMessageBytesMax: number;
   apiToken: string | undefined;
   appId: string;
   activityLeaseMs: number;
@@ -36,6 +38,7 @@ const flags = {
   workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS" },
   "log-level": { type: "string", env: "LOG_LEVEL" },
   "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY" },
+  "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE" },
   "app-id": { type: "string", env: "APP_ID" },
   "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS" },
   "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS" },
@@ -64,7 +67,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dbPath: get("db") ?? "./data/workflowd.db",
     workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
     logLevel: get("log-level") ?? "info",
-    bodyBytesMax: byteSize(get("max-body-size")) ?? limits.bodyBytesDefault,
+    bodyBytesMax: byteSize(get("max-body-size"), "max-body-size") ?? limits.bodyBytesDefault,
+    grpcMessageBytesMax: byteSize(get("grpc-max-message-size"), "grpc-max-message-size") ?? limits.grpcMessageBytesMax,
     apiToken: env.DAPR_API_TOKEN || undefined,
     appId: get("app-id") ?? "workflowd",
     activityLeaseMs: integer("activity-lease-ms", get("activity-lease-ms") ?? String(limits.activityLeaseMsDefault), 1, 2 ** 31),
@@ -83,12 +87,12 @@ function integer(name: string, text: string, min: number, max: number): number {
 const units: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };
 
 /** Bytes, or a size with a unit as daprd's --max-body-size takes it ("4Mi", "10MB"). */
-export function byteSize(text: string | undefined): number | undefined {
+export function byteSize(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const factor = match ? units[match[2]!.toLowerCase()] : undefined;
-  if (!match || factor === undefined) throw new ConfigError(`max-body-size must be a size such as 4194304 or 4Mi, got '${text}'`);
+  if (!match || factor === undefined) throw new ConfigError(`${name} must be a size such as 4194304 or 4Mi, got '${text}'`);
   const bytes = Math.floor(Number(match[1]) * factor);
-  if (bytes < 1) throw new ConfigError(`max-body-size must be at least 1 byte, got '${text}'`);
+  if (bytes < 1) throw new ConfigError(`${name} must be at least 1 byte, got '${text}'`);
   return bytes;
 }

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     ...(registry ? { registry } : {}),
     apiToken: config.apiToken,
     bodyBytesMax: config.bodyBytesMax,
+    grpcMessageBytesMax: config.grpcMessageBytesMax,
     activityLeaseMs: config.activityLeaseMs,
     appId: config.appId,
     shutdownGraceMs: config.shutdownGraceMs,
