@@ -10,7 +10,7 @@ import type { ActionCompletionStatus, OrchestratorAction, TurnResult } from "../
 import type { FailureDetails, HistoryEvent } from "../engine/history.js";
 import type { RuntimeStatus } from "../engine/state.js";
 import type { ActivityRequest, ActivityResult, OrchestrationRequest } from "../orchestration/worker.js";
-import type { InstanceRecord } from "../store/sqlite-store.js";
+import type { InstanceView } from "../orchestration/workflow-service.js";
 
 // -- Wire shapes --------------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ export function activityResultFromPb(response: PbActivityResponse): ActivityResu
  * has a non-empty errorType and errorMessage: the Node client builds failure details only
  * when both are set.
  */
-export function orchestrationStateToPb(instance: InstanceRecord, withPayloads: boolean) {
+export function orchestrationStateToPb(instance: InstanceView, withPayloads: boolean) {
   const failure = instance.failureDetails;
   return {
     instanceId: instance.instanceId,

@@ -20,8 +20,7 @@ import type { Logger } from "pino";
 import { isTerminal } from "../engine/state.js";
 import type { InstanceWatch, WaitResult } from "../orchestration/instance-watch.js";
 import type { WorkerSet } from "../orchestration/worker.js";
-import type { WorkflowService } from "../orchestration/workflow-service.js";
-import type { InstanceRecord } from "../store/sqlite-store.js";
+import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import {
   millis,
   orchestrationStateToPb,
@@ -109,7 +108,7 @@ export function taskHubService(
     deps.logger.info({ worker: id, connected: streams.size }, "SDK worker connected");
   };
 
-  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceRecord) => boolean): Promise<WaitResult> => {
+  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean): Promise<WaitResult> => {
     const abort = new AbortController();
     call.on("cancelled", () => abort.abort());
     const deadline = call.getDeadline();
@@ -117,7 +116,7 @@ export function taskHubService(
     return deps.watch.waitFor(instanceId, until, Math.max(0, Math.min(deadlineMs, deps.waitMsMax)), abort.signal);
   };
 
-  const waitReply = async (call: ServerUnaryCall<any, any>, request: { instanceId?: string; getInputsAndOutputs?: boolean }, until: (i: InstanceRecord) => boolean) => {
+  const waitReply = async (call: ServerUnaryCall<any, any>, request: { instanceId?: string; getInputsAndOutputs?: boolean }, until: (i: InstanceView) => boolean) => {
     const instanceId = required(request.instanceId, "instanceId");
     const result = await waitFor(call, instanceId, until);
     switch (result.kind) {
@@ -133,7 +132,7 @@ export function taskHubService(
   };
 
   /** Terminate, suspend and resume return once the change shows, or after a bounded wait (as daprd blocks). */
-  const settle = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceRecord) => boolean) => {
+  const settle = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean) => {
     const abort = new AbortController();
     call.on("cancelled", () => abort.abort());
     await deps.watch.waitFor(instanceId, until, deps.commandWaitMs, abort.signal);

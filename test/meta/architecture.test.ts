@@ -1,6 +1,6 @@
 /**
- * The layering, checked from the imports: dependencies point inward (api → orchestration →
- * engine and store; the engine does no I/O), and there are no import cycles.
+ * The layering, checked from the imports: dependencies point inward (api and grpc →
+ * orchestration → engine and store; the engine does no I/O), and there are no import cycles.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -53,10 +53,11 @@ const allowed: Record<string, string[]> = {
   orchestration: ["engine", "store", "limits"],
   runtime: ["engine", "orchestration"],
   api: ["orchestration", "engine"],
+  grpc: ["orchestration", "engine", "limits"],
   limits: [],
   version: [],
   config: ["limits"],
-  app: ["api", "orchestration", "runtime", "store", "limits", "version"],
+  app: ["api", "grpc", "orchestration", "runtime", "store", "limits", "version"],
   index: ["app", "runtime", "engine"],
   main: ["app", "config", "runtime"],
 };
