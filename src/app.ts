@@ -7,6 +7,8 @@ import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { createHttpServer } from "./api/http-server.js";
 import { GrpcServer } from "./grpc/grpc-server.js";
+import { Metrics } from "./metrics/metrics.js";
+import { MetricsServer } from "./metrics/metrics-server.js";
 import { limits } from "./limits.js";
 import { WorkflowEngine } from "./orchestration/workflow-engine.js";
 import { InProcessWorker } from "./runtime/in-process-worker.js";
@@ -41,6 +43,9 @@ export interface Workflowd {
   app: FastifyInstance;
   /** The durabletask gRPC server for Dapr SDK apps; not listening until `grpc.listen()`. */
   grpc: GrpcServer;
+  metrics: Metrics;
+  /** Serves `/metrics`; not listening until `metricsServer.listen()`. */
+  metricsServer: MetricsServer;
   engine: WorkflowEngine;
   store: SqliteStore;
   registry: WorkflowRegistry;
@@ -54,9 +59,16 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     path: options.dbPath ?? ":memory:",
     busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
   });
-  const engine = new WorkflowEngine({
+  const metrics: Metrics = new Metrics({
+    queueDepths: () => store.queueDepths(Date.now()),
+    // Remote workers are the ones that take any name: one per connected SDK stream.
+    connectedWorkers: (): number => engine.workers.describe().filter((w) => w.servesAnyName).length,
+  });
+  const metricsServer = new MetricsServer(metrics.registry);
+  const engine: WorkflowEngine = new WorkflowEngine({
     store,
     logger,
+    observer: metrics,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.activityLeaseMs ? { activityLeaseMs: options.activityLeaseMs } : {}),
   });
@@ -82,16 +94,21 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       connectedWorkers: () => engine.workers.size,
       notReady: () => notReady(store, engine),
     });
+    // Every answered request, by route pattern (unmatched paths share one label).
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.httpRequest(request.method, request.routeOptions.url ?? "(no route)", reply.statusCode);
+    });
     // Closing the app stops the engine (in-flight turns commit; SDK apps can still answer
     // the work they hold), then the gRPC server, then closes the database.
     app.addHook("onClose", async () => {
       const graceMs = options.shutdownGraceMs ?? limits.shutdownGraceMsDefault;
       await engine.stop(graceMs);
       await grpc.close(graceMs);
+      await metricsServer.close();
       store.close();
     });
     engine.start();
-    return { app, grpc, engine, store, registry };
+    return { app, grpc, metrics, metricsServer, engine, store, registry };
   } catch (error) {
     store.close();
     throw error;

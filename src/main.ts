@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   });
   if (config.dbPath !== ":memory:") mkdirSync(dirname(config.dbPath), { recursive: true });
   const registry = config.workflowsPath ? await loadWorkflowsModule(config.workflowsPath) : undefined;
-  const { app, grpc, store, registry: loaded } = await createWorkflowd({
+  const { app, grpc, metrics, metricsServer, store, registry: loaded } = await createWorkflowd({
     dbPath: config.dbPath,
     ...(registry ? { registry } : {}),
     apiToken: config.apiToken,
@@ -62,6 +62,9 @@ async function main(): Promise<void> {
   // gRPC first: a Dapr SDK worker whose first connection fails never retries.
   const grpcPort = await grpc.listen(config.host, config.grpcPort);
   logger.info({ port: grpcPort }, "gRPC (durabletask TaskHubSidecarService) listening");
+  metrics.collectProcessMetrics();
+  const metricsPort = await metricsServer.listen(config.host, config.metricsPort);
+  logger.info({ port: metricsPort }, "metrics (Prometheus) listening on /metrics");
   await app.listen({ host: config.host, port: config.port });
 }
 

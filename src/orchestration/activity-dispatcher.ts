@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
 import type { ActivityWork, SqliteStore } from "../store/sqlite-store.js";
+import type { EngineObserver } from "./engine-observer.js";
 import { type ActivityResult, WorkerUnavailableError, type WorkerSet } from "./worker.js";
 
 export interface ActivityDispatcherDeps {
@@ -23,6 +24,7 @@ export interface ActivityDispatcherDeps {
   activityConcurrencyMax: number;
   /** Called when a result reached an instance's inbox. */
   onResultDelivered: (instanceId: string) => void;
+  observer: EngineObserver;
 }
 
 export class ActivityDispatcher {
@@ -84,6 +86,7 @@ export class ActivityDispatcher {
     const worker = this.deps.workers.forActivity(item.name);
     if (!worker) return this.giveBack(item); // it runs when a worker for it appears
     let result: ActivityResult;
+    const began = performance.now();
     try {
       result = await worker.executeActivity({
         name: item.name,
@@ -104,6 +107,7 @@ export class ActivityDispatcher {
       return this.giveBack(item);
     }
     if (this.stopped) return;
+    this.deps.observer.activityExecuted({ name: item.name, ok: result.ok, durationMs: performance.now() - began });
     const now = this.deps.clock();
     const event: HistoryEvent = result.ok
       ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result }, now)

@@ -12,7 +12,9 @@
  * timer for the earliest future row".
  */
 import type { Logger } from "pino";
+import type { TurnOutcome } from "../engine/turn.js";
 import { limits } from "../limits.js";
+import type { EngineObserver } from "./engine-observer.js";
 import { runStep, type StepDeps, type StepResult } from "./step.js";
 import { WorkerUnavailableError } from "./worker.js";
 
@@ -23,6 +25,7 @@ export interface TurnSchedulerDeps extends StepDeps {
   onActivitiesQueued: () => void;
   /** Called after each commit with the instances it changed. */
   onCommitted: (instanceIds: readonly string[]) => void;
+  observer: EngineObserver;
 }
 
 export class TurnScheduler {
@@ -105,6 +108,7 @@ export class TurnScheduler {
 
   private async runTurn(instanceId: string): Promise<void> {
     let result: StepResult;
+    const began = performance.now();
     try {
       result = await runStep(this.deps, instanceId);
     } catch (error) {
@@ -125,6 +129,7 @@ export class TurnScheduler {
         return;
       case "committed":
         this.afterCommit(instanceId, result);
+        this.report(instanceId, result.outcome, performance.now() - began);
         return;
     }
   }
@@ -148,6 +153,20 @@ export class TurnScheduler {
       else this.armWake(earliestTimer);
     }
     if (activities) this.deps.onActivitiesQueued();
+  }
+
+  private report(instanceId: string, outcome: TurnOutcome, durationMs: number): void {
+    const state = outcome.state;
+    if (!state) return;
+    const completed = outcome.events.find((e) => e.kind === "executionCompleted");
+    this.deps.observer.turnCommitted({
+      instanceId,
+      workflowName: state.name,
+      durationMs,
+      completion: completed ? { status: state.status, sinceCreatedMs: completed.timestamp - state.createdAt } : undefined,
+      continuedAsNew: outcome.historyMode === "replace",
+      childrenStarted: outcome.effects.flatMap((effect) => (effect.kind === "createChild" ? [effect.event.name] : [])),
+    });
   }
 
   /** An activity no worker runs waits in the queue; say so once per name rather than stall silently. */

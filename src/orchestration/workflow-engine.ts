@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import type { SqliteStore } from "../store/sqlite-store.js";
 import { ActivityDispatcher } from "./activity-dispatcher.js";
+import { type EngineObserver, silentObserver } from "./engine-observer.js";
 import { InstanceWatch } from "./instance-watch.js";
 import { TurnScheduler } from "./turn-scheduler.js";
 import { WorkerSet } from "./worker.js";
@@ -19,6 +20,8 @@ export interface WorkflowEngineOptions {
   clock?: () => number;
   activityLeaseMs?: number;
   turnTimeoutMs?: number;
+  /** Hears about starts, turns and activities (metrics). */
+  observer?: EngineObserver;
 }
 
 export class WorkflowEngine {
@@ -33,6 +36,7 @@ export class WorkflowEngine {
   constructor(private readonly options: WorkflowEngineOptions) {
     const { store, logger } = options;
     const clock = options.clock ?? Date.now;
+    const observer = options.observer ?? silentObserver;
     const newExecutionId = () => randomUUID().replaceAll("-", "");
     this.watch = new InstanceWatch((id) => store.getInstance(id), limits.instanceWatchPollMs);
     this.dispatcher = new ActivityDispatcher({
@@ -44,6 +48,7 @@ export class WorkflowEngine {
       leaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
       activityConcurrencyMax: limits.activityConcurrencyMax,
       onResultDelivered: (id) => this.scheduler.notify(id),
+      observer,
     });
     this.scheduler = new TurnScheduler({
       store,
@@ -59,6 +64,7 @@ export class WorkflowEngine {
       onCommitted: (ids) => {
         for (const id of ids) this.watch.changed(id);
       },
+      observer,
     });
     this.service = new WorkflowService({
       store,
@@ -66,6 +72,7 @@ export class WorkflowEngine {
       newExecutionId,
       notify: (id) => this.scheduler.notify(id),
       wakeAt: (at) => this.scheduler.armWake(at),
+      observer,
     });
   }
 

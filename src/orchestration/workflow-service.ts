@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
 import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.js";
 import type { InstanceRecord, PurgeResult, SqliteStore } from "../store/sqlite-store.js";
+import type { EngineObserver } from "./engine-observer.js";
 
 export interface WorkflowServiceDeps {
   store: SqliteStore;
@@ -18,6 +19,7 @@ export interface WorkflowServiceDeps {
   notify: (instanceId: string) => void;
   /** Tells the scheduler something becomes due at `at` (a scheduled start). */
   wakeAt: (at: number) => void;
+  observer: EngineObserver;
 }
 
 /** An instance as management callers see it (the store's row, derived from history). */
@@ -49,6 +51,7 @@ export class WorkflowService {
       ...(scheduledStartAt !== undefined && scheduledStartAt > now ? { scheduledStartTimestamp: scheduledStartAt } : {}),
     }, now);
     if (this.deps.store.createInstance(start) === "exists") return { kind: "exists", instanceId: id };
+    this.deps.observer.workflowStarted(workflowName);
     if (start.scheduledStartTimestamp !== undefined) this.deps.wakeAt(start.scheduledStartTimestamp);
     else this.deps.notify(id);
     return { kind: "started", instanceId: id };

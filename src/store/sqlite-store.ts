@@ -296,6 +296,21 @@ export class SqliteStore {
     return this.stmt.releaseLease.run(seq, owner).changes > 0;
   }
 
+  /**
+   * Queue depths for metrics: instances with events ready now, timers and scheduled starts
+   * not yet due, and activities waiting for a worker or running under a lease.
+   */
+  queueDepths(now: number): { readyInstances: number; pendingTimers: number; queuedActivities: number; runningActivities: number } {
+    const inbox = this.stmt.inboxDepths.get(now, now) as { ready: number; pending: number };
+    const activities = this.stmt.activityDepths.get(now, now) as { queued: number | null; running: number | null };
+    return {
+      readyInstances: inbox.ready,
+      pendingTimers: inbox.pending,
+      queuedActivities: activities.queued ?? 0,
+      runningActivities: activities.running ?? 0,
+    };
+  }
+
   /** When the earliest current lease expires (the dispatcher re-checks then). */
   nextLeaseExpiry(): number | undefined {
     const row = this.stmt.nextLeaseExpiry.get() as { at: number | null };
@@ -492,6 +507,13 @@ export class SqliteStore {
         "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_expires_at IS NOT NULL",
       ),
       releaseLease: db.prepare("UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = ? AND lease_owner = ?"),
+      inboxDepths: db.prepare(`
+        SELECT (SELECT count(DISTINCT instance_id) FROM inbox WHERE visible_at <= ?) AS ready,
+               (SELECT count(*) FROM inbox WHERE visible_at > ?) AS pending`),
+      activityDepths: db.prepare(`
+        SELECT sum(lease_expires_at IS NULL OR lease_expires_at <= ?) AS queued,
+               sum(lease_expires_at > ?) AS running
+        FROM activities`),
       nextLeaseExpiry: db.prepare("SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL"),
     };
   }

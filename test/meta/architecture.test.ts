@@ -57,9 +57,12 @@ const allowed: Record<string, string[]> = {
   limits: [],
   version: [],
   config: ["limits"],
-  app: ["api", "grpc", "orchestration", "runtime", "store", "limits", "version"],
+  app: ["api", "grpc", "metrics", "orchestration", "runtime", "store", "limits", "version"],
+  metrics: ["orchestration"],
   index: ["app", "runtime", "engine"],
-  main: ["app", "config", "runtime"],
+  // The backup command opens the store directly: it runs no engine and no server.
+  backup: ["config", "limits", "store"],
+  main: ["app", "backup", "config", "runtime"],
 };
 
 describe("architecture", () => {
