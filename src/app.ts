@@ -26,6 +26,8 @@ export interface BuildAppOptions {
   /** When set, requests need a matching `dapr-api-token` header (health checks excepted). */
   apiToken?: string | undefined;
   bodyBytesMax?: number;
+  /** In-process workflows kept live between steps (default 10,000; 0 replays every step from history). */
+  hotInstancesMax?: number;
   /** gRPC message size limit (default 128 MiB, as the Dapr SDK clients). */
   grpcMessageBytesMax?: number;
   activityLeaseMs?: number;
@@ -74,7 +76,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
   });
   try {
     if (registry.workflowNames().length + registry.activityNames().length > 0) {
-      engine.workers.add(new InProcessWorker(registry));
+      engine.workers.add(new InProcessWorker(registry, options.hotInstancesMax ?? limits.hotInstancesDefault));
     }
     const grpc = new GrpcServer({
       engine,

@@ -13,6 +13,11 @@ export const limits = {
   inboxBatchMax: 1000,
   /** Turns running at once across all instances (one per instance at any time). */
   turnConcurrencyMax: 64,
+  /**
+   * Live in-process workflow replays kept between steps (LRU), so a step does not replay the
+   * whole history. A few KiB each; 0 turns the cache off.
+   */
+  hotInstancesDefault: 10_000,
   /** Activities running at once in this process. */
   activityConcurrencyMax: 64,
   /** Default activity lease: after this long without a result, the activity runs again. */

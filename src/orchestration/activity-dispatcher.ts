@@ -29,6 +29,8 @@ export interface ActivityDispatcherDeps {
 
 export class ActivityDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
+  private claiming = false;
+  private claimAgain = false;
   private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -43,30 +45,47 @@ export class ActivityDispatcher {
     this.pump();
   }
 
-  /** New activity work may be queued. */
+  /**
+   * New activity work may be queued. One claim is in flight at a time (it is a write and
+   * goes through the group commit); calls meanwhile ask for one more claim after it.
+   */
   pump(): void {
     if (this.stopped) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
     const free = this.deps.activityConcurrencyMax - this.inFlight.size;
     if (free <= 0 || this.deps.workers.size === 0) return;
     const names = this.deps.workers.activityNames();
     if (names !== undefined && names.length === 0) return;
-    let work: ActivityWork[];
-    try {
-      work = this.deps.store.claimActivities(this.deps.leaseOwner, this.deps.clock(), this.deps.leaseMs, free, names);
-      this.armLeaseCheck();
-    } catch (error) {
-      // Storage fault: try again shortly rather than losing the wake-up.
-      this.deps.logger.error({ err: error }, "could not claim activities; retrying");
-      if (!this.leaseTimer) this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), limits.storageRetryMs);
-      return;
-    }
-    for (const item of work) {
-      const run = this.run(item).finally(() => {
-        this.inFlight.delete(run);
-        this.pump();
-      });
-      this.inFlight.add(run);
-    }
+    this.claiming = true;
+    this.claimAgain = false;
+    const { store, leaseOwner, leaseMs } = this.deps;
+    const now = this.deps.clock();
+    store.grouped(() => store.claimActivities(leaseOwner, now, leaseMs, free, names)).then(
+      (work) => {
+        this.claiming = false;
+        if (this.stopped) return; // leased rows are released at the next start
+        this.armLeaseCheck();
+        for (const item of work) {
+          const run = this.run(item).finally(() => {
+            this.inFlight.delete(run);
+            this.pump();
+          });
+          this.inFlight.add(run);
+        }
+        if (this.claimAgain || work.length === free) this.pump();
+      },
+      (error: unknown) => {
+        this.claiming = false;
+        // Storage fault: try again shortly rather than losing the wake-up.
+        this.deps.logger.error({ err: error }, "could not claim activities; retrying");
+        if (!this.leaseTimer && !this.stopped) {
+          this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), limits.storageRetryMs);
+        }
+      },
+    );
   }
 
   /**
@@ -113,7 +132,8 @@ export class ActivityDispatcher {
       ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result }, now)
       : newEvent({ kind: "taskFailed", taskScheduledId: item.taskId, failureDetails: result.failure }, now);
     try {
-      if (this.deps.store.completeActivity(item.seq, event, now) === "delivered") {
+      const { store } = this.deps;
+      if ((await store.grouped(() => store.completeActivity(item.seq, event, now))) === "delivered") {
         this.deps.onResultDelivered(item.instanceId);
       }
     } catch (error) {
@@ -122,10 +142,11 @@ export class ActivityDispatcher {
     }
   }
 
-  private giveBack(item: ActivityWork): void {
+  private async giveBack(item: ActivityWork): Promise<void> {
     if (this.stopped) return;
     try {
-      this.deps.store.releaseLease(item.seq, this.deps.leaseOwner);
+      const { store, leaseOwner } = this.deps;
+      await store.grouped(() => store.releaseLease(item.seq, leaseOwner));
     } catch (error) {
       // Storage fault: the lease expires in time and the activity runs then.
       this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "could not release an activity lease");

@@ -61,14 +61,16 @@ export async function runStep(deps: StepDeps, instanceId: string): Promise<StepR
       );
     }
     const outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId });
-    const committed = deps.store.commitTurn({
+    const commit = {
       instanceId,
       expectedVersion: snapshot.instance.version,
       historyLength: snapshot.history.length,
       consumedSeqs: prepared.consumedSeqs,
       outcome,
       now: deps.clock(),
-    });
+    };
+    // Shares one transaction (and one fsync) with the other writes of this moment.
+    const committed = await deps.store.grouped(() => deps.store.commitTurn(commit));
     if (committed.kind === "committed") {
       return {
         kind: "committed",

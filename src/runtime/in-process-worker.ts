@@ -6,7 +6,8 @@ import type { TurnResult } from "../engine/actions.js";
 import type { ActivityRequest, ActivityResult, OrchestrationRequest, Worker } from "../orchestration/worker.js";
 import { ActivityContext } from "./context.js";
 import type { WorkflowRegistry } from "./registry.js";
-import { replay } from "./replayer.js";
+import { ReplayCache } from "./replay-cache.js";
+import { Replay } from "./replayer.js";
 import { deserialize, failureOf, serialize } from "./serialization.js";
 
 export class InProcessWorker implements Worker {
@@ -14,7 +15,15 @@ export class InProcessWorker implements Worker {
   readonly servesAnyName = false;
   private running = 0;
 
-  constructor(private readonly registry: WorkflowRegistry) {}
+  /** Live replays of recently active instances (see replay-cache.ts). */
+  readonly hot: ReplayCache;
+
+  constructor(
+    private readonly registry: WorkflowRegistry,
+    hotInstancesMax: number,
+  ) {
+    this.hot = new ReplayCache(hotInstancesMax);
+  }
 
   servesWorkflow(name: string): boolean {
     return this.registry.workflow(name) !== undefined;
@@ -35,7 +44,12 @@ export class InProcessWorker implements Worker {
   async executeOrchestration(request: OrchestrationRequest): Promise<TurnResult> {
     this.running += 1;
     try {
-      return await replay(this.registry, request);
+      const hot = this.hot.take(request);
+      const run = hot?.replay ?? new Replay(this.registry, request.instanceId);
+      await run.feed(hot ? hot.catchUp : request.pastEvents, request.newEvents);
+      const result = run.result();
+      if (!run.finished) this.hot.keep(request, run);
+      return result;
     } finally {
       this.running -= 1;
     }

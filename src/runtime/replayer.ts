@@ -28,16 +28,10 @@ import {
   WorkflowNotRegisteredError,
 } from "./task.js";
 
+/** Replays a turn from scratch: the whole history, then the new events. */
 export async function replay(registry: WorkflowRegistry, request: OrchestrationRequest): Promise<TurnResult> {
   const run = new Replay(registry, request.instanceId);
-  try {
-    run.replaying = true;
-    for (const event of request.pastEvents) await run.process(event);
-    run.replaying = false;
-    for (const event of request.newEvents) await run.process(event);
-  } catch (error) {
-    run.fail(error);
-  }
+  await run.feed(request.pastEvents, request.newEvents);
   return run.result();
 }
 
@@ -48,7 +42,12 @@ interface Waiting {
   name: string | undefined;
 }
 
-class Replay implements ReplayHost {
+/**
+ * One execution's replay. It can be fed more than once: a live replay that has seen the
+ * history up to some point continues with the events committed after it, exactly as if it
+ * had replayed everything (the in-process worker keeps hot instances this way).
+ */
+export class Replay implements ReplayHost {
   replaying = false;
   currentUtcMs = 0;
   private sequence = 0;
@@ -75,6 +74,23 @@ class Replay implements ReplayHost {
     readonly instanceId: string,
   ) {
     this.context = new WorkflowContext(this);
+  }
+
+  /** Replays `past` (isReplaying true), then runs `fresh`; a thrown error fails the execution. */
+  async feed(past: readonly HistoryEvent[], fresh: readonly HistoryEvent[]): Promise<void> {
+    try {
+      this.replaying = true;
+      for (const event of past) await this.process(event);
+      this.replaying = false;
+      for (const event of fresh) await this.process(event);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** The execution has a completion (it finished, failed or continues as new). */
+  get finished(): boolean {
+    return this.completion !== undefined;
   }
 
   // -- ReplayHost -----------------------------------------------------------------------
@@ -117,7 +133,7 @@ class Replay implements ReplayHost {
 
   // -- Events ---------------------------------------------------------------------------
 
-  async process(event: HistoryEvent): Promise<void> {
+  private async process(event: HistoryEvent): Promise<void> {
     if (this.completion) {
       // After continueAsNew, events of the same turn are still received (and carried over).
       if (this.completion.status === "CONTINUED_AS_NEW" && event.kind === "eventRaised") this.buffer(event.name, event.input);

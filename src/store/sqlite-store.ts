@@ -1,7 +1,8 @@
 /**
  * The SQLite store (better-sqlite3): instances, history, inbox and activity queue.
  *
- * Every method is one transaction. A turn commits through `commitTurn`, which is guarded by
+ * Every method is one transaction (a savepoint when called inside `grouped`, which lets many
+ * writes share one commit). A turn commits through `commitTurn`, which is guarded by
  * the instance row's `version`: the UPDATE must match the version the turn loaded, and every
  * inbox row the turn consumed must still be there, or the whole commit rolls back and the
  * caller gets "conflict" (reload and retry, never overwrite).
@@ -15,6 +16,7 @@ import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
 import { isTerminal, type RuntimeStatus } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
+import { GroupCommitter } from "./group-commit.js";
 import { migrate } from "./migrations.js";
 import type { FailureDetails } from "../engine/history.js";
 
@@ -23,6 +25,8 @@ export interface StoreOptions {
   path: string;
   /** How long a statement waits for a lock held by another connection. */
   busyTimeoutMs: number;
+  /** Writes that share one group commit at most (default 512). */
+  writesPerGroupMax?: number;
 }
 
 export interface InstanceRecord {
@@ -101,6 +105,7 @@ export class SqliteStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly group: GroupCommitter;
 
   constructor(options: StoreOptions) {
     this.path = options.path;
@@ -116,6 +121,20 @@ export class SqliteStore {
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     migrate(this.db);
     this.stmt = this.prepareStatements();
+    this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512);
+  }
+
+  /**
+   * Runs a write (a function calling this store's methods) in the next group commit, with
+   * the other writes queued in the same event-loop turn; resolves once it is committed.
+   */
+  grouped<T>(work: () => T): Promise<T> {
+    return this.group.run(work);
+  }
+
+  /** Group commits so far, and the writes they carried. */
+  get groupCommitStats(): { groups: number; writes: number } {
+    return { ...this.group.stats };
   }
 
   close(): void {

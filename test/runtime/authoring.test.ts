@@ -11,8 +11,8 @@ import { gate, harnesses, outputOf } from "./helpers.js";
 const open = harnesses();
 afterEach(() => open.closeAll());
 
-function appWith(workflows: (registry: WorkflowRegistry) => void, clock?: () => number) {
-  return open.create({ workflows, ...(clock ? { clock } : {}) });
+function appWith(workflows: (registry: WorkflowRegistry) => void, clock?: () => number, hotInstancesMax?: number) {
+  return open.create({ workflows, ...(clock ? { clock } : {}), ...(hotInstancesMax !== undefined ? { hotInstancesMax } : {}) });
 }
 
 const UNDEFINED = "<undefined>";
@@ -304,6 +304,8 @@ describe("context information", () => {
   });
 
   it("getCurrentUtcDateTime is the OrchestratorStarted time of each turn, the same on replay; isReplaying flips to false for new events", async () => {
+    // Without hot instances every step replays the code from the start, which is what this
+    // test observes; the next test runs the same workflow with the cache.
     const T_START = Date.UTC(2030, 5, 1, 8, 0, 0);
     let now = T_START;
     const clock = () => now;
@@ -326,7 +328,7 @@ describe("context information", () => {
       record(3);
       return times;
     }
-    const app = await appWith((r) => r.registerWorkflow(timed).registerActivity(advance), clock);
+    const app = await appWith((r) => r.registerWorkflow(timed).registerActivity(advance), clock, 0);
     const id = await app.start("timed");
     await app.waitForCustomStatus(id, "waiting");
     now = T_START + 120_000;

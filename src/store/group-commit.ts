@@ -1,0 +1,99 @@
+/**
+ * Group commit: writes that arrive together share one transaction, so one fsync covers many
+ * of them. With `synchronous=FULL` every commit waits for the disk; grouping is what lets
+ * thousands of starts, events and steps per second stay fully durable.
+ *
+ * A write is a synchronous function that uses the store (its own `db.transaction` becomes a
+ * savepoint inside the group). Writes queued during one turn of the event loop run together
+ * in the next check phase (`setImmediate`), inside `BEGIN IMMEDIATE ... COMMIT`; each caller's
+ * promise settles only after that COMMIT succeeded, so nothing is acknowledged before it is
+ * on disk. A write that throws rolls back only its own savepoint and fails only its own
+ * caller; a failed COMMIT fails every write of the group (none of them took effect).
+ */
+import type Database from "better-sqlite3";
+
+interface Pending {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  /** Groups committed and writes in them, for benchmarks and tests. */
+  readonly stats = { groups: 0, writes: 0 };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly writesPerGroupMax: number,
+  ) {}
+
+  /** Runs `work` in the next group transaction; resolves with its result once committed. */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const group = this.queue.splice(0, this.writesPerGroupMax);
+    if (this.queue.length > 0) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    if (group.length === 0) return;
+    if (!this.db.open) {
+      for (const pending of group) pending.reject(new Error("the database is closed"));
+      return;
+    }
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      // Locked by another process past busy_timeout, or the disk is gone: nothing ran.
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    const done: { pending: Pending; value: unknown }[] = [];
+    for (const [index, pending] of group.entries()) {
+      let value: unknown;
+      try {
+        value = pending.work();
+      } catch (error) {
+        pending.reject(error);
+        // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) make SQLite roll back the whole
+        // transaction: the writes before this one are gone too, so their callers fail.
+        if (!this.db.inTransaction) {
+          for (const ok of done.splice(0)) ok.pending.reject(error);
+          try {
+            this.db.exec("BEGIN IMMEDIATE");
+          } catch (again) {
+            for (const rest of group.slice(index + 1)) rest.reject(again);
+            return;
+          }
+        }
+        continue;
+      }
+      done.push({ pending, value });
+    }
+    try {
+      this.db.exec("COMMIT");
+    } catch (error) {
+      try {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      } catch {
+        // The connection is unusable; the next group's BEGIN reports it.
+      }
+      for (const ok of done) ok.pending.reject(error);
+      return;
+    }
+    this.stats.groups += 1;
+    this.stats.writes += done.length;
+    for (const ok of done) ok.pending.resolve(ok.value);
+  }
+}
