@@ -26,7 +26,10 @@ export interface BuildAppOptions {
   /** When set, requests need a matching `dapr-api-token` header (health checks excepted). */
   apiToken?: string | undefined;
   bodyBytesMax?: number;
-  /** In-process workflows kept live between steps (default 10,000; 0 replays every step from history). */
+  /**
+   * Active instances kept hot between steps: their committed history in the store and, for
+   * in-process workflows, the live replay (default 10,000; 0 reads and replays every step).
+   */
   hotInstancesMax?: number;
   /** gRPC message size limit (default 128 MiB, as the Dapr SDK clients). */
   grpcMessageBytesMax?: number;
@@ -60,6 +63,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
   const store = new SqliteStore({
     path: options.dbPath ?? ":memory:",
     busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
+    hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
   });
   const metrics: Metrics = new Metrics({
     queueDepths: () => store.queueDepths(Date.now()),

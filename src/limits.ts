@@ -14,8 +14,9 @@ export const limits = {
   /** Turns running at once across all instances (one per instance at any time). */
   turnConcurrencyMax: 64,
   /**
-   * Live in-process workflow replays kept between steps (LRU), so a step does not replay the
-   * whole history. A few KiB each; 0 turns the cache off.
+   * Active instances kept hot between steps (LRU): the committed history and its fold in the
+   * store, and the live replay of an in-process workflow, so a step neither re-reads nor
+   * replays the whole history. Finished instances leave at once; 0 turns both caches off.
    */
   hotInstancesDefault: 10_000,
   /** Activities running at once in this process. */

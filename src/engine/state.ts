@@ -95,6 +95,19 @@ export class HistoryFold {
   private readonly resolutionKeys = new Set<string>();
   private readonly openChildren = new Map<number, string>();
 
+  /** An independent copy: adding to either leaves the other as it was. */
+  clone(): HistoryFold {
+    const copy = new HistoryFold();
+    copy.started = this.started;
+    copy.completed = this.completed;
+    copy.suspended = this.suspended;
+    copy.lastTimestamp = this.lastTimestamp;
+    for (const id of this.scheduledIds) copy.scheduledIds.add(id);
+    for (const key of this.resolutionKeys) copy.resolutionKeys.add(key);
+    for (const [id, child] of this.openChildren) copy.openChildren.set(id, child);
+    return copy;
+  }
+
   /** Folds `event` in; returns false (and changes nothing) when it is a duplicate. */
   add(event: HistoryEvent): boolean {
     const key = resolutionKey(event);

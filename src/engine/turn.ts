@@ -21,7 +21,7 @@ import {
   type TimerFired,
 } from "./history.js";
 import { childInstanceId } from "./instance-id.js";
-import { foldHistory, HistoryFold, type InstanceState } from "./state.js";
+import { foldHistory, HistoryError, HistoryFold, type InstanceState } from "./state.js";
 
 /**
  * An inbox row as the engine sees it: `seq` identifies the row for deletion at commit.
@@ -58,13 +58,18 @@ export interface PreparedTurn {
   fold: HistoryFold;
 }
 
+/**
+ * `pastFold`, when given, must be the fold of exactly `pastEvents` (a cache of the last
+ * turn's outcome); it is not modified. Without it the history is folded from scratch.
+ */
 export function prepareTurn(
   instanceId: string,
   pastEvents: readonly HistoryEvent[],
   inbox: readonly InboxItem[],
   now: number,
+  pastFold?: HistoryFold,
 ): PreparedTurn {
-  const fold = foldHistory(instanceId, pastEvents);
+  const fold = pastFold ? pastFold.clone() : foldHistory(instanceId, pastEvents);
   const consumedSeqs = inbox.map((item) => item.seq);
   const base = { instanceId, pastEvents, consumedSeqs, fold };
 
@@ -126,6 +131,8 @@ export interface TurnOutcome {
   customStatus: string | undefined;
   /** The instance after the turn (undefined only for a drop turn of an unstarted instance). */
   state: InstanceState | undefined;
+  /** The fold of the history after the turn (append mode), to start the next turn from. */
+  fold?: HistoryFold | undefined;
 }
 
 export interface TurnIds {
@@ -303,7 +310,7 @@ function finish(
   customStatus: string | undefined,
   parentNotice?: Effect,
 ): TurnOutcome {
-  const fold = foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
+  const fold = foldAfter(prepared, events);
   return {
     historyMode: "append",
     events,
@@ -311,7 +318,25 @@ function finish(
     requeue: [],
     customStatus,
     state: fold.state(prepared.instanceId),
+    fold,
   };
+}
+
+/**
+ * The fold of past events plus `events`. The prepared fold already holds the past and the
+ * new events, so only the events the turn added after them are folded (on a copy: the
+ * prepared turn stays as it was); anything else is folded from scratch.
+ */
+function foldAfter(prepared: PreparedTurn, events: readonly HistoryEvent[]): HistoryFold {
+  const fresh = prepared.newEvents;
+  if (fresh.length === 0 || !fresh.every((event, i) => events[i] === event)) {
+    return foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
+  }
+  const fold = prepared.fold.clone();
+  for (const event of events.slice(fresh.length)) {
+    if (!fold.add(event)) throw new HistoryError(`turn of '${prepared.instanceId}' records a duplicate ${event.kind} event`);
+  }
+  return fold;
 }
 
 /** Activities and timers scheduled by a turn that also completes the instance can never matter. */

@@ -41,7 +41,7 @@ export async function runStep(deps: StepDeps, instanceId: string): Promise<StepR
     const snapshot = deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
     if (!snapshot) return { kind: "gone" };
     if (snapshot.inbox.length === 0) return { kind: "idle" };
-    const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now);
+    const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now, snapshot.fold);
     if (prepared.disposition === "wait") return { kind: "idle" };
 
     let result;
@@ -72,6 +72,7 @@ export async function runStep(deps: StepDeps, instanceId: string): Promise<StepR
     // Shares one transaction (and one fsync) with the other writes of this moment.
     const committed = await deps.store.grouped(() => deps.store.commitTurn(commit));
     if (committed.kind === "committed") {
+      deps.store.rememberTurn(instanceId, snapshot.instance.version + 1, snapshot.history, outcome);
       return {
         kind: "committed",
         outcome,

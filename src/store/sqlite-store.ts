@@ -12,8 +12,9 @@
  * not decode. Outcomes that are not faults (not found, exists, conflict) are return values.
  */
 import Database from "better-sqlite3";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
-import { isTerminal, type RuntimeStatus } from "../engine/state.js";
+import { type HistoryFold, isTerminal, type RuntimeStatus } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
@@ -27,6 +28,8 @@ export interface StoreOptions {
   busyTimeoutMs: number;
   /** Writes that share one group commit at most (default 512). */
   writesPerGroupMax?: number;
+  /** Committed histories of active instances kept in memory (default 5,000; 0 for none). */
+  hotHistoriesMax?: number;
 }
 
 export interface InstanceRecord {
@@ -47,8 +50,18 @@ export interface InstanceRecord {
 
 export interface TurnSnapshot {
   instance: InstanceRecord;
-  history: HistoryEvent[];
+  history: readonly HistoryEvent[];
   inbox: InboxItem[];
+  /** The fold of `history`, when it came from the hot-history cache. Never modify it. */
+  fold?: HistoryFold | undefined;
+}
+
+/** A committed history kept in memory, valid while the row has this version and execution. */
+interface HotHistory {
+  version: number;
+  executionId: string;
+  history: readonly HistoryEvent[];
+  fold: HistoryFold;
 }
 
 export interface TurnCommit {
@@ -106,6 +119,9 @@ export class SqliteStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly group: GroupCommitter;
+  /** Histories of recently active instances, least recently used first. */
+  private readonly hot = new Map<string, HotHistory>();
+  private readonly hotMax: number;
 
   constructor(options: StoreOptions) {
     this.path = options.path;
@@ -122,6 +138,7 @@ export class SqliteStore {
     migrate(this.db);
     this.stmt = this.prepareStatements();
     this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512);
+    this.hotMax = options.hotHistoriesMax ?? 5_000;
   }
 
   /**
@@ -210,7 +227,9 @@ export class SqliteStore {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
       const where = `instance '${instanceId}'`;
-      const history = (this.stmt.getHistory.all(instanceId) as { seq: number; event: string }[]).map((h) =>
+      const hot = this.hot.get(instanceId);
+      const cached = hot && hot.version === row.version && hot.executionId === row.execution_id ? hot : undefined;
+      const history = cached?.history ?? (this.stmt.getHistory.all(instanceId) as { seq: number; event: string }[]).map((h) =>
         decodeEvent(h.event, `${where} history #${h.seq}`),
       );
       const inbox = (this.stmt.getInbox.all(instanceId, now, inboxLimit) as {
@@ -222,8 +241,25 @@ export class SqliteStore {
         executionId: r.execution_id ?? undefined,
         event: decodeEvent(r.event, `${where} inbox #${r.seq}`),
       }));
-      return { instance: toRecord(row), history, inbox };
+      return { instance: toRecord(row), history, inbox, fold: cached?.fold };
     }).deferred();
+  }
+
+  /**
+   * Keeps the history a turn just committed (call only once its commit is durable), so the
+   * instance's next turn neither reads nor decodes it again. Finished instances and
+   * continue-as-new turns are dropped instead; a version or execution mismatch at the next
+   * load (another writer, a purge and re-creation) falls back to the database.
+   */
+  rememberTurn(instanceId: string, committedVersion: number, past: readonly HistoryEvent[], outcome: TurnOutcome): void {
+    const state = outcome.state;
+    this.hot.delete(instanceId);
+    if (outcome.historyMode !== "append" || !outcome.fold || !state || isTerminal(state.status) || this.hotMax === 0) return;
+    // A new array (a copy of references): the loaded one was handed to the worker and may
+    // still be held by whoever received it.
+    const history = past.concat(outcome.events);
+    this.hot.set(instanceId, { version: committedVersion, executionId: state.executionId, history, fold: outcome.fold });
+    if (this.hot.size > this.hotMax) this.hot.delete(this.hot.keys().next().value as string);
   }
 
   /**
@@ -461,6 +497,7 @@ export class SqliteStore {
   }
 
   private deleteInstance(instanceId: string): void {
+    this.hot.delete(instanceId);
     this.stmt.deleteHistory.run(instanceId);
     this.stmt.deleteInboxOf.run(instanceId);
     this.stmt.deleteActivitiesOf.run(instanceId);
@@ -536,7 +573,46 @@ export class SqliteStore {
       nextLeaseExpiry: db.prepare("SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL"),
     };
   }
+
+  /**
+   * Copies the database to `destination` with SQLite's online backup API, while this or
+   * another process keeps using it (the server need not stop: `workflowd backup <file>`).
+   *
+   * All pages are copied in one backup step. That step reads one consistent snapshot: in WAL
+   * mode a concurrent writer is not blocked by it, and it cannot make the backup restart (a
+   * step-by-step backup restarts whenever another connection writes between two steps, and
+   * so may never finish under load). It blocks this process while it copies, which suits
+   * the command; an endpoint in the server would want smaller steps.
+   *
+   * The copy is written beside the destination under a temporary name, checked with
+   * `PRAGMA quick_check`, and only then renamed into place, so a failed or interrupted
+   * backup never leaves a file that looks like a good one. An existing destination is
+   * refused rather than overwritten.
+   */
+  async backup(destination: string): Promise<{ pages: number; bytes: number }> {
+    if (existsSync(destination)) throw new Error(`'${destination}' exists; choose a new file name or remove it first`);
+    const partial = `${destination}.partial`;
+    rmSync(partial, { force: true });
+    try {
+      const { totalPages } = await this.db.backup(partial, { progress: () => allPagesAtOnce });
+      const copy = new Database(partial, { fileMustExist: true });
+      try {
+        const check = String(copy.pragma("quick_check", { simple: true }));
+        if (check !== "ok") throw new Error(`the copy failed its integrity check: ${check}`);
+      } finally {
+        copy.close();
+      }
+      renameSync(partial, destination);
+      return { pages: totalPages, bytes: statSync(destination).size };
+    } catch (error) {
+      rmSync(partial, { force: true });
+      throw error;
+    }
+  }
 }
+
+/** better-sqlite3 clamps a backup step's page count to this; more pages than any database has. */
+const allPagesAtOnce = 0x7fffffff;
 
 function toRecord(row: InstanceRow): InstanceRecord {
   const where = `instance '${row.instance_id}'`;
