@@ -33,6 +33,8 @@ export interface BuildAppOptions {
   hotInstancesMax?: number;
   /** gRPC message size limit (default 128 MiB, as the Dapr SDK clients). */
   grpcMessageBytesMax?: number;
+  /** End each SDK connection's first worker stream so the Node SDK reconnects after a crash (default true). */
+  grpcPrimeReconnect?: boolean;
   activityLeaseMs?: number;
   busyTimeoutMs?: number;
   appId?: string;
@@ -89,6 +91,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       activityLeaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
       turnTimeoutMs: limits.turnTimeoutMs,
       messageBytesMax: options.grpcMessageBytesMax ?? limits.grpcMessageBytesMax,
+      primeReconnect: options.grpcPrimeReconnect ?? true,
     });
     const app = await createHttpServer({
       service: engine.service,

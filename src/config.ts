@@ -20,6 +20,8 @@ export interface Config {
   bodyBytesMax: number;
   /** gRPC message size limit, both directions. */
   grpcMessageBytesMax: number;
+  /** End each SDK connection's first worker stream, so the Node SDK reconnects after a crash. */
+  grpcPrimeReconnect: boolean;
   apiToken: string | undefined;
   appId: string;
   activityLeaseMs: number;
@@ -39,6 +41,7 @@ const flags = {
   "log-level": { type: "string", env: "LOG_LEVEL" },
   "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY" },
   "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE" },
+  "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT" },
   "app-id": { type: "string", env: "APP_ID" },
   "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS" },
   "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS" },
@@ -69,11 +72,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     logLevel: get("log-level") ?? "info",
     bodyBytesMax: byteSize(get("max-body-size"), "max-body-size") ?? limits.bodyBytesDefault,
     grpcMessageBytesMax: byteSize(get("grpc-max-message-size"), "grpc-max-message-size") ?? limits.grpcMessageBytesMax,
+    grpcPrimeReconnect: boolean("grpc-prime-reconnect", get("grpc-prime-reconnect") ?? "true"),
     apiToken: env.DAPR_API_TOKEN || undefined,
     appId: get("app-id") ?? "workflowd",
     activityLeaseMs: integer("activity-lease-ms", get("activity-lease-ms") ?? String(limits.activityLeaseMsDefault), 1, 2 ** 31),
     shutdownGraceMs: integer("shutdown-grace-ms", get("shutdown-grace-ms") ?? String(limits.shutdownGraceMsDefault), 0, 2 ** 31),
   };
+}
+
+function boolean(name: string, text: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(text)) return true;
+  if (/^(false|0|no|off)$/i.test(text)) return false;
+  throw new ConfigError(`${name} must be true or false, got '${text}'`);
 }
 
 function integer(name: string, text: string, min: number, max: number): number {

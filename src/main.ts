@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     apiToken: config.apiToken,
     bodyBytesMax: config.bodyBytesMax,
     grpcMessageBytesMax: config.grpcMessageBytesMax,
+    grpcPrimeReconnect: config.grpcPrimeReconnect,
     activityLeaseMs: config.activityLeaseMs,
     appId: config.appId,
     shutdownGraceMs: config.shutdownGraceMs,

@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import type { WorkflowEngine } from "../orchestration/workflow-engine.js";
 import { loadTaskHubService } from "./proto.js";
+import { ReconnectPrimer } from "./reconnect-primer.js";
 import { taskHubService, type WorkerStreams } from "./task-hub-service.js";
 
 export interface GrpcServerOptions {
@@ -20,6 +21,8 @@ export interface GrpcServerOptions {
   activityLeaseMs: number;
   turnTimeoutMs: number;
   messageBytesMax?: number;
+  /** End each connection's first worker stream so the Node SDK retries after failures (default true). */
+  primeReconnect?: boolean;
 }
 
 export class GrpcServer {
@@ -45,6 +48,7 @@ export class GrpcServer {
       activityTimeoutMs: options.activityLeaseMs,
       waitMsMax: limits.grpcWaitMsMax,
       commandWaitMs: limits.grpcCommandWaitMs,
+      primer: options.primeReconnect === false ? undefined : new ReconnectPrimer(Date.now),
     });
     this.server.addService(definition, implementation);
     this.streams = streams;

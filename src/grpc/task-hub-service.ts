@@ -30,6 +30,7 @@ import {
   type PbTimestamp,
   valueOf,
 } from "./convert.js";
+import type { ReconnectPrimer } from "./reconnect-primer.js";
 import { activityKey, PendingReplies, RemoteWorker, turnKey } from "./remote-worker.js";
 
 export interface TaskHubServiceDeps {
@@ -44,6 +45,8 @@ export interface TaskHubServiceDeps {
   activityTimeoutMs: number;
   waitMsMax: number;
   commandWaitMs: number;
+  /** Ends each connection's first worker stream at once (see reconnect-primer.ts); undefined to never. */
+  primer: ReconnectPrimer | undefined;
 }
 
 /** A failure with its gRPC status, for the handler wrappers to send. */
@@ -83,6 +86,11 @@ export function taskHubService(
   const getWorkItems = (call: ServerWritableStream<unknown, unknown>) => {
     if (!deps.authorize(call.metadata)) {
       call.emit("error", { code: Status.UNAUTHENTICATED, details: "invalid api token" });
+      return;
+    }
+    if (deps.primer?.shouldEnd(call.getPeer())) {
+      deps.logger.info({ peer: call.getPeer() }, "ended the first worker stream of a new connection, so the SDK retries after any later failure");
+      call.end();
       return;
     }
     const id = `grpc-${++connections}@${call.getPeer()}`;
