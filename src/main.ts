@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { pino } from "pino";
 import { createWorkflowd } from "./app.js";
+import { runBackupCommand } from "./backup.js";
 import { loadConfig } from "./config.js";
 import { loadWorkflowsModule } from "./runtime/load-workflows.js";
 
@@ -69,8 +70,20 @@ async function main(): Promise<void> {
   await app.listen({ host: config.host, port: config.port });
 }
 
-main().catch((error: unknown) => {
-  // Start-up failures (bad config, unreadable database, broken workflows module) end here.
-  console.error(`workflowd failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+// `workflowd backup <file>` (backup.ts) is a command of its own: it never starts a server.
+const [command, ...commandArgs] = process.argv.slice(2);
+if (command === "backup") {
+  runBackupCommand(commandArgs, process.env).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`workflowd backup failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+} else {
+  main().catch((error: unknown) => {
+    // Start-up failures (bad config, unreadable database, broken workflows module) end here.
+    console.error(`workflowd failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

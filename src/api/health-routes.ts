@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { apiErrors, routeFailures } from "./errors.js";
 import { allowOnly } from "./method-guard.js";
-import { ErrorBody, MetadataResponse } from "./schemas.js";
+import { commonErrors, errorResponse, MetadataResponse, ref, Unauthorized } from "./schemas.js";
 import { Type } from "@sinclair/typebox";
 
 export interface HealthRoutesOptions {
@@ -17,10 +17,21 @@ export interface HealthRoutesOptions {
   connectedWorkers: () => number;
 }
 
-const NoContent = Type.Null({ description: "empty body" });
+const NoContent = Type.Null({ description: "ready; empty body" });
+const tags = ["health"];
+/** Orchestrators probe health without credentials, so these routes never need the token (auth.ts). */
+const noToken: { [scheme: string]: string[] }[] = [];
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, options) => {
-  app.get("/healthz", { schema: { response: { 204: NoContent, 500: ErrorBody } } }, async (_request, reply) => {
+  app.get("/healthz", {
+    schema: {
+      operationId: "healthz",
+      summary: "Liveness and readiness: the store answers and the engine runs",
+      tags,
+      security: noToken,
+      response: { 204: NoContent, 500: errorResponse(["ERR_HEALTH_NOT_READY"]), ...commonErrors },
+    },
+  }, async (_request, reply) => {
     const down = options.notReady();
     if (down.length > 0) throw apiErrors.notReady(down.join(", "));
     return reply.code(204).send(undefined as unknown as null);
@@ -28,12 +39,30 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   allowOnly(app, "/healthz", ["GET"]);
 
   // Outbound health: workflowd has no outbound components, so it is ready once it serves.
-  app.get("/healthz/outbound", { schema: { response: { 204: NoContent } } }, async (_request, reply) =>
+  app.get("/healthz/outbound", {
+    schema: {
+      operationId: "healthzOutbound",
+      summary: "Outbound health, polled by the .NET, Java and Python SDKs: ready once workflowd serves",
+      tags,
+      security: noToken,
+      response: { 204: NoContent, ...commonErrors },
+    },
+  }, async (_request, reply) =>
     reply.code(204).send(undefined as unknown as null));
   allowOnly(app, "/healthz/outbound", ["GET"]);
 
   app.get("/metadata", {
-    schema: { response: { 200: MetadataResponse, 500: ErrorBody } },
+    schema: {
+      operationId: "getMetadata",
+      summary: "Sidecar metadata; the Node SDK waits for it at start-up",
+      tags,
+      response: {
+        200: ref(MetadataResponse, "the sidecar's metadata"),
+        401: Unauthorized,
+        500: errorResponse(["ERR_METADATA"]),
+        ...commonErrors,
+      },
+    },
     config: { failure: routeFailures.metadata },
   }, async () => ({
     id: options.appId,

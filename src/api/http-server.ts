@@ -10,6 +10,8 @@ import type { WorkflowService } from "../orchestration/workflow-service.js";
 import { apiTokenHook } from "./auth.js";
 import { ApiError, apiErrors, type RouteFailure } from "./errors.js";
 import { healthRoutes, type HealthRoutesOptions } from "./health-routes.js";
+import { registerOpenApi } from "./openapi.js";
+import { sharedSchemas } from "./schemas.js";
 import { workflowRoutes } from "./workflow-routes.js";
 
 export const versionPrefixes = ["/v1.0", "/v1.0-beta1", "/v1.0-alpha1"] as const;
@@ -85,6 +87,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setNotFoundHandler((request, reply) => {
     sendError(apiErrors.routeNotFound(request.method, request.url.split("?")[0] ?? ""), request, reply);
   });
+
+  // The response schemas the routes reference by $id, and the OpenAPI document generated
+  // from every route registered after it.
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  await registerOpenApi(app, { version: options.version, prefixes: versionPrefixes });
 
   for (const prefix of versionPrefixes) {
     await app.register(workflowRoutes, { prefix, service: options.service });

@@ -10,12 +10,15 @@ import { apiErrors, routeFailures } from "./errors.js";
 import { allowOnly } from "./method-guard.js";
 import {
   Accepted,
-  ErrorBody,
+  commonErrors,
+  errorResponse,
   InstanceParams,
   RaiseEventParams,
+  ref,
   StartParams,
   StartQuery,
   StartResponse,
+  Unauthorized,
   WorkflowStateResponse,
 } from "./schemas.js";
 
@@ -23,13 +26,40 @@ export interface WorkflowRoutesOptions {
   service: WorkflowService;
 }
 
-const errors = { 400: ErrorBody, 404: ErrorBody, 405: ErrorBody, 409: ErrorBody, 413: ErrorBody, 500: ErrorBody };
+/**
+ * The responses every instance route shares. Each route lists exactly the statuses it can
+ * answer: these schemas serialize the bodies and are what the OpenAPI document shows.
+ */
+const instanceErrors = {
+  400: errorResponse(["ERR_MALFORMED_REQUEST"]),
+  401: Unauthorized,
+  404: errorResponse(["ERR_INSTANCE_ID_NOT_FOUND"]),
+  ...commonErrors,
+};
+
+const tags = ["workflows"];
 
 export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = async (app, { service }) => {
   const startUrl = "/workflows/:component/:name/start";
   app.post(startUrl, {
-    schema: { params: StartParams, querystring: StartQuery, response: { 202: StartResponse, ...errors } },
-    config: { failure: routeFailures.start },
+    schema: {
+      operationId: "startWorkflow",
+      summary: "Start a workflow instance",
+      description: "The request body, raw and of any content type, is the workflow's input, stored as sent. " +
+        "IDs are never reused until the instance is purged.",
+      tags,
+      params: StartParams,
+      querystring: StartQuery,
+      response: {
+        202: ref(StartResponse, "started; the body names the instance"),
+        400: errorResponse(["ERR_INSTANCE_ID_TOO_LONG", "ERR_INSTANCE_ID_INVALID", ["ERR_MALFORMED_REQUEST", "a malformed URL"]]),
+        401: Unauthorized,
+        409: errorResponse([["ERR_START_WORKFLOW", "an instance with this ID exists (in any status); purge it before reusing the ID"]]),
+        500: errorResponse([["ERR_START_WORKFLOW", "a storage failure"]]),
+        ...commonErrors,
+      },
+    },
+    config: { failure: routeFailures.start, rawBody: "the workflow's input" },
   }, async (request, reply) => {
     const { name } = request.params;
     const result = service.start(name, request.query.instanceID, rawBody(request));
@@ -43,7 +73,18 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
 
   const instanceUrl = "/workflows/:component/:instanceId";
   app.get(instanceUrl, {
-    schema: { params: InstanceParams, response: { 200: WorkflowStateResponse, ...errors } },
+    schema: {
+      operationId: "getWorkflow",
+      summary: "Get an instance's state",
+      description: "A body, if sent, must be empty or a JSON object, and is ignored (as daprd does).",
+      tags,
+      params: InstanceParams,
+      response: {
+        200: ref(WorkflowStateResponse, "the instance's state; `properties` holds input, output, custom status and failure details"),
+        ...instanceErrors,
+        500: errorResponse(["ERR_GET_WORKFLOW"]),
+      },
+    },
     config: { failure: routeFailures.get },
   }, async (request) => {
     requireEmptyOrObject(request);
@@ -55,14 +96,36 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
   allowOnly(app, instanceUrl, ["GET"]);
 
   const commands = {
-    terminate: (id: string) => service.terminate(id, undefined, true),
-    pause: (id: string) => service.pause(id, undefined),
-    resume: (id: string) => service.resume(id, undefined),
+    terminate: {
+      run: (id: string) => service.terminate(id, undefined, true),
+      operationId: "terminateWorkflow",
+      summary: "Terminate an instance and its unfinished children (a no-op once it has finished)",
+      serverError: "ERR_TERMINATE_WORKFLOW",
+    },
+    pause: {
+      run: (id: string) => service.pause(id, undefined),
+      operationId: "pauseWorkflow",
+      summary: "Suspend an instance (status SUSPENDED) until it is resumed",
+      serverError: "ERR_PAUSE_WORKFLOW",
+    },
+    resume: {
+      run: (id: string) => service.resume(id, undefined),
+      operationId: "resumeWorkflow",
+      summary: "Resume a suspended instance",
+      serverError: "ERR_RESUME_WORKFLOW",
+    },
   } as const;
-  for (const [action, run] of Object.entries(commands)) {
+  for (const [action, { run, operationId, summary, serverError }] of Object.entries(commands)) {
     const url = `${instanceUrl}/${action}`;
     app.post(url, {
-      schema: { params: InstanceParams, response: { 202: Accepted, ...errors } },
+      schema: {
+        operationId,
+        summary,
+        description: "A body, if sent, must be empty or a JSON object, and is ignored (as daprd does).",
+        tags,
+        params: InstanceParams,
+        response: { 202: Accepted, ...instanceErrors, 500: errorResponse([serverError]) },
+      },
       config: { failure: routeFailures[action as keyof typeof commands] },
     }, async (request, reply) => {
       requireEmptyOrObject(request);
@@ -75,7 +138,20 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
 
   const purgeUrl = `${instanceUrl}/purge`;
   app.post(purgeUrl, {
-    schema: { params: InstanceParams, response: { 202: Accepted, ...errors } },
+    schema: {
+      operationId: "purgeWorkflow",
+      summary: "Delete a finished instance and all its children",
+      description: "Only when the instance and every descendant are COMPLETED, FAILED or TERMINATED. " +
+        "A body, if sent, must be empty or a JSON object, and is ignored.",
+      tags,
+      params: InstanceParams,
+      response: {
+        202: Accepted,
+        ...instanceErrors,
+        409: errorResponse([["ERR_PURGE_WORKFLOW", "the instance or one of its children is not COMPLETED, FAILED or TERMINATED"]]),
+        500: errorResponse([["ERR_PURGE_WORKFLOW", "a storage failure"]]),
+      },
+    },
     config: { failure: routeFailures.purge },
   }, async (request, reply) => {
     requireEmptyOrObject(request);
@@ -89,8 +165,22 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
 
   const raiseUrl = `${instanceUrl}/raiseEvent/:eventName`;
   app.post(raiseUrl, {
-    schema: { params: RaiseEventParams, response: { 202: Accepted, ...errors } },
-    config: { failure: routeFailures.raiseEvent },
+    schema: {
+      operationId: "raiseEventWorkflow",
+      summary: "Raise an event for an instance",
+      description: "The request body, raw and of any content type, is the event's payload. Event names are " +
+        "case-insensitive. An event for a finished instance is accepted and dropped.",
+      tags,
+      params: RaiseEventParams,
+      response: {
+        202: Accepted,
+        ...instanceErrors,
+        // The body is never parsed, so a 400 can only be a malformed URL.
+        400: errorResponse([["ERR_MALFORMED_REQUEST", "a malformed URL"]]),
+        500: errorResponse(["ERR_RAISE_EVENT_WORKFLOW"]),
+      },
+    },
+    config: { failure: routeFailures.raiseEvent, rawBody: "the event's payload" },
   }, async (request, reply) => {
     const { instanceId, eventName } = request.params;
     if (service.raiseEvent(instanceId, eventName, rawBody(request)) === "not-found") {
