@@ -62,7 +62,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
     config: { failure: routeFailures.start, rawBody: "the workflow's input" },
   }, async (request, reply) => {
     const { name } = request.params;
-    const result = service.start(name, request.query.instanceID, rawBody(request));
+    const result = await service.start(name, request.query.instanceID, rawBody(request));
     if (result.kind === "invalid-id") {
       throw result.problem === "too-long" ? apiErrors.instanceIdTooLong() : apiErrors.instanceIdInvalid(result.instanceId);
     }
@@ -130,7 +130,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
     }, async (request, reply) => {
       requireEmptyOrObject(request);
       const { instanceId } = request.params;
-      if (run(instanceId) === "not-found") throw apiErrors.instanceNotFound(instanceId);
+      if ((await run(instanceId)) === "not-found") throw apiErrors.instanceNotFound(instanceId);
       return accepted(reply);
     });
     allowOnly(app, url, ["POST"]);
@@ -156,7 +156,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
   }, async (request, reply) => {
     requireEmptyOrObject(request);
     const { instanceId } = request.params;
-    const result = service.purge(instanceId);
+    const result = await service.purge(instanceId);
     if (result.kind === "not-found") throw apiErrors.instanceNotFound(instanceId);
     if (result.kind === "not-terminal") throw apiErrors.purgeNotTerminal(instanceId, result.instanceId, result.status);
     return accepted(reply);
@@ -183,7 +183,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
     config: { failure: routeFailures.raiseEvent, rawBody: "the event's payload" },
   }, async (request, reply) => {
     const { instanceId, eventName } = request.params;
-    if (service.raiseEvent(instanceId, eventName, rawBody(request)) === "not-found") {
+    if ((await service.raiseEvent(instanceId, eventName, rawBody(request))) === "not-found") {
       throw apiErrors.instanceNotFound(instanceId);
     }
     return accepted(reply);

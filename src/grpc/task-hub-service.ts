@@ -171,9 +171,9 @@ export function taskHubService(
       return {};
     },
 
-    StartInstance: (request: { instanceId?: string; name?: string; input?: PbString; scheduledStartTimestamp?: PbTimestamp }) => {
+    StartInstance: async (request: { instanceId?: string; name?: string; input?: PbString; scheduledStartTimestamp?: PbTimestamp }) => {
       const name = required(request.name, "name");
-      const result = deps.service.start(name, request.instanceId || undefined, valueOf(request.input), millis(request.scheduledStartTimestamp));
+      const result = await deps.service.start(name, request.instanceId || undefined, valueOf(request.input), millis(request.scheduledStartTimestamp));
       switch (result.kind) {
         case "started":
           return { instanceId: result.instanceId };
@@ -194,36 +194,36 @@ export function taskHubService(
 
     WaitForInstanceCompletion: (request, call) => waitReply(call, request, (i) => isTerminal(i.status)),
 
-    RaiseEvent: (request: { instanceId?: string; name?: string; input?: PbString }) => {
+    RaiseEvent: async (request: { instanceId?: string; name?: string; input?: PbString }) => {
       const instanceId = required(request.instanceId, "instanceId");
-      command(deps.service.raiseEvent(instanceId, required(request.name, "name"), valueOf(request.input)), instanceId);
+      command(await deps.service.raiseEvent(instanceId, required(request.name, "name"), valueOf(request.input)), instanceId);
       return {};
     },
 
     TerminateInstance: async (request: { instanceId?: string; output?: PbString; recursive?: boolean }, call) => {
       const instanceId = required(request.instanceId, "instanceId");
-      command(deps.service.terminate(instanceId, valueOf(request.output), request.recursive === true), instanceId);
+      command(await deps.service.terminate(instanceId, valueOf(request.output), request.recursive === true), instanceId);
       return settle(call, instanceId, (i) => isTerminal(i.status));
     },
 
     SuspendInstance: async (request: { instanceId?: string; reason?: PbString }, call) => {
       const instanceId = required(request.instanceId, "instanceId");
-      command(deps.service.pause(instanceId, valueOf(request.reason)), instanceId);
+      command(await deps.service.pause(instanceId, valueOf(request.reason)), instanceId);
       return settle(call, instanceId, (i) => i.status === "SUSPENDED" || isTerminal(i.status));
     },
 
     ResumeInstance: async (request: { instanceId?: string; reason?: PbString }, call) => {
       const instanceId = required(request.instanceId, "instanceId");
-      command(deps.service.resume(instanceId, valueOf(request.reason)), instanceId);
+      command(await deps.service.resume(instanceId, valueOf(request.reason)), instanceId);
       return settle(call, instanceId, (i) => i.status !== "SUSPENDED");
     },
 
-    PurgeInstances: (request: { request?: string; instanceId?: string }) => {
+    PurgeInstances: async (request: { request?: string; instanceId?: string }) => {
       if (request.request !== "instanceId") {
         throw new GrpcError(Status.UNIMPLEMENTED, "multi-instance purge (by filter) is not implemented; purge by instance ID");
       }
       const instanceId = required(request.instanceId, "instanceId");
-      const result = deps.service.purge(instanceId);
+      const result = await deps.service.purge(instanceId);
       switch (result.kind) {
         case "purged":
           return { deletedInstanceCount: result.instanceIds.length };

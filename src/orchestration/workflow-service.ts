@@ -3,7 +3,8 @@
  * purge. The HTTP API and the gRPC client service call these and map the outcomes
  * to their own status codes; nothing here knows about HTTP.
  *
- * Every mutation returns once it is committed; the instance's next turn applies it.
+ * Every mutation resolves once it is committed (mutations of the same moment share one group
+ * commit); the instance's next turn applies it.
  */
 import { randomUUID } from "node:crypto";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
@@ -37,7 +38,7 @@ export class WorkflowService {
   constructor(private readonly deps: WorkflowServiceDeps) {}
 
   /** `scheduledStartAt` (gRPC only) leaves the instance PENDING until that time. */
-  start(workflowName: string, instanceId: string | undefined, input: string | undefined, scheduledStartAt?: number): StartResult {
+  async start(workflowName: string, instanceId: string | undefined, input: string | undefined, scheduledStartAt?: number): Promise<StartResult> {
     const id = instanceId || randomUUID();
     const problem = checkInstanceId(id);
     if (problem) return { kind: "invalid-id", instanceId: id, problem };
@@ -50,7 +51,8 @@ export class WorkflowService {
       input,
       ...(scheduledStartAt !== undefined && scheduledStartAt > now ? { scheduledStartTimestamp: scheduledStartAt } : {}),
     }, now);
-    if (this.deps.store.createInstance(start) === "exists") return { kind: "exists", instanceId: id };
+    const { store } = this.deps;
+    if ((await store.grouped(() => store.createInstance(start))) === "exists") return { kind: "exists", instanceId: id };
     this.deps.observer.workflowStarted(workflowName);
     if (start.scheduledStartTimestamp !== undefined) this.deps.wakeAt(start.scheduledStartTimestamp);
     else this.deps.notify(id);
@@ -61,31 +63,34 @@ export class WorkflowService {
     return this.deps.store.getInstance(instanceId);
   }
 
-  terminate(instanceId: string, reason: string | undefined, recursive: boolean): CommandResult {
+  terminate(instanceId: string, reason: string | undefined, recursive: boolean): Promise<CommandResult> {
     return this.send(instanceId, { kind: "executionTerminated", input: reason, recurse: recursive });
   }
 
-  raiseEvent(instanceId: string, eventName: string, payload: string | undefined): CommandResult {
+  raiseEvent(instanceId: string, eventName: string, payload: string | undefined): Promise<CommandResult> {
     return this.send(instanceId, { kind: "eventRaised", name: eventName, input: payload });
   }
 
-  pause(instanceId: string, reason: string | undefined): CommandResult {
+  pause(instanceId: string, reason: string | undefined): Promise<CommandResult> {
     return this.send(instanceId, { kind: "executionSuspended", input: reason });
   }
 
-  resume(instanceId: string, reason: string | undefined): CommandResult {
+  resume(instanceId: string, reason: string | undefined): Promise<CommandResult> {
     return this.send(instanceId, { kind: "executionResumed", input: reason });
   }
 
   /** Recursive; only when the instance and all its descendants are finished. */
-  purge(instanceId: string): PurgeResult {
-    return this.deps.store.purge(instanceId);
+  purge(instanceId: string): Promise<PurgeResult> {
+    const { store } = this.deps;
+    return store.grouped(() => store.purge(instanceId));
   }
 
-  private send(instanceId: string, body: Parameters<typeof newEvent>[0]): CommandResult {
+  /** Queues the event (in the next group commit) and nudges the scheduler once it is durable. */
+  private async send(instanceId: string, body: Parameters<typeof newEvent>[0]): Promise<CommandResult> {
     const now = this.deps.clock();
     const event: HistoryEvent = newEvent(body, now);
-    const result = this.deps.store.enqueue(instanceId, event, now);
+    const { store } = this.deps;
+    const result = await store.grouped(() => store.enqueue(instanceId, event, now));
     if (result === "not-found") return "not-found";
     if (result === "queued") this.deps.notify(instanceId);
     return "ok";

@@ -73,8 +73,8 @@ function stepDeps(store: SqliteStore, worker: Worker): StepDeps {
   return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3, turnTimeoutMs: 5000 };
 }
 
-function startInstance(engine: WorkflowEngine, id: string, name = "wf") {
-  const result = engine.service.start(name, id, undefined);
+async function startInstance(engine: WorkflowEngine, id: string, name = "wf") {
+  const result = await engine.service.start(name, id, undefined);
   expect(result.kind).toBe("started");
 }
 
@@ -82,7 +82,7 @@ describe("runStep", () => {
   it("on a version conflict reloads the committed state and runs again; history holds no duplicate", async () => {
     const store = newStore();
     const service = new WorkflowEngine({ store, logger: silent }).service; // not started: nothing runs by itself
-    service.start("wf", "race", undefined);
+    await service.start("wf", "race", undefined);
 
     const gate = deferred();
     const slow = new ScriptedWorker(async (request) => {
@@ -101,7 +101,7 @@ describe("runStep", () => {
     // While the slow turn is open, another turn of the same instance commits first...
     expect((await runStep(stepDeps(store, fast), "race")).kind).toBe("committed");
     // ...and an event arrives, so the slow step has real work after it reloads.
-    expect(service.raiseEvent("race", "ping", '"x"')).toBe("ok");
+    expect(await service.raiseEvent("race", "ping", '"x"')).toBe("ok");
     gate.resolve();
     const result = await slowStep;
 
@@ -120,13 +120,13 @@ describe("runStep", () => {
   it("gives up with 'conflict' when every retry loses, leaving the store untouched by the loser", async () => {
     const store = newStore();
     const service = new WorkflowEngine({ store, logger: silent }).service;
-    service.start("wf", "contended", undefined);
+    await service.start("wf", "contended", undefined);
     // Each time the step runs the worker, a competing writer bumps the version first.
     const rival = new ScriptedWorker(() => ({ actions: [] }));
     let raised = 0;
     const loser = new ScriptedWorker(async () => {
       await runStep(stepDeps(store, rival), "contended");
-      service.raiseEvent("contended", "e", String(++raised));
+      await service.raiseEvent("contended", "e", String(++raised));
       return { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: '"loser"' }] };
     });
     const result = await runStep({ ...stepDeps(store, loser), conflictRetriesMax: 2 }, "contended");
@@ -155,8 +155,8 @@ describe("TurnScheduler via WorkflowEngine", () => {
     });
     engine.workers.add(worker);
     engine.start();
-    startInstance(engine, "busy");
-    for (let i = 0; i < 20; i++) engine.service.raiseEvent("busy", "e", String(i));
+    await startInstance(engine, "busy");
+    for (let i = 0; i < 20; i++) await engine.service.raiseEvent("busy", "e", String(i));
     await vi.waitFor(() => expect(store.getInstance("busy")!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(maxInside).toBe(1);
     expect(store.getInstance("busy")!.output).toBe("20");
@@ -172,7 +172,7 @@ describe("TurnScheduler via WorkflowEngine", () => {
     });
     engine.workers.add(worker);
     engine.start();
-    startInstance(engine, "flaky");
+    await startInstance(engine, "flaky");
     await vi.waitFor(() => expect(store.getInstance("flaky")!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(worker.calls).toHaveLength(3);
   });
@@ -187,7 +187,7 @@ describe("TurnScheduler via WorkflowEngine", () => {
         : { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: '"second try"' }] });
     engine.workers.add(worker);
     engine.start();
-    startInstance(engine, "stuck");
+    await startInstance(engine, "stuck");
     await vi.waitFor(() => expect(store.getInstance("stuck")).toMatchObject({ status: "COMPLETED", output: '"second try"' }), { timeout: 3000 });
     expect(worker.calls).toHaveLength(2);
   });
@@ -197,7 +197,7 @@ describe("TurnScheduler via WorkflowEngine", () => {
     const engine = new WorkflowEngine({ store, logger: silent });
     engines.push(engine);
     engine.start();
-    startInstance(engine, "later", "lateWorkflow");
+    await startInstance(engine, "later", "lateWorkflow");
     await new Promise((r) => setTimeout(r, 50));
     expect(store.getInstance("later")!.status).toBe("PENDING");
     engine.workers.add(new ScriptedWorker(
@@ -212,11 +212,11 @@ describe("TurnScheduler via WorkflowEngine", () => {
     const engine = new WorkflowEngine({ store, logger: silent });
     engines.push(engine);
     engine.start();
-    startInstance(engine, "orphan", "nobody");
-    expect(engine.service.terminate("orphan", '"stop"', true)).toBe("ok");
+    await startInstance(engine, "orphan", "nobody");
+    expect(await engine.service.terminate("orphan", '"stop"', true)).toBe("ok");
     await vi.waitFor(() => expect(store.getInstance("orphan")).toMatchObject({ status: "TERMINATED", output: '"stop"' }));
-    expect(engine.service.terminate("orphan", undefined, true)).toBe("ok");
-    expect(engine.service.terminate("missing", undefined, true)).toBe("not-found");
+    expect(await engine.service.terminate("orphan", undefined, true)).toBe("ok");
+    expect(await engine.service.terminate("missing", undefined, true)).toBe("not-found");
   });
 
   it("keeps a timer's wake-up when the store fails while reading due timers", async () => {
@@ -241,7 +241,7 @@ describe("TurnScheduler via WorkflowEngine", () => {
     }));
     engine.start();
     armed = true;
-    startInstance(engine, "resilient");
+    await startInstance(engine, "resilient");
     await vi.waitFor(() => expect(store.getInstance("resilient")!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(failures).toBe(2);
   });
@@ -261,7 +261,7 @@ describe("TurnScheduler via WorkflowEngine", () => {
     engine.workers.add(worker);
     engine.start();
     const t0 = Date.now();
-    startInstance(engine, "sleepy");
+    await startInstance(engine, "sleepy");
     await vi.waitFor(() => expect(store.getInstance("sleepy")!.status).toBe("COMPLETED"), { timeout: 3000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
   });
