@@ -12,6 +12,7 @@ import type {
   HistoryEvent,
   ParentInstance,
 } from "./history.js";
+import { LayeredSet, type Membership } from "./layered-set.js";
 
 export const runtimeStatuses = [
   "RUNNING",
@@ -46,9 +47,9 @@ export interface InstanceState {
   output: string | undefined;
   failureDetails: FailureDetails | undefined;
   /** Action IDs recorded by TaskScheduled / TimerCreated / SubOrchestrationInstanceCreated. */
-  scheduledIds: ReadonlySet<number>;
+  scheduledIds: Membership<number>;
   /** Keys of resolution events already in history (see `resolutionKey`). */
-  resolutionKeys: ReadonlySet<string>;
+  resolutionKeys: Membership<string>;
   /** Children created and not yet resolved, by action ID. */
   openChildren: ReadonlyMap<number, string>;
 }
@@ -91,8 +92,8 @@ export class HistoryFold {
   private completed: ExecutionCompleted | undefined;
   private suspended = false;
   private lastTimestamp = 0;
-  private readonly scheduledIds = new Set<number>();
-  private readonly resolutionKeys = new Set<string>();
+  private scheduledIds = new LayeredSet<number>();
+  private resolutionKeys = new LayeredSet<string>();
   private readonly openChildren = new Map<number, string>();
 
   /** An independent copy: adding to either leaves the other as it was. */
@@ -102,8 +103,13 @@ export class HistoryFold {
     copy.completed = this.completed;
     copy.suspended = this.suspended;
     copy.lastTimestamp = this.lastTimestamp;
-    for (const id of this.scheduledIds) copy.scheduledIds.add(id);
-    for (const key of this.resolutionKeys) copy.resolutionKeys.add(key);
+    // Both folds continue on new layers over the frozen contents: O(1), not O(history).
+    const ids = this.scheduledIds;
+    this.scheduledIds = ids.extend();
+    copy.scheduledIds = ids.extend();
+    const keys = this.resolutionKeys;
+    this.resolutionKeys = keys.extend();
+    copy.resolutionKeys = keys.extend();
     for (const [id, child] of this.openChildren) copy.openChildren.set(id, child);
     return copy;
   }
@@ -177,10 +183,23 @@ export class HistoryFold {
       status: completed ? completed.status : this.suspended ? "SUSPENDED" : "RUNNING",
       output: completed?.result,
       failureDetails: completed?.failureDetails,
-      scheduledIds: new Set(this.scheduledIds),
-      resolutionKeys: new Set(this.resolutionKeys),
+      scheduledIds: this.snapshotScheduledIds(),
+      resolutionKeys: this.snapshotResolutionKeys(),
       openChildren: new Map(this.openChildren),
     };
+  }
+
+  /** The contents now, unaffected by later adds (the live set moves on to a new layer). */
+  private snapshotScheduledIds(): Membership<number> {
+    const view = this.scheduledIds;
+    this.scheduledIds = view.extend();
+    return view;
+  }
+
+  private snapshotResolutionKeys(): Membership<string> {
+    const view = this.resolutionKeys;
+    this.resolutionKeys = view.extend();
+    return view;
   }
 
   private recordScheduled(id: number): void {
