@@ -24,10 +24,19 @@ export class GroupCommitter {
   /** Groups committed and writes in them, for benchmarks and tests. */
   readonly stats = { groups: 0, writes: 0 };
 
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
+
   constructor(
     private readonly db: Database.Database,
     private readonly writesPerGroupMax: number,
-  ) {}
+  ) {
+    // Prepared once: `db.exec` would parse the statement on every group.
+    this.begin = db.prepare("BEGIN IMMEDIATE");
+    this.commit = db.prepare("COMMIT");
+    this.rollback = db.prepare("ROLLBACK");
+  }
 
   /** Runs `work` in the next group transaction; resolves with its result once committed. */
   run<T>(work: () => T): Promise<T> {
@@ -53,7 +62,7 @@ export class GroupCommitter {
       return;
     }
     try {
-      this.db.exec("BEGIN IMMEDIATE");
+      this.begin.run();
     } catch (error) {
       // Locked by another process past busy_timeout, or the disk is gone: nothing ran.
       for (const pending of group) pending.reject(error);
@@ -71,7 +80,7 @@ export class GroupCommitter {
         if (!this.db.inTransaction) {
           for (const ok of done.splice(0)) ok.pending.reject(error);
           try {
-            this.db.exec("BEGIN IMMEDIATE");
+            this.begin.run();
           } catch (again) {
             for (const rest of group.slice(index + 1)) rest.reject(again);
             return;
@@ -82,10 +91,10 @@ export class GroupCommitter {
       done.push({ pending, value });
     }
     try {
-      this.db.exec("COMMIT");
+      this.commit.run();
     } catch (error) {
       try {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        if (this.db.inTransaction) this.rollback.run();
       } catch {
         // The connection is unusable; the next group's BEGIN reports it.
       }

@@ -119,6 +119,11 @@ export class SqliteStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly group: GroupCommitter;
+  /**
+   * Runs a function as one transaction (a savepoint inside a group commit). Built once:
+   * better-sqlite3's `db.transaction()` is costly to create per call.
+   */
+  private readonly atomic: { immediate: <T>(work: () => T) => T; deferred: <T>(work: () => T) => T };
   /** Histories of recently active instances, least recently used first. */
   private readonly hot = new Map<string, HotHistory>();
   private readonly hotMax: number;
@@ -137,6 +142,11 @@ export class SqliteStore {
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     migrate(this.db);
     this.stmt = this.prepareStatements();
+    const transaction = this.db.transaction((work: () => unknown) => work());
+    this.atomic = {
+      immediate: <T>(work: () => T) => transaction.immediate(work) as T,
+      deferred: <T>(work: () => T) => transaction.deferred(work) as T,
+    };
     this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512);
     this.hotMax = options.hotHistoriesMax ?? 5_000;
   }
@@ -182,7 +192,7 @@ export class SqliteStore {
    * is taken in any state: IDs are never reused until purged.
    */
   createInstance(start: ExecutionStarted): "created" | "exists" {
-    return this.db.transaction(() => (this.insertInstance(start) ? "created" : "exists")).immediate();
+    return this.atomic.immediate(() => (this.insertInstance(start) ? "created" : "exists"));
   }
 
   getInstance(instanceId: string): InstanceRecord | undefined {
@@ -192,13 +202,13 @@ export class SqliteStore {
 
   /** Queues an event for an instance; events for a finished instance are not stored. */
   enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): EnqueueResult {
-    return this.db.transaction((): EnqueueResult => {
+    return this.atomic.immediate((): EnqueueResult => {
       const row = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
       if (!row) return "not-found";
       if (isTerminal(row.status)) return "terminal";
       this.insertInbox(instanceId, visibleAt, null, event);
       return "queued";
-    }).immediate();
+    });
   }
 
   /**
@@ -206,7 +216,7 @@ export class SqliteStore {
    * instance and every descendant are finished: purging a running child would lose it.
    */
   purge(instanceId: string): PurgeResult {
-    return this.db.transaction((): PurgeResult => {
+    return this.atomic.immediate((): PurgeResult => {
       const root = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
       if (!root) return { kind: "not-found" };
       const ids = this.descendantsAndSelf(instanceId);
@@ -216,14 +226,14 @@ export class SqliteStore {
       }
       for (const id of ids) this.deleteInstance(id);
       return { kind: "purged", instanceIds: ids };
-    }).immediate();
+    });
   }
 
   // -- Turns --------------------------------------------------------------------------
 
   /** Loads what a turn needs: the row, the committed history and the visible inbox rows. */
   loadTurn(instanceId: string, now: number, inboxLimit: number): TurnSnapshot | undefined {
-    return this.db.transaction((): TurnSnapshot | undefined => {
+    return this.atomic.deferred((): TurnSnapshot | undefined => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
       const where = `instance '${instanceId}'`;
@@ -242,7 +252,7 @@ export class SqliteStore {
         event: decodeEvent(r.event, `${where} inbox #${r.seq}`),
       }));
       return { instance: toRecord(row), history, inbox, fold: cached?.fold };
-    }).deferred();
+    });
   }
 
   /**
@@ -268,7 +278,7 @@ export class SqliteStore {
    */
   commitTurn(commit: TurnCommit): CommitResult {
     try {
-      return this.db.transaction(() => this.applyCommit(commit)).immediate();
+      return this.atomic.immediate(() => this.applyCommit(commit));
     } catch (error) {
       if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
       throw error;
@@ -295,7 +305,7 @@ export class SqliteStore {
    * restricts the claim to activities some worker can run; undefined means any.
    */
   claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): ActivityWork[] {
-    const rows = this.db.transaction(() =>
+    const rows = this.atomic.immediate(() =>
       this.stmt.claimActivities.all({
         owner,
         now,
@@ -303,7 +313,7 @@ export class SqliteStore {
         limit,
         names: names ? JSON.stringify(names) : null,
       }),
-    ).immediate() as {
+    ) as {
       seq: number;
       instance_id: string;
       execution_id: string;
@@ -329,13 +339,13 @@ export class SqliteStore {
    * already completed it, or the instance finished or was purged): the result is dropped.
    */
   completeActivity(seq: number, result: HistoryEvent, now: number): "delivered" | "gone" {
-    return this.db.transaction(() => {
+    return this.atomic.immediate(() => {
       const row = this.stmt.getActivity.get(seq) as { instance_id: string; execution_id: string } | undefined;
       if (!row) return "gone";
       this.stmt.deleteActivity.run(seq);
       this.insertInbox(row.instance_id, now, row.execution_id, result);
       return "delivered";
-    }).immediate();
+    });
   }
 
   /** Start-up recovery: no other process owns this database, so every lease is stale. */
