@@ -36,6 +36,8 @@ export const limits = {
   retryDelayMsMax: 30_000,
   /** After a storage fault in background work (timer wake-up, activity claim), retry after this long. */
   storageRetryMs: 1_000,
+  /** Tries to record an activity's result through storage faults before the activity is run again. */
+  resultRecordAttemptsMax: 5,
   /** Default wait for a lock held by another connection before a statement fails. */
   busyTimeoutMsDefault: 5_000,
   /** On SIGTERM, how long in-flight turns and activities may take before the process exits. */

@@ -123,6 +123,10 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
     case "FST_ERR_BAD_URL":
     case "FST_ERR_INVALID_URL":
       return apiErrors.malformedUrl();
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      // Fastify answers 414 and echoes the whole URL; a path segment no route could match
+      // is a malformed URL like any other (400, as docs/errors.md says).
+      return apiErrors.malformedUrl();
     case "FST_ERR_VALIDATION":
       return apiErrors.malformedBody(fastifyError.message ?? "invalid request");
     default:

@@ -67,7 +67,14 @@ export class ActivityDispatcher {
       (work) => {
         this.claiming = false;
         if (this.stopped) return; // leased rows are released at the next start
-        this.armLeaseCheck();
+        try {
+          this.armLeaseCheck();
+        } catch (error) {
+          // A read fault must neither escape this callback (an unhandled rejection ends the
+          // process) nor keep the claimed work from running; check the leases again later.
+          this.deps.logger.error({ err: error }, "could not read the next lease expiry; retrying");
+          this.retryPumpLater();
+        }
         for (const item of work) {
           const run = this.run(item).finally(() => {
             this.inFlight.delete(run);
@@ -81,11 +88,14 @@ export class ActivityDispatcher {
         this.claiming = false;
         // Storage fault: try again shortly rather than losing the wake-up.
         this.deps.logger.error({ err: error }, "could not claim activities; retrying");
-        if (!this.leaseTimer && !this.stopped) {
-          this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), limits.storageRetryMs);
-        }
+        this.retryPumpLater();
       },
     );
+  }
+
+  private retryPumpLater(): void {
+    if (this.leaseTimer || this.stopped) return;
+    this.leaseTimer = setTimeout(() => ((this.leaseTimer = undefined), this.pump()), limits.storageRetryMs);
   }
 
   /**
@@ -131,14 +141,23 @@ export class ActivityDispatcher {
     const event: HistoryEvent = result.ok
       ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result }, now)
       : newEvent({ kind: "taskFailed", taskScheduledId: item.taskId, failureDetails: result.failure }, now);
-    try {
-      const { store } = this.deps;
-      if ((await store.grouped(() => store.completeActivity(item.seq, event, now))) === "delivered") {
-        this.deps.onResultDelivered(item.instanceId);
+    // A storage fault (disk full, I/O error) must not strand the result until the lease
+    // expires: retry recording it, and if that keeps failing give the row back so the
+    // activity runs again as soon as the store works.
+    const { store } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if ((await store.grouped(() => store.completeActivity(item.seq, event, now))) === "delivered") {
+          this.deps.onResultDelivered(item.instanceId);
+        }
+        return;
+      } catch (error) {
+        this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId, attempt }, "could not record activity result");
+        if (this.stopped) return;
+        if (attempt >= limits.resultRecordAttemptsMax) return this.giveBack(item);
+        await new Promise((resolve) => setTimeout(resolve, limits.storageRetryMs));
+        if (this.stopped) return;
       }
-    } catch (error) {
-      // Storage fault: the row stays leased and the activity runs again once the lease expires.
-      this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "could not record activity result");
     }
   }
 

@@ -298,8 +298,14 @@ export class Replay implements ReplayHost {
   }
 
   result(): TurnResult {
-    const actions: OrchestratorAction[] = [...this.unconfirmed.values()].sort((a, b) => a.id - b.id);
     const completion = this.completion;
+    // While suspended a turn issues nothing, as in the Dapr SDKs. Actions the code issued
+    // before the suspension and that history records after it (a result and a pause in the
+    // same turn) are held back with everything else and confirmed at resume; sending them
+    // again meanwhile would reuse their action IDs.
+    const actions: OrchestratorAction[] = this.suspended && !completion
+      ? []
+      : [...this.unconfirmed.values()].sort((a, b) => a.id - b.id);
     if (completion?.status === "CONTINUED_AS_NEW") {
       const carryoverEvents = this.saveEvents
         ? [...this.receivedEvents].flatMap(([name, inputs]) => inputs.map((input) => ({ name, input })))
