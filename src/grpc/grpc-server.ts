@@ -28,7 +28,6 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   private readonly server: Server;
   private readonly streams: WorkerStreams;
-  private boundPort: number | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     const messageBytesMax = options.messageBytesMax ?? limits.grpcMessageBytesMax;
@@ -59,19 +58,9 @@ export class GrpcServer {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (error, bound) => {
         if (error) return reject(new Error(`gRPC port ${port}: ${error.message}`));
-        this.boundPort = bound;
         resolve(bound);
       });
     });
-  }
-
-  get port(): number | undefined {
-    return this.boundPort;
-  }
-
-  /** Connected SDK worker streams. */
-  get connectedWorkers(): number {
-    return this.streams.count;
   }
 
   /**

@@ -101,10 +101,6 @@ export class RemoteWorker implements Worker {
     return this.inFlight.size + this.queued.length;
   }
 
-  get isOpen(): boolean {
-    return !this.closed;
-  }
-
   // A connected SDK app announces no registrations: any name may be its.
   servesWorkflow(): boolean {
     return !this.closed;

@@ -61,7 +61,6 @@ type Unary = (request: any, call: ServerUnaryCall<any, any>) => Promise<object> 
 /** The live GetWorkItems streams, so shutdown can end them. */
 export interface WorkerStreams {
   endAll(): void;
-  readonly count: number;
 }
 
 export function taskHubService(
@@ -257,9 +256,6 @@ export function taskHubService(
           worker.close("server shutting down");
           call.end();
         }
-      },
-      get count() {
-        return streams.size;
       },
     },
   };

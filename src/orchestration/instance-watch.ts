@@ -29,12 +29,6 @@ export class InstanceWatch {
     if (waiting) for (const check of [...waiting]) check();
   }
 
-  get waiting(): number {
-    let count = 0;
-    for (const set of this.waiters.values()) count += set.size;
-    return count;
-  }
-
   /**
    * Resolves once `until` holds for the stored instance, when it does not exist, after
    * `timeoutMs`, or when `signal` aborts or the watch closes. Storage faults reject.
