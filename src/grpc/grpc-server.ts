@@ -6,10 +6,10 @@
  * otherwise), as daprd's interceptors require.
  */
 import { Server, ServerCredentials, type Metadata } from "@grpc/grpc-js";
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import type { WorkflowEngine } from "../orchestration/workflow-engine.js";
+import { tokenMatcher } from "../token.js";
 import { loadTaskHubService } from "./proto.js";
 import { ReconnectPrimer } from "./reconnect-primer.js";
 import { taskHubService, type WorkerStreams } from "./task-hub-service.js";
@@ -82,13 +82,9 @@ export class GrpcServer {
   }
 }
 
-/** Constant-time comparison of fixed-length digests, as the HTTP token check does. */
+/** With a token configured, every call must carry it as `dapr-api-token` metadata. */
 function tokenCheck(token: string | undefined): (metadata: Metadata) => boolean {
   if (!token) return () => true;
-  const expected = createHash("sha256").update(token, "utf8").digest();
-  return (metadata) => {
-    const given = metadata.get("dapr-api-token")[0];
-    if (typeof given !== "string") return false;
-    return timingSafeEqual(createHash("sha256").update(given, "utf8").digest(), expected);
-  };
+  const matches = tokenMatcher(token);
+  return (metadata) => matches(metadata.get("dapr-api-token")[0]);
 }
