@@ -115,17 +115,18 @@ export function taskHubService(
     deps.logger.info({ worker: id, connected: streams.size }, "SDK worker connected");
   };
 
-  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean): Promise<WaitResult> => {
+  /** Waits for the instance, at most `limitMs` and never past the call's deadline; ends when the caller cancels. */
+  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean, limitMs: number): Promise<WaitResult> => {
     const abort = new AbortController();
     call.on("cancelled", () => abort.abort());
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
-    return deps.watch.waitFor(instanceId, until, Math.max(0, Math.min(deadlineMs, deps.waitMsMax)), abort.signal);
+    return deps.watch.waitFor(instanceId, until, Math.max(0, Math.min(deadlineMs, limitMs)), abort.signal);
   };
 
   const waitReply = async (call: ServerUnaryCall<any, any>, request: { instanceId?: string; getInputsAndOutputs?: boolean }, until: (i: InstanceView) => boolean) => {
     const instanceId = required(request.instanceId, "instanceId");
-    const result = await waitFor(call, instanceId, until);
+    const result = await waitFor(call, instanceId, until, deps.waitMsMax);
     switch (result.kind) {
       case "reached":
         return { exists: true, orchestrationState: orchestrationStateToPb(result.instance, request.getInputsAndOutputs === true) };
@@ -140,9 +141,7 @@ export function taskHubService(
 
   /** Terminate, suspend and resume return once the change shows, or after a bounded wait (as daprd blocks). */
   const settle = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean) => {
-    const abort = new AbortController();
-    call.on("cancelled", () => abort.abort());
-    await deps.watch.waitFor(instanceId, until, deps.commandWaitMs, abort.signal);
+    await waitFor(call, instanceId, until, deps.commandWaitMs);
     return {};
   };
 
