@@ -5,10 +5,12 @@
  *
  * Correctness never depends on the cache. A live replay is reused only when the request's
  * history is exactly what it has seen plus what was committed after its last turn: the same
- * execution, the past events it was fed, then its last turn's new events (checked by
- * content), then whatever the engine committed with them (the recorded actions), which are
- * fed to it as replay. Anything else (a failed commit, a restart, another process's turn,
- * an eviction) means a fresh replay from history, as without the cache.
+ * execution, the past events it was fed, then its last turn's new events, then whatever the
+ * engine committed with them (the recorded actions), which are fed to it as replay. The new
+ * events are recognised by identity: the store's hot history holds the very event objects a
+ * committed turn was given, while a history read back from the database (a failed commit, a
+ * restart, another process's turn, an eviction) holds fresh ones, and then the turn replays
+ * from history, as without the cache.
  */
 import type { HistoryEvent } from "../engine/history.js";
 import type { OrchestrationRequest } from "../orchestration/worker.js";
@@ -19,9 +21,8 @@ interface Hot {
   executionId: string;
   /** History length the replay had seen before its last turn. */
   pastLength: number;
-  /** Its last turn's new events, serialized, to recognise them in the next history. */
-  lastNew: string;
-  lastNewCount: number;
+  /** Its last turn's new events, to recognise them in the next history. */
+  lastNew: readonly HistoryEvent[];
 }
 
 export class ReplayCache {
@@ -47,11 +48,11 @@ export class ReplayCache {
     }
     this.hot.delete(request.instanceId);
     const past = request.pastEvents;
-    const seenLength = hot.pastLength + hot.lastNewCount;
+    const seenLength = hot.pastLength + hot.lastNew.length;
     const continues =
       hot.executionId === request.executionId &&
       past.length >= seenLength &&
-      JSON.stringify(past.slice(hot.pastLength, seenLength)) === hot.lastNew;
+      hot.lastNew.every((event, i) => past[hot.pastLength + i] === event);
     if (!continues) {
       this.stats.misses += 1;
       return undefined;
@@ -67,8 +68,7 @@ export class ReplayCache {
       replay,
       executionId: request.executionId,
       pastLength: request.pastEvents.length,
-      lastNew: JSON.stringify(request.newEvents),
-      lastNewCount: request.newEvents.length,
+      lastNew: request.newEvents,
     });
     if (this.hot.size > this.capacity) {
       const oldest = this.hot.keys().next().value as string;
