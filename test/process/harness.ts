@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach } from "vitest";
 import type { WorkflowStateResponse } from "../../src/api/schemas.js";
+import { freePort, serverEnvNames } from "./server-env.mjs";
 
 export const mainJs = fileURLToPath(new URL("../../dist/src/main.js", import.meta.url));
 export const fixturesDir = fileURLToPath(new URL("../fixtures/", import.meta.url));
@@ -21,25 +21,7 @@ if (!existsSync(mainJs)) {
   throw new Error(`${mainJs} does not exist: run \`npm run build\` before the process tests`);
 }
 
-/** Settings the server reads from the environment; children never inherit them from ours. */
-const serverEnvNames = [
-  "DAPR_HTTP_PORT", "DAPR_GRPC_PORT", "DAPR_METRICS_PORT", "DAPR_API_TOKEN", "WORKFLOWD_GRPC_MAX_MESSAGE", "WORKFLOWD_GRPC_PRIME_RECONNECT", "WORKFLOWD_HOST", "WORKFLOWD_DB", "WORKFLOWD_WORKFLOWS", "LOG_LEVEL",
-  "WORKFLOWD_MAX_BODY", "WORKFLOWD_ACTIVITY_LEASE_MS", "WORKFLOWD_SHUTDOWN_GRACE_MS", "APP_ID", "FIXTURE_LOG", "FIXTURE_DELAY_MS",
-];
-
-/** A port that was free a moment ago: listen on port 0, read the number, close. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no port"));
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+export { freePort };
 
 export interface Exit {
   code: number | null;

@@ -3,34 +3,16 @@
 // its own; only dist/ must be built). Mirrors test/process/harness.ts, without vitest hooks.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort, serverEnvNames } from "../process/server-env.mjs";
 
 export const mainJs = fileURLToPath(new URL("../../dist/src/main.js", import.meta.url));
 export const tortureWorkflows = fileURLToPath(new URL("../fixtures/torture-workflows.mjs", import.meta.url));
 
-/** Settings the server reads from the environment; a child never inherits ours. */
-const serverEnvNames = [
-  "DAPR_HTTP_PORT", "DAPR_GRPC_PORT", "DAPR_METRICS_PORT", "DAPR_API_TOKEN", "WORKFLOWD_GRPC_MAX_MESSAGE", "WORKFLOWD_HOST",
-  "WORKFLOWD_DB", "WORKFLOWD_WORKFLOWS", "LOG_LEVEL", "WORKFLOWD_MAX_BODY", "WORKFLOWD_ACTIVITY_LEASE_MS",
-  "WORKFLOWD_SHUTDOWN_GRACE_MS", "APP_ID", "TORTURE_LOG", "TORTURE_DELAY_MS", "TORTURE_FLAKY", "FIXTURE_LOG", "FIXTURE_DELAY_MS",
-];
+export { freePort };
 
 export function assertBuilt() {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} does not exist: run \`npm run build\` first`);
-}
-
-/** A port that was free a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(address.port));
-    });
-  });
 }
 
 const keepBytes = 200_000;

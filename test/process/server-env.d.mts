@@ -1,0 +1,2 @@
+export declare const serverEnvNames: readonly string[];
+export declare function freePort(): Promise<number>;
