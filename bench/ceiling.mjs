@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { migrate } from "../dist/src/store/migrations.js";
+import { storeSql } from "../dist/src/store/statements.js";
 import { check, fmt, header, percentile, runScript, table, tempDir } from "./lib/common.mjs";
 
 const secondsPerConfig = Number(process.argv[2] ?? 1.5);
@@ -41,37 +42,9 @@ function openDb(path, synchronous) {
 }
 
 function prepare(db) {
-  return {
-    // The store's own statements (src/store/sqlite-store.ts prepareStatements).
-    insertInstance: db.prepare(`
-      INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, version)
-      VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, 1)
-      ON CONFLICT (instance_id) DO NOTHING`),
-    updateInstance: db.prepare(`
-      UPDATE instances SET
-        name = CASE WHEN @has_state THEN @name ELSE name END,
-        execution_id = CASE WHEN @has_state THEN @execution_id ELSE execution_id END,
-        status = CASE WHEN @has_state THEN @status ELSE status END,
-        created_at = CASE WHEN @has_state THEN @created_at ELSE created_at END,
-        last_updated_at = CASE WHEN @has_state THEN @last_updated_at ELSE last_updated_at END,
-        input = CASE WHEN @has_state THEN @input ELSE input END,
-        output = CASE WHEN @has_state THEN @output ELSE output END,
-        failure_details = CASE WHEN @has_state THEN @failure_details ELSE failure_details END,
-        custom_status = COALESCE(@custom_status, custom_status),
-        history_length = @history_length,
-        version = version + 1
-      WHERE instance_id = @instance_id AND version = @expected_version`),
-    insertHistory: db.prepare("INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)"),
-    insertInbox: db.prepare("INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES (?, ?, ?, ?)"),
-    deleteInbox: db.prepare("DELETE FROM inbox WHERE seq = ? AND instance_id = ?"),
-    insertActivity: db.prepare(`
-      INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`),
-    claimActivity: db.prepare(
-      "UPDATE activities SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 WHERE seq = ? RETURNING seq, instance_id, input",
-    ),
-    deleteActivity: db.prepare("DELETE FROM activities WHERE seq = ?"),
-  };
+  // The store's very statements (src/store/statements.ts), prepared on this connection.
+  const names = ["insertInstance", "updateInstance", "insertHistory", "insertInbox", "deleteInbox", "insertActivity", "claimActivities", "deleteActivity"];
+  return Object.fromEntries(names.map((name) => [name, db.prepare(storeSql[name])]));
 }
 
 function measure(dir, synchronous, stepsPerTx, withActivity) {
@@ -120,9 +93,10 @@ function measure(dir, synchronous, stepsPerTx, withActivity) {
     const activity = s.insertActivity.run(id, executionId, taskId, "benchStep", input);
     if (withActivity) {
       // Claim (lease), then the result: activity row deleted, result queued for the next turn.
-      const seq = Number(activity.lastInsertRowid);
-      s.claimActivity.get("bench-owner", t + 300_000, seq);
-      s.deleteActivity.run(seq);
+      // The store's claim takes the oldest free rows: the one just queued, the only free one.
+      const [claimed] = s.claimActivities.all({ owner: "bench-owner", now: t, expires: t + 300_000, limit: 1, names: null });
+      if (claimed?.seq !== Number(activity.lastInsertRowid)) throw new Error("claimed another activity than the one just queued");
+      s.deleteActivity.run(claimed.seq);
       const info = s.insertInbox.run(id, t, executionId, ev.taskCompleted(t, taskId, String(taskId * 21)));
       inboxQueue.push([Number(info.lastInsertRowid), i]);
     }

@@ -18,6 +18,7 @@ import { type HistoryFold, isTerminal, type RuntimeStatus } from "../engine/stat
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
+import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
 import type { FailureDetails } from "../engine/history.js";
 
@@ -514,74 +515,9 @@ export class SqliteStore {
     this.stmt.deleteInstance.run(instanceId);
   }
 
-  private prepareStatements() {
-    const db = this.db;
-    return {
-      ping: db.prepare("SELECT 1"),
-      insertInstance: db.prepare(`
-        INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, version)
-        VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, 1)
-        ON CONFLICT (instance_id) DO NOTHING`),
-      getInstance: db.prepare("SELECT * FROM instances WHERE instance_id = ?"),
-      getStatus: db.prepare("SELECT status FROM instances WHERE instance_id = ?"),
-      getChildren: db.prepare("SELECT instance_id FROM instances WHERE parent_instance_id = ?"),
-      updateInstance: db.prepare(`
-        UPDATE instances SET
-          name = CASE WHEN @has_state THEN @name ELSE name END,
-          execution_id = CASE WHEN @has_state THEN @execution_id ELSE execution_id END,
-          status = CASE WHEN @has_state THEN @status ELSE status END,
-          created_at = CASE WHEN @has_state THEN @created_at ELSE created_at END,
-          last_updated_at = CASE WHEN @has_state THEN @last_updated_at ELSE last_updated_at END,
-          input = CASE WHEN @has_state THEN @input ELSE input END,
-          output = CASE WHEN @has_state THEN @output ELSE output END,
-          failure_details = CASE WHEN @has_state THEN @failure_details ELSE failure_details END,
-          custom_status = COALESCE(@custom_status, custom_status),
-          history_length = @history_length,
-          version = version + 1
-        WHERE instance_id = @instance_id AND version = @expected_version`),
-      deleteInstance: db.prepare("DELETE FROM instances WHERE instance_id = ?"),
-      getHistory: db.prepare("SELECT seq, event FROM history WHERE instance_id = ? ORDER BY seq"),
-      insertHistory: db.prepare("INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)"),
-      deleteHistory: db.prepare("DELETE FROM history WHERE instance_id = ?"),
-      getInbox: db.prepare(`
-        SELECT seq, execution_id, event FROM inbox
-        WHERE instance_id = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?`),
-      insertInbox: db.prepare("INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES (?, ?, ?, ?)"),
-      insertInboxIfExists: db.prepare(`
-        INSERT INTO inbox (instance_id, visible_at, execution_id, event)
-        SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM instances WHERE instance_id = ?)`),
-      deleteInbox: db.prepare("DELETE FROM inbox WHERE seq = ? AND instance_id = ?"),
-      deleteInboxOf: db.prepare("DELETE FROM inbox WHERE instance_id = ?"),
-      // Pinned: without statistics SQLite prefers scanning inbox_by_instance for the DISTINCT.
-      dueInstances: db.prepare("SELECT DISTINCT instance_id FROM inbox INDEXED BY inbox_by_visible_at WHERE visible_at <= ? LIMIT ?"),
-      nextVisible: db.prepare("SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?"),
-      insertActivity: db.prepare(`
-        INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`),
-      claimActivities: db.prepare(`
-        UPDATE activities SET lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1
-        WHERE seq IN (
-          SELECT seq FROM activities
-          WHERE (lease_expires_at IS NULL OR lease_expires_at <= @now)
-            AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
-          ORDER BY seq LIMIT @limit)
-        RETURNING seq, instance_id, execution_id, task_id, name, input, attempts`),
-      getActivity: db.prepare("SELECT instance_id, execution_id FROM activities WHERE seq = ?"),
-      deleteActivity: db.prepare("DELETE FROM activities WHERE seq = ?"),
-      deleteActivitiesOf: db.prepare("DELETE FROM activities WHERE instance_id = ?"),
-      releaseAllLeases: db.prepare(
-        "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_expires_at IS NOT NULL",
-      ),
-      releaseLease: db.prepare("UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = ? AND lease_owner = ?"),
-      inboxDepths: db.prepare(`
-        SELECT (SELECT count(DISTINCT instance_id) FROM inbox WHERE visible_at <= ?) AS ready,
-               (SELECT count(*) FROM inbox WHERE visible_at > ?) AS pending`),
-      activityDepths: db.prepare(`
-        SELECT sum(lease_expires_at IS NULL OR lease_expires_at <= ?) AS queued,
-               sum(lease_expires_at > ?) AS running
-        FROM activities`),
-      nextLeaseExpiry: db.prepare("SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL"),
-    };
+  private prepareStatements(): { [Name in keyof typeof storeSql]: Database.Statement } {
+    const entries = Object.entries(storeSql).map(([name, sql]) => [name, this.db.prepare(sql)]);
+    return Object.fromEntries(entries) as { [Name in keyof typeof storeSql]: Database.Statement };
   }
 
   /**
