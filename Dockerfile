@@ -30,6 +30,8 @@ RUN npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src ./src
 COPY examples ./examples
+# The durabletask protocol files the gRPC service loads at start-up (with their licence).
+COPY proto ./proto
 RUN npm run build
 # Leaves node_modules with production dependencies only. The addon's C sources and object
 # files (about 25 MB) are not needed to load it: only build/Release/better_sqlite3.node is.
@@ -46,6 +48,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
 # The image's `node` user (uid/gid 1000) must own the volume's mount point: Docker copies
 # this ownership into a new named volume, and workflowd creates the database file there.
 RUN mkdir -p /data && chown 1000:1000 /data

@@ -44,12 +44,6 @@ export const limits = {
   shutdownGraceMsDefault: 10_000,
   /** A wait for an instance's state re-reads it at least this often (another process may write it). */
   instanceWatchPollMs: 1_000,
-  /**
-   * gRPC wait calls (WaitForInstanceStart/Completion) carry no deadline from the Node SDK,
-   * which gives up on its own side; the server answers DEADLINE_EXCEEDED after this long so
-   * abandoned calls do not pile up.
-   */
-  grpcWaitMsMax: 10 * 60 * 1000,
   /** Terminate, suspend and resume over gRPC wait this long for the change to show, as daprd does. */
   grpcCommandWaitMs: 5_000,
   /**

@@ -5,55 +5,79 @@
  * for the action (1, 2, 3, ... per execution); the engine records scheduling actions in
  * history under that ID so replay can match them.
  */
-import type { FailureDetails } from "./history.js";
+import type {
+  ExactNanos,
+  FailureDetails,
+  HistoryEvent,
+  HistoryPropagationScope,
+  WireValue,
+  WorkflowVersion,
+} from "./history.js";
 
 /** Completion statuses a worker may report, including the transient continue-as-new. */
 export type ActionCompletionStatus = "COMPLETED" | "FAILED" | "TERMINATED" | "CONTINUED_AS_NEW";
 
-export interface ScheduleTaskAction {
-  kind: "scheduleTask";
+/** Fields every action may carry. */
+interface ActionBase {
   id: number;
+  /** Multi-app routing (TaskRouter), recorded on the resulting history event. */
+  router?: WireValue | undefined;
+}
+export interface ScheduleTaskAction extends ActionBase {
+  kind: "scheduleTask";
   name: string;
   input?: string | undefined;
+  version?: string | undefined;
+  taskExecutionId?: string | undefined;
+  historyPropagationScope?: HistoryPropagationScope | undefined;
 }
-export interface CreateTimerAction {
+export interface CreateTimerAction extends ActionBase {
   kind: "createTimer";
-  id: number;
   fireAt: number;
+  fireAtNanos?: ExactNanos | undefined;
+  name?: string | undefined;
+  origin?: WireValue | undefined;
 }
-export interface CreateSubOrchestrationAction {
+export interface CreateSubOrchestrationAction extends ActionBase {
   kind: "createSubOrchestration";
-  id: number;
   /** Empty means "derive it": `<parent>:<id as 4 hex digits>`. */
   instanceId: string;
   name: string;
   input?: string | undefined;
+  version?: string | undefined;
+  historyPropagationScope?: HistoryPropagationScope | undefined;
+  retryParentInstanceInfo?: WireValue | undefined;
 }
-export interface SendEventAction {
+export interface SendEventAction extends ActionBase {
   kind: "sendEvent";
-  id: number;
   instanceId: string;
   name: string;
   data?: string | undefined;
 }
-export interface CompleteOrchestrationAction {
+export interface CompleteOrchestrationAction extends ActionBase {
   kind: "completeOrchestration";
-  id: number;
   status: ActionCompletionStatus;
   result?: string | undefined;
   failureDetails?: FailureDetails | undefined;
-  /** Continue-as-new only: unconsumed EventRaised events to carry into the new execution. */
-  carryoverEvents?: { name: string; input?: string | undefined }[] | undefined;
+  /** Continue-as-new only: the new execution's orchestration version. */
+  newVersion?: string | undefined;
+  /** Continue-as-new only: events (received, unconsumed) to carry into the new execution, as the worker sent them. */
+  carryoverEvents?: HistoryEvent[] | undefined;
 }
-export interface TerminateOrchestrationAction {
+export interface TerminateOrchestrationAction extends ActionBase {
   kind: "terminateOrchestration";
-  id: number;
   instanceId: string;
   reason?: string | undefined;
   recurse: boolean;
 }
 
+/** The worker cannot run the version history records: the instance stalls (VERSION_NOT_AVAILABLE). */
+export interface WorkflowVersionNotAvailableAction extends ActionBase {
+  kind: "workflowVersionNotAvailable";
+}
+
 export type OrchestratorAction =
+  | WorkflowVersionNotAvailableAction
   | ScheduleTaskAction
   | CreateTimerAction
   | CreateSubOrchestrationAction
@@ -66,4 +90,6 @@ export interface TurnResult {
   actions: OrchestratorAction[];
   /** The raw custom status string; `undefined` leaves the stored one unchanged. */
   customStatus?: string | undefined;
+  /** The workflow version (patches, name) the worker ran; checked against history's. */
+  version?: WorkflowVersion | undefined;
 }

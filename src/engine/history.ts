@@ -9,10 +9,39 @@
  * Conventions:
  * - `eventId` is the action ID for TaskScheduled, TimerCreated and
  *   SubOrchestrationInstanceCreated (the ID the worker chose), and -1 for everything else.
- * - `timestamp` and every other time are milliseconds since the Unix epoch (UTC).
+ * - `timestamp` and every other time are milliseconds since the Unix epoch (UTC). A time a
+ *   worker or client gave with sub-millisecond precision also keeps its exact nanoseconds
+ *   (`...Nanos`, see `ExactNanos`), so it is recorded and sent back unchanged.
+ * - Protocol fields the engine records but never interprets (trace contexts, routers, timer
+ *   origins, rerun markers) are `WireValue`s: the protobuf message as plain data, stored and
+ *   sent back exactly as received.
  * - Payloads (`input`, `result`) are the serialized strings exactly as given; `undefined`
  *   means "no value" (a proto StringValue that is not set), which differs from `""`.
  */
+
+/**
+ * The nanoseconds of the second (0–999,999,999) of a protobuf Timestamp, kept beside a
+ * millisecond time only when the Timestamp is finer than a millisecond: the engine's clock
+ * needs milliseconds, but the SDKs match their own timers by the exact value (the Python
+ * SDK's "wait forever" marker timer is 9999-12-31T23:59:59.999999999Z).
+ */
+export type ExactNanos = number;
+
+/** A protobuf message as plain data (proto field names), recorded and sent back unchanged. */
+export type WireValue = Readonly<Record<string, unknown>>;
+
+/** The version a worker reported for a turn (Dapr 1.17 workflow versioning). */
+export interface WorkflowVersion {
+  name?: string | undefined;
+  /** Patches the code applied, in the order it first applied them. */
+  patches: readonly string[];
+}
+
+/** Why an instance stalled (durabletask's StalledReason). */
+export type StalledReason = "PATCH_MISMATCH" | "VERSION_NOT_AVAILABLE" | "PAYLOAD_SIZE_EXCEEDED";
+
+/** durabletask's HistoryPropagationScope: which history an activity or child receives. */
+export type HistoryPropagationScope = "NONE" | "OWN_HISTORY" | "LINEAGE";
 
 export interface FailureDetails {
   errorType: string;
@@ -28,6 +57,10 @@ export interface ParentInstance {
   name: string;
   instanceId: string;
   executionId: string;
+  /** The parent's orchestration version string. */
+  version?: string | undefined;
+  appId?: string | undefined;
+  appNamespace?: string | undefined;
 }
 
 /** Terminal completion statuses an ExecutionCompleted event can carry. */
@@ -36,6 +69,10 @@ export type CompletionStatus = "COMPLETED" | "FAILED" | "TERMINATED";
 interface EventBase {
   eventId: number;
   timestamp: number;
+  /** Sub-millisecond part of `timestamp`, when a worker gave one (carried-over events). */
+  timestampNanos?: ExactNanos | undefined;
+  /** Multi-app routing (TaskRouter), as the worker gave it. */
+  router?: WireValue | undefined;
 }
 
 export interface ExecutionStarted extends EventBase {
@@ -46,6 +83,12 @@ export interface ExecutionStarted extends EventBase {
   input?: string | undefined;
   parentInstance?: ParentInstance | undefined;
   scheduledStartTimestamp?: number | undefined;
+  scheduledStartNanos?: ExactNanos | undefined;
+  /** The orchestration version string (durabletask's `version`), not Dapr's patch versioning. */
+  version?: string | undefined;
+  tags?: Readonly<Record<string, string>> | undefined;
+  parentTraceContext?: WireValue | undefined;
+  workflowSpanId?: string | undefined;
 }
 export interface ExecutionCompleted extends EventBase {
   kind: "executionCompleted";
@@ -66,26 +109,38 @@ export interface ExecutionResumed extends EventBase {
   kind: "executionResumed";
   input?: string | undefined;
 }
-export interface TaskScheduled extends EventBase {
+/** What TaskScheduled and SubOrchestrationInstanceCreated share beyond name and input. */
+interface ScheduledWork {
+  version?: string | undefined;
+  parentTraceContext?: WireValue | undefined;
+  rerunParentInstanceInfo?: WireValue | undefined;
+  historyPropagationScope?: HistoryPropagationScope | undefined;
+}
+export interface TaskScheduled extends EventBase, ScheduledWork {
   kind: "taskScheduled";
   name: string;
   input?: string | undefined;
+  /** The activity's idempotency key, the same across its retries (chosen by the SDK). */
+  taskExecutionId?: string | undefined;
 }
 export interface TaskCompleted extends EventBase {
   kind: "taskCompleted";
   taskScheduledId: number;
   result?: string | undefined;
+  taskExecutionId?: string | undefined;
 }
 export interface TaskFailed extends EventBase {
   kind: "taskFailed";
   taskScheduledId: number;
   failureDetails: FailureDetails;
+  taskExecutionId?: string | undefined;
 }
-export interface SubOrchestrationInstanceCreated extends EventBase {
+export interface SubOrchestrationInstanceCreated extends EventBase, ScheduledWork {
   kind: "subOrchestrationInstanceCreated";
   instanceId: string;
   name: string;
   input?: string | undefined;
+  retryParentInstanceInfo?: WireValue | undefined;
 }
 export interface SubOrchestrationInstanceCompleted extends EventBase {
   kind: "subOrchestrationInstanceCompleted";
@@ -100,14 +155,22 @@ export interface SubOrchestrationInstanceFailed extends EventBase {
 export interface TimerCreated extends EventBase {
   kind: "timerCreated";
   fireAt: number;
+  fireAtNanos?: ExactNanos | undefined;
+  name?: string | undefined;
+  /** Why the SDK created the timer (createTimer, externalEvent, activityRetry, childWorkflowRetry): `{ <member>: {...} }`. */
+  origin?: WireValue | undefined;
+  rerunParentInstanceInfo?: WireValue | undefined;
 }
 export interface TimerFired extends EventBase {
   kind: "timerFired";
   timerId: number;
   fireAt: number;
+  fireAtNanos?: ExactNanos | undefined;
 }
 export interface OrchestratorStarted extends EventBase {
   kind: "orchestratorStarted";
+  /** The version (patches, name) the worker reported for this turn, recorded as daprd does. */
+  version?: WorkflowVersion | undefined;
 }
 export interface OrchestratorCompleted extends EventBase {
   kind: "orchestratorCompleted";
@@ -126,6 +189,12 @@ export interface EventRaised extends EventBase {
 export interface ContinueAsNew extends EventBase {
   kind: "continueAsNew";
   input?: string | undefined;
+}
+/** The instance cannot go on with the connected workers' code (Dapr 1.17 versioning). */
+export interface ExecutionStalled extends EventBase {
+  kind: "executionStalled";
+  reason: StalledReason;
+  description?: string | undefined;
 }
 
 export type HistoryEvent =
@@ -146,7 +215,8 @@ export type HistoryEvent =
   | OrchestratorCompleted
   | EventSent
   | EventRaised
-  | ContinueAsNew;
+  | ContinueAsNew
+  | ExecutionStalled;
 
 export type HistoryEventKind = HistoryEvent["kind"];
 
@@ -170,6 +240,7 @@ export const historyEventKinds = [
   "eventSent",
   "eventRaised",
   "continueAsNew",
+  "executionStalled",
 ] as const satisfies readonly HistoryEventKind[];
 
 /** Distributes Omit over the union so each member keeps its own fields. */

@@ -11,6 +11,7 @@ import type {
   FailureDetails,
   HistoryEvent,
   ParentInstance,
+  StalledReason,
 } from "./history.js";
 import { LayeredSet, type Membership } from "./layered-set.js";
 
@@ -23,6 +24,7 @@ export const runtimeStatuses = [
   "TERMINATED",
   "PENDING",
   "SUSPENDED",
+  "STALLED",
 ] as const;
 export type RuntimeStatus = (typeof runtimeStatuses)[number];
 
@@ -46,6 +48,10 @@ export interface InstanceState {
   status: RuntimeStatus;
   output: string | undefined;
   failureDetails: FailureDetails | undefined;
+  /** The orchestration version string of the current execution (ExecutionStarted.version). */
+  version: string | undefined;
+  /** Why the instance is STALLED, while it is. */
+  stalledReason: StalledReason | undefined;
   /** Action IDs recorded by TaskScheduled / TimerCreated / SubOrchestrationInstanceCreated. */
   scheduledIds: Membership<number>;
   /** Keys of resolution events already in history (see `resolutionKey`). */
@@ -91,6 +97,8 @@ export class HistoryFold {
   private started: ExecutionStarted | undefined;
   private completed: ExecutionCompleted | undefined;
   private suspended = false;
+  private stalled: StalledReason | undefined;
+  private patches: readonly string[] = [];
   private lastTimestamp = 0;
   private scheduledIds = new LayeredSet<number>();
   private resolutionKeys = new LayeredSet<string>();
@@ -102,6 +110,8 @@ export class HistoryFold {
     copy.started = this.started;
     copy.completed = this.completed;
     copy.suspended = this.suspended;
+    copy.stalled = this.stalled;
+    copy.patches = this.patches;
     copy.lastTimestamp = this.lastTimestamp;
     // Both folds continue on new layers over the frozen contents: O(1), not O(history).
     const ids = this.scheduledIds;
@@ -132,6 +142,15 @@ export class HistoryFold {
         break;
       case "executionResumed":
         this.suspended = false;
+        break;
+      case "orchestratorStarted":
+        // A turn that ran clears a stall (a stalled turn records no OrchestratorStarted);
+        // each turn records only the patches history lacked, so they add up.
+        this.stalled = undefined;
+        if (event.version?.patches.length) this.patches = [...this.patches, ...event.version.patches];
+        break;
+      case "executionStalled":
+        this.stalled = event.reason;
         break;
       case "taskScheduled":
       case "timerCreated":
@@ -167,6 +186,20 @@ export class HistoryFold {
     return this.suspended;
   }
 
+  get isStalled(): boolean {
+    return this.stalled !== undefined;
+  }
+
+  /** Every patch recorded in history, in order (each turn's OrchestratorStarted adds those it first applied). */
+  get recordedPatches(): readonly string[] {
+    return this.patches;
+  }
+
+  /** Notes the patches recorded on the turn being folded (its OrchestratorStarted, copied with a version). */
+  recordVersion(patches: readonly string[]): void {
+    if (patches.length) this.patches = [...this.patches, ...patches];
+  }
+
   /** The state so far, or undefined while no ExecutionStarted has been folded. */
   state(instanceId: string): InstanceState | undefined {
     const started = this.started;
@@ -180,9 +213,11 @@ export class HistoryFold {
       parentInstance: started.parentInstance,
       createdAt: started.timestamp,
       lastUpdatedAt: this.lastTimestamp,
-      status: completed ? completed.status : this.suspended ? "SUSPENDED" : "RUNNING",
+      status: completed ? completed.status : this.stalled ? "STALLED" : this.suspended ? "SUSPENDED" : "RUNNING",
       output: completed?.result,
       failureDetails: completed?.failureDetails,
+      version: started.version,
+      stalledReason: completed ? undefined : this.stalled,
       scheduledIds: this.snapshotScheduledIds(),
       resolutionKeys: this.snapshotResolutionKeys(),
       openChildren: new Map(this.openChildren),

@@ -14,11 +14,15 @@
 import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from "./actions.js";
 import {
   newEvent,
-  type EventRaised,
   type ExecutionStarted,
   type FailureDetails,
   type HistoryEvent,
+  type OrchestratorStarted,
+  type StalledReason,
+  type SubOrchestrationInstanceCreated,
+  type TaskScheduled,
   type TimerFired,
+  type WorkflowVersion,
 } from "./history.js";
 import { childInstanceId } from "./instance-id.js";
 import { foldHistory, HistoryError, HistoryFold, type InstanceState } from "./state.js";
@@ -68,10 +72,17 @@ export function prepareTurn(
   inbox: readonly InboxItem[],
   now: number,
   pastFold?: HistoryFold,
+  retryStalled = false,
 ): PreparedTurn {
   const fold = pastFold ? pastFold.clone() : foldHistory(instanceId, pastEvents);
   const consumedSeqs = inbox.map((item) => item.seq);
   const base = { instanceId, pastEvents, consumedSeqs, fold };
+  // A stalled instance keeps its events queued until a worker connects (`retryStalled`),
+  // as daprd holds it; only a terminate goes through at once.
+  const stalled = fold.isStalled;
+  if (stalled && !retryStalled && !fold.isCompleted && !inbox.some((item) => item.event.kind === "executionTerminated")) {
+    return { ...base, consumedSeqs: [], disposition: "wait", newEvents: [], workflowName: fold.state(instanceId)?.name };
+  }
 
   if (fold.isCompleted) {
     // A finished instance takes no more events: late activity results, timers and raised
@@ -94,7 +105,9 @@ export function prepareTurn(
     if (fold.add(event)) added.push(event);
   }
   const workflowName = fold.state(instanceId)?.name;
-  if (added.length === 0) {
+  // A stalled instance retried runs even with nothing new: the turn tells whether the
+  // workers now run a compatible version.
+  if (added.length === 0 && !stalled) {
     return { ...base, disposition: "drop", newEvents: [], workflowName };
   }
   const newEvents = [newEvent({ kind: "orchestratorStarted" }, now), ...added];
@@ -115,9 +128,10 @@ function isNoOp(fold: HistoryFold, event: HistoryEvent): boolean {
 
 /** Side effects of a turn, committed in the same transaction as its history. */
 export type Effect =
-  | { kind: "scheduleActivity"; taskId: number; name: string; input?: string | undefined }
+  /** `scheduled` is the TaskScheduled event, whose protocol fields the activity request carries. */
+  | { kind: "scheduleActivity"; taskId: number; name: string; input?: string | undefined; scheduled: TaskScheduled }
   | { kind: "scheduleTimer"; fireAt: number; event: TimerFired }
-  | { kind: "createChild"; event: ExecutionStarted }
+  | { kind: "createChild"; event: ExecutionStarted; created: SubOrchestrationInstanceCreated }
   /** An event for another instance's inbox, optionally bound to one of its executions. */
   | { kind: "deliver"; instanceId: string; event: HistoryEvent; executionId?: string | undefined };
 
@@ -133,6 +147,8 @@ export interface TurnOutcome {
   state: InstanceState | undefined;
   /** The fold of the history after the turn (append mode), to start the next turn from. */
   fold?: HistoryFold | undefined;
+  /** The turn consumed none of its inbox rows (a stalled turn: they wait for the retry). */
+  inboxKept?: boolean | undefined;
 }
 
 export interface TurnIds {
@@ -161,11 +177,13 @@ export function applyTurn(
   if (prepared.disposition === "record" || !result) {
     return finish(prepared, [...prepared.newEvents], [], result?.customStatus);
   }
+  const stall = findStall(prepared, result);
+  if (stall) return stallTurn(prepared, stall, ids.now);
   const problem = findProtocolProblem(state, result.actions);
   const actions: OrchestratorAction[] = problem
     ? [failAction(workerProtocolErrorType, problem)]
     : result.actions;
-  return applyActions(prepared, state, actions, result.customStatus, ids);
+  return applyActions(prepared, state, actions, result.customStatus, result.version, ids);
 }
 
 function applyActions(
@@ -173,46 +191,74 @@ function applyActions(
   state: InstanceState,
   actions: readonly OrchestratorAction[],
   customStatus: string | undefined,
+  versioned: WorkflowVersion | undefined,
   ids: TurnIds,
 ): TurnOutcome {
   const { instanceId } = prepared;
   const now = ids.now;
-  const events: HistoryEvent[] = [...prepared.newEvents];
+  const [started, ...rest] = prepared.newEvents;
+  // The version the worker ran is recorded on the turn's OrchestratorStarted, as daprd does:
+  // its name, and only the patches history does not hold yet, so that history's patches
+  // are the concatenation of every turn's.
+  const recorded = versioned && versionToRecord(prepared.fold.recordedPatches, versioned);
+  const events: HistoryEvent[] = recorded
+    ? [{ ...(started as OrchestratorStarted), version: recorded }, ...rest]
+    : [...prepared.newEvents];
   const effects: Effect[] = [];
   for (const action of actions) {
     switch (action.kind) {
-      case "scheduleTask":
-        events.push(newEvent({ kind: "taskScheduled", name: action.name, input: action.input }, now, action.id));
-        effects.push({ kind: "scheduleActivity", taskId: action.id, name: action.name, input: action.input });
+      case "scheduleTask": {
+        const scheduled = newEvent(defined({
+          kind: "taskScheduled" as const,
+          name: action.name,
+          input: action.input,
+          version: action.version,
+          taskExecutionId: action.taskExecutionId,
+          historyPropagationScope: action.historyPropagationScope,
+          router: action.router,
+        }), now, action.id);
+        events.push(scheduled);
+        effects.push({ kind: "scheduleActivity", taskId: action.id, name: action.name, input: action.input, scheduled });
         break;
+      }
       case "createTimer": {
-        events.push(newEvent({ kind: "timerCreated", fireAt: action.fireAt }, now, action.id));
-        const fired = newEvent({ kind: "timerFired", timerId: action.id, fireAt: action.fireAt }, action.fireAt);
+        const exact = { fireAt: action.fireAt, fireAtNanos: action.fireAtNanos };
+        events.push(newEvent(defined({ kind: "timerCreated" as const, ...exact, name: action.name, origin: action.origin, router: action.router }), now, action.id));
+        const fired = newEvent(defined({ kind: "timerFired" as const, timerId: action.id, ...exact }), action.fireAt);
         effects.push({ kind: "scheduleTimer", fireAt: action.fireAt, event: fired });
         break;
       }
       case "createSubOrchestration": {
         const childId = action.instanceId || childInstanceId(instanceId, action.id);
-        events.push(newEvent(
-          { kind: "subOrchestrationInstanceCreated", instanceId: childId, name: action.name, input: action.input },
-          now,
-          action.id,
-        ));
+        const created = newEvent(defined({
+          kind: "subOrchestrationInstanceCreated" as const,
+          instanceId: childId,
+          name: action.name,
+          input: action.input,
+          version: action.version,
+          historyPropagationScope: action.historyPropagationScope,
+          retryParentInstanceInfo: action.retryParentInstanceInfo,
+          router: action.router,
+        }), now, action.id);
+        events.push(created);
         effects.push({
           kind: "createChild",
-          event: newEvent({
-            kind: "executionStarted",
+          created,
+          event: newEvent(defined({
+            kind: "executionStarted" as const,
             name: action.name,
             instanceId: childId,
             executionId: ids.newExecutionId(),
             input: action.input,
-            parentInstance: {
+            version: action.version,
+            parentInstance: defined({
               taskScheduledId: action.id,
               name: state.name,
               instanceId,
               executionId: state.executionId,
-            },
-          }, now),
+              version: state.version,
+            }),
+          }), now),
         });
         break;
       }
@@ -227,6 +273,9 @@ function applyActions(
           instanceId: action.instanceId,
           event: newEvent({ kind: "eventRaised", name: action.name, input: action.data }, now),
         });
+        break;
+      case "workflowVersionNotAvailable":
+        // Handled before the actions are applied (findStall); never reaches here.
         break;
       case "terminateOrchestration":
         effects.push({
@@ -263,17 +312,17 @@ function continueAsNew(
   customStatus: string | undefined,
   ids: TurnIds,
 ): TurnOutcome {
-  const start = newEvent({
-    kind: "executionStarted",
+  const start = newEvent(defined({
+    kind: "executionStarted" as const,
     name: state.name,
     instanceId: prepared.instanceId,
     executionId: ids.newExecutionId(),
     input: action.result,
     parentInstance: state.parentInstance,
-  }, ids.now);
-  const carried: EventRaised[] = (action.carryoverEvents ?? []).map((e) =>
-    newEvent({ kind: "eventRaised", name: e.name, input: e.input }, ids.now),
-  );
+    version: action.newVersion ?? state.version,
+  }), ids.now);
+  // Carried over exactly as the worker sent them (durabletask appends them unchanged).
+  const carried: HistoryEvent[] = action.carryoverEvents ?? [];
   return {
     historyMode: "replace",
     events: [],
@@ -329,10 +378,14 @@ function finish(
  */
 function foldAfter(prepared: PreparedTurn, events: readonly HistoryEvent[]): HistoryFold {
   const fresh = prepared.newEvents;
-  if (fresh.length === 0 || !fresh.every((event, i) => events[i] === event)) {
+  // The turn's OrchestratorStarted may have been replaced by a copy carrying the version.
+  const first = events[0];
+  const versioned = first !== fresh[0] && first?.kind === "orchestratorStarted" ? first.version : undefined;
+  if (fresh.length === 0 || !fresh.every((event, i) => events[i] === event || (i === 0 && versioned))) {
     return foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
   }
   const fold = prepared.fold.clone();
+  if (versioned) fold.recordVersion(versioned.patches);
   for (const event of events.slice(fresh.length)) {
     if (!fold.add(event)) throw new HistoryError(`turn of '${prepared.instanceId}' records a duplicate ${event.kind} event`);
   }
@@ -421,6 +474,70 @@ function findProtocolProblem(state: InstanceState, actions: readonly Orchestrato
     seen.add(action.id);
   }
   return undefined;
+}
+
+/**
+ * Dapr 1.17 versioning (daprd's `versioning.go`): the patches recorded in history must be a
+ * prefix of those the worker reports now (code may add patches, never drop or reorder
+ * them), and a worker may say it cannot run the recorded version at all. Either way the
+ * instance stalls (see `stallTurn`). Descriptions are daprd's, word for word.
+ */
+function findStall(prepared: PreparedTurn, result: TurnResult): { reason: StalledReason; description: string } | undefined {
+  if (result.actions.some((a) => a.kind === "workflowVersionNotAvailable")) {
+    const name = firstVersionName(prepared.pastEvents) ?? "";
+    return { reason: "VERSION_NOT_AVAILABLE", description: `Version not available: ${name}` };
+  }
+  const recorded = prepared.fold.recordedPatches;
+  const reported = result.version?.patches;
+  if (reported === undefined || recorded.length === 0) return undefined;
+  if (recorded.length <= reported.length && recorded.every((patch, i) => reported[i] === patch)) return undefined;
+  return {
+    reason: "PATCH_MISMATCH",
+    description: `Patch mismatch. History patches: [${recorded.join(", ")}], current patches: [${reported.join(", ")}]. `,
+  };
+}
+
+/** The version name of the first turn that recorded one (what daprd reports as the instance's). */
+function firstVersionName(events: readonly HistoryEvent[]): string | undefined {
+  for (const event of events) {
+    if (event.kind === "orchestratorStarted" && event.version) return event.version.name;
+  }
+  return undefined;
+}
+
+/** What a compatible turn records: the version name and the patches history lacks (none: nothing). */
+function versionToRecord(recorded: readonly string[], reported: WorkflowVersion): WorkflowVersion | undefined {
+  const fresh = reported.patches.slice(recorded.length);
+  if (fresh.length === 0 && reported.name === undefined) return undefined;
+  return { ...(reported.name !== undefined ? { name: reported.name } : {}), patches: fresh };
+}
+
+/**
+ * A stalled turn, as daprd records it: the turn's actions and new events are discarded, its
+ * inbox rows stay queued for the retry, and one ExecutionStalled event is appended (not
+ * again when the last event already is a stall for the same reason).
+ */
+function stallTurn(prepared: PreparedTurn, stall: { reason: StalledReason; description: string }, now: number): TurnOutcome {
+  const last = prepared.pastEvents.at(-1);
+  const repeated = last?.kind === "executionStalled" && last.description === stall.description;
+  const events: HistoryEvent[] = repeated ? [] : [newEvent({ kind: "executionStalled", ...stall }, now)];
+  const fold = foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
+  const state = fold.state(prepared.instanceId);
+  return {
+    historyMode: "append",
+    events,
+    effects: [],
+    requeue: [],
+    customStatus: undefined,
+    state: state && { ...state, status: "STALLED", stalledReason: stall.reason },
+    fold,
+    inboxKept: true,
+  };
+}
+
+/** The object without its undefined properties, so stored events hold only what was given. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function failAction(errorType: string, errorMessage: string): CompleteOrchestrationAction {

@@ -45,7 +45,6 @@ export class GrpcServer {
       itemsPerStreamMax: limits.grpcStreamItemsMax,
       turnTimeoutMs: options.turnTimeoutMs,
       activityTimeoutMs: options.activityLeaseMs,
-      waitMsMax: limits.grpcWaitMsMax,
       commandWaitMs: limits.grpcCommandWaitMs,
       primer: options.primeReconnect === false ? undefined : new ReconnectPrimer(Date.now),
     });

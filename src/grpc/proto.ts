@@ -1,24 +1,37 @@
 /**
- * The durabletask protocol definition, loaded at start-up from the `.proto` file that
- * `@dapr/durabletask-js` (pinned in package.json) ships, rather than from a copy: the file
- * is the one the Dapr SDKs are built from. It has no `package` statement, so the service's
- * method paths are `/TaskHubSidecarService/<Method>`, as the SDKs call them.
+ * The durabletask protocol definition, loaded at start-up from the vendored files in
+ * `proto/` (dapr/durabletask-protobuf, see `proto/SOURCE.md`): the protocol of the current
+ * Dapr SDKs. Field numbers are those of every earlier edition, so SDKs built from older files
+ * (`@dapr/dapr` 3.18) decode the same bytes. The file has no `package` statement, so method
+ * paths are `/TaskHubSidecarService/<Method>`, as the SDKs call them.
  */
 import { loadPackageDefinition, type ServiceDefinition } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { createRequire } from "node:module";
+import { loadSync, type Options } from "@grpc/proto-loader";
+import { fileURLToPath } from "node:url";
 
-export const protoPath = createRequire(import.meta.url).resolve("@dapr/durabletask-js/proto/orchestrator_service.proto");
+/** `proto/` at the package root: two levels above both `src/grpc` and `dist/src/grpc`. */
+export const protoDir = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../../proto/" : "../../proto/", import.meta.url));
+export const protoFile = "orchestrator_service.proto";
+export const protoPath = `${protoDir}${protoFile}`;
 
 /**
  * Decoding options: field names as written in the proto (already camelCase), 64-bit
- * integers as numbers (timestamps' seconds fit), enums as numbers, absent fields left out,
+ * integers as numbers (timestamps' seconds fit), enums as numbers, bytes as base64 strings
+ * (JSON-safe, so history that carries them is stored as it came), absent fields left out,
  * and a virtual field naming the member set in each oneof.
  */
-const loaderOptions = { keepCase: true, longs: Number, enums: Number, defaults: false, oneofs: true } as const;
+export const loaderOptions: Options = {
+  keepCase: true,
+  longs: Number,
+  enums: Number,
+  bytes: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [protoDir],
+};
 
 export function loadTaskHubService(): ServiceDefinition {
-  const definition = loadPackageDefinition(loadSync(protoPath, loaderOptions));
+  const definition = loadPackageDefinition(loadSync(protoFile, loaderOptions));
   const service = (definition.TaskHubSidecarService as { service?: ServiceDefinition } | undefined)?.service;
   if (!service) throw new Error(`${protoPath} does not define TaskHubSidecarService`);
   return service;

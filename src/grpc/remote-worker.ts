@@ -3,17 +3,26 @@
  * WorkerSet, exactly like the in-process runtime from the engine's point of view.
  *
  * Work items go down the stream; the replies come back on separate unary calls
- * (CompleteOrchestratorTask / CompleteActivityTask) that carry no token, so they are
- * matched the way the SDKs identify them: a turn by instance ID (one turn per instance at a
- * time), an activity by instance ID and task ID.
+ * (CompleteWorkflowTask / CompleteOrchestratorTask / CompleteActivityTask). Each dispatch
+ * (a redelivery included) carries a fresh `completionToken`; a reply is matched the way the
+ * SDKs identify it, a turn by instance ID (one turn per instance at a time), an activity by
+ * instance ID and task ID, and then by its token: a reply with another dispatch's token is
+ * stale and dropped. SDKs that send no token (`@dapr/dapr` 3.18) are matched by key alone.
  *
  * Flow control: the Node SDK runs 10 items and queues 100, and silently drops the rest, so
  * at most `itemsMax` items are outstanding per stream; more wait here, in order. An item
  * not answered within its time-out (the SDK lost it) is failed and its slot freed; the
  * engine dispatches the work again. When the stream closes, everything on it fails with
- * WorkerUnavailableError and goes to another worker, or waits for the app to reconnect.
+ * WorkerUnavailableError and goes to another worker, or waits for the app to reconnect;
+ * a retired stream (see `retire`) instead lets the items the SDK already holds finish.
+ *
+ * Stateful history: a stream that announced WORKER_CAPABILITY_STATEFUL_HISTORY and holds an
+ * instance's history from the turn it ran last gets only the events it lacks, with
+ * `cachedHistory.eventCount` = the committed events left out (see WarmHistories).
  */
+import { randomUUID } from "node:crypto";
 import type { TurnResult } from "../engine/actions.js";
+import type { HistoryEvent } from "../engine/history.js";
 import {
   type ActivityRequest,
   type ActivityResult,
@@ -24,10 +33,10 @@ import {
 import {
   activityRequestToPb,
   activityResultFromPb,
-  orchestratorRequestToPb,
   type PbActivityResponse,
-  type PbOrchestratorResponse,
+  type PbWorkflowResponse,
   turnResultFromPb,
+  workflowRequestToPb,
 } from "./convert.js";
 
 export interface RemoteWorkerOptions {
@@ -37,6 +46,8 @@ export interface RemoteWorkerOptions {
   turnTimeoutMs: number;
   /** Likewise for an activity: its lease. */
   activityTimeoutMs: number;
+  /** The stream announced WORKER_CAPABILITY_STATEFUL_HISTORY (delta delivery). */
+  statefulHistory?: boolean;
 }
 
 /** A work item on its way to (or at) the SDK, waiting for its reply. */
@@ -44,6 +55,8 @@ interface Dispatch {
   key: string;
   workItem: object;
   timeoutMs: number;
+  /** Set when the item is sent: this dispatch's completion token. */
+  token?: string;
   timer?: NodeJS.Timeout;
   settle: (reply: unknown) => void;
   fail: (error: Error) => void;
@@ -51,6 +64,9 @@ interface Dispatch {
 
 export const turnKey = (instanceId: string) => `turn ${instanceId}`;
 export const activityKey = (instanceId: string, taskId: number) => `activity ${instanceId}/${taskId}`;
+
+/** delivered: the reply settles its dispatch. unknown: nothing awaits it. stale: it answers an older dispatch. */
+export type ReplyOutcome = "delivered" | "unknown" | "stale";
 
 /**
  * Replies awaited from every connected worker, by key. Shared by all streams: a reply may
@@ -70,13 +86,14 @@ export class PendingReplies {
     if (this.byKey.get(dispatch.key) === dispatch) this.byKey.delete(dispatch.key);
   }
 
-  /** Delivers a reply; false when nothing awaits it (a late or duplicate reply). */
-  resolve(key: string, reply: unknown): boolean {
+  /** Delivers a reply. An empty or absent token is accepted (SDKs that predate tokens). */
+  resolve(key: string, reply: unknown, token?: string): ReplyOutcome {
     const dispatch = this.byKey.get(key);
-    if (!dispatch) return false;
+    if (!dispatch) return "unknown";
+    if (token && token !== dispatch.token) return "stale";
     this.byKey.delete(key);
     dispatch.settle(reply);
-    return true;
+    return "delivered";
   }
 
   get size(): number {
@@ -84,30 +101,78 @@ export class PendingReplies {
   }
 }
 
+/**
+ * Which stream holds which instance's history (stateful-history delivery): the events a
+ * stream was last sent for an instance, recorded when it answered the turn. A newer turn on
+ * another stream takes the entry over, so a stream is warm only while no other has run the
+ * instance since. Bounded: the oldest entries go first (a miss only costs a full send).
+ */
+export class WarmHistories {
+  private readonly byInstance = new Map<string, { worker: RemoteWorker; events: readonly HistoryEvent[] }>();
+
+  constructor(private readonly entriesMax = 10_000) {}
+
+  /** How many of `pastEvents` `worker` already holds: 0 unless they are exactly what it was sent. */
+  cachedCount(worker: RemoteWorker, instanceId: string, pastEvents: readonly HistoryEvent[]): number {
+    const entry = this.byInstance.get(instanceId);
+    if (!entry || entry.worker !== worker || entry.events.length > pastEvents.length) return 0;
+    // The committed history hands back the very objects that were sent (the store's hot
+    // history); anything reloaded, rewritten or rolled back differs, and the stream is cold.
+    for (let i = 0; i < entry.events.length; i++) {
+      if (!sameEvent(entry.events[i]!, pastEvents[i]!)) return 0;
+    }
+    return entry.events.length;
+  }
+
+  remember(worker: RemoteWorker, instanceId: string, events: readonly HistoryEvent[]): void {
+    this.byInstance.delete(instanceId);
+    this.byInstance.set(instanceId, { worker, events });
+    if (this.byInstance.size > this.entriesMax) this.byInstance.delete(this.byInstance.keys().next().value as string);
+  }
+
+  forget(instanceId: string): void {
+    this.byInstance.delete(instanceId);
+  }
+}
+
+/** The turn's OrchestratorStarted is committed as a copy when it records the worker's version. */
+function sameEvent(sent: HistoryEvent, committed: HistoryEvent): boolean {
+  return sent === committed ||
+    (sent.kind === "orchestratorStarted" && committed.kind === "orchestratorStarted" && sent.timestamp === committed.timestamp && sent.eventId === committed.eventId);
+}
+
 export class RemoteWorker implements Worker {
   readonly servesAnyName = true;
   private readonly queued: Dispatch[] = [];
   private readonly inFlight = new Set<Dispatch>();
   private closed = false;
+  private retired = false;
+  private idleSince: number | undefined = Date.now();
 
   constructor(
     readonly id: string,
     private readonly send: (workItem: object) => void,
     private readonly replies: PendingReplies,
     private readonly options: RemoteWorkerOptions,
+    private readonly warm?: WarmHistories,
   ) {}
 
   load(): number {
     return this.inFlight.size + this.queued.length;
   }
 
+  /** Since when nothing has been queued or outstanding (epoch ms), or undefined while busy. */
+  idleSinceMs(): number | undefined {
+    return this.idleSince;
+  }
+
   // A connected SDK app announces no registrations: any name may be its.
   servesWorkflow(): boolean {
-    return !this.closed;
+    return !this.closed && !this.retired;
   }
 
   servesActivity(): boolean {
-    return !this.closed;
+    return !this.closed && !this.retired;
   }
 
   activityNames(): undefined {
@@ -115,8 +180,13 @@ export class RemoteWorker implements Worker {
   }
 
   async executeOrchestration(request: OrchestrationRequest): Promise<TurnResult> {
-    const reply = await this.dispatch(turnKey(request.instanceId), { orchestratorRequest: orchestratorRequestToPb(request) }, this.options.turnTimeoutMs);
-    return turnResultFromPb(reply as PbOrchestratorResponse);
+    const cached = this.options.statefulHistory && this.warm ? this.warm.cachedCount(this, request.instanceId, request.pastEvents) : 0;
+    const workItem = { workflowRequest: workflowRequestToPb(request, { cachedEventCount: cached }) };
+    const reply = await this.dispatch(turnKey(request.instanceId), workItem, this.options.turnTimeoutMs);
+    const result = turnResultFromPb(reply as PbWorkflowResponse);
+    // The SDK now holds the events it was sent (its cache plus what came with the turn).
+    if (this.options.statefulHistory) this.warm?.remember(this, request.instanceId, [...request.pastEvents, ...request.newEvents]);
+    return result;
   }
 
   async executeActivity(request: ActivityRequest): Promise<ActivityResult> {
@@ -128,16 +198,28 @@ export class RemoteWorker implements Worker {
     return activityResultFromPb(reply as PbActivityResponse);
   }
 
-  /** The stream ended: everything queued or outstanding on it goes elsewhere. */
+  /**
+   * Takes no more work, and hands back what has not been sent yet; items the SDK already
+   * holds stay outstanding and may still be answered (on the unary calls, which outlive the
+   * stream) until their time-outs. Used before ending a stream cleanly on purpose.
+   */
+  retire(): void {
+    if (this.retired || this.closed) return;
+    this.retired = true;
+    const error = new WorkerUnavailableError(`worker ${this.id} is being reconnected`);
+    for (const dispatch of [...this.queued]) dispatch.fail(error);
+  }
+
+  /** The stream ended: everything queued or outstanding on it goes elsewhere (a retired stream's sent items may still be answered). */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     const error = new WorkerUnavailableError(`worker ${this.id} disconnected (${reason})`);
-    for (const dispatch of [...this.queued, ...this.inFlight]) dispatch.fail(error);
+    for (const dispatch of [...this.queued, ...(this.retired ? [] : this.inFlight)]) dispatch.fail(error);
   }
 
   private dispatch(key: string, workItem: object, timeoutMs: number): Promise<unknown> {
-    if (this.closed) return Promise.reject(new WorkerUnavailableError(`worker ${this.id} is disconnected`));
+    if (this.closed || this.retired) return Promise.reject(new WorkerUnavailableError(`worker ${this.id} is disconnected`));
     return new Promise<unknown>((resolve, reject) => {
       let done = false;
       const finish = () => {
@@ -147,6 +229,7 @@ export class RemoteWorker implements Worker {
         const index = this.queued.indexOf(dispatch);
         if (index >= 0) this.queued.splice(index, 1);
         if (this.inFlight.delete(dispatch)) this.pump();
+        if (this.load() === 0) this.idleSince = Date.now();
       };
       const dispatch: Dispatch = {
         key,
@@ -166,13 +249,15 @@ export class RemoteWorker implements Worker {
       // Work for the same key that has not left yet is stale: only the newest is sent.
       for (const older of this.queued.filter((q) => q.key === key)) older.fail(new Error(`superseded by a newer dispatch of ${key}`));
       this.queued.push(dispatch);
+      this.idleSince = undefined;
       this.pump();
     });
   }
 
   private pump(): void {
-    while (!this.closed && this.inFlight.size < this.options.itemsMax && this.queued.length > 0) {
+    while (!this.closed && !this.retired && this.inFlight.size < this.options.itemsMax && this.queued.length > 0) {
       const dispatch = this.queued.shift()!;
+      dispatch.token = randomUUID();
       this.inFlight.add(dispatch);
       this.replies.register(dispatch);
       dispatch.timer = setTimeout(
@@ -180,7 +265,7 @@ export class RemoteWorker implements Worker {
         dispatch.timeoutMs,
       );
       try {
-        this.send(dispatch.workItem);
+        this.send({ ...dispatch.workItem, completionToken: dispatch.token });
       } catch (error) {
         dispatch.fail(new WorkerUnavailableError(`could not send to worker ${this.id}: ${(error as Error).message}`));
       }

@@ -1,9 +1,9 @@
 /**
- * The handlers of `TaskHubSidecarService`: the worker side (Hello, GetWorkItems and the two
- * Complete* calls) feeds connected SDK apps into the engine's WorkerSet; the client side
- * (StartInstance, GetInstance, the waits, RaiseEvent, Terminate, Suspend, Resume, Purge)
- * calls the same WorkflowService as the HTTP API. Methods the Dapr SDKs never call answer
- * UNIMPLEMENTED.
+ * The handlers of `TaskHubSidecarService` (the current proto, `proto/`): the worker side
+ * (Hello, GetWorkItems and the Complete* calls, under both turn names) feeds connected SDK
+ * apps into the engine's WorkerSet; the client side (StartInstance, GetInstance, the waits,
+ * RaiseEvent, Terminate, Suspend, Resume, Purge, GetInstanceHistory, ListInstanceIDs) calls
+ * the same WorkflowService as the HTTP API. A method not served answers UNIMPLEMENTED.
  *
  * Thin like the HTTP routes: parse, call the engine, map the result to a status.
  */
@@ -22,16 +22,19 @@ import type { InstanceWatch, WaitResult } from "../orchestration/instance-watch.
 import type { WorkerSet } from "../orchestration/worker.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import {
+  eventToPb,
+  exactNanos,
   millis,
-  orchestrationStateToPb,
   type PbActivityResponse,
-  type PbOrchestratorResponse,
   type PbString,
   type PbTimestamp,
+  type PbWorkflowResponse,
+  statusFromNumber,
   valueOf,
+  workflowStateToPb,
 } from "./convert.js";
 import type { ReconnectPrimer } from "./reconnect-primer.js";
-import { activityKey, PendingReplies, RemoteWorker, turnKey } from "./remote-worker.js";
+import { activityKey, PendingReplies, RemoteWorker, turnKey, WarmHistories } from "./remote-worker.js";
 
 export interface TaskHubServiceDeps {
   service: WorkflowService;
@@ -43,11 +46,15 @@ export interface TaskHubServiceDeps {
   itemsPerStreamMax: number;
   turnTimeoutMs: number;
   activityTimeoutMs: number;
-  waitMsMax: number;
   commandWaitMs: number;
-  /** Ends each connection's first worker stream at once (see reconnect-primer.ts); undefined to never. */
+  /** Ends the Node SDK's first worker stream once idle (see reconnect-primer.ts); undefined to never. */
   primer: ReconnectPrimer | undefined;
 }
+
+/** GetWorkItemsRequest.capabilities: WORKER_CAPABILITY_STATEFUL_HISTORY. */
+const statefulHistoryCapability = 2;
+/** Instances a filter purge deletes per call; `isComplete` is false while more match. */
+const purgeBatchMax = 1_000;
 
 /** A failure with its gRPC status, for the handler wrappers to send. */
 export class GrpcError extends Error {
@@ -68,7 +75,8 @@ export function taskHubService(
   deps: TaskHubServiceDeps,
 ): { implementation: UntypedServiceImplementation; streams: WorkerStreams } {
   const replies = new PendingReplies();
-  const streams = new Map<RemoteWorker, ServerWritableStream<unknown, unknown>>();
+  const warm = new WarmHistories();
+  const streams = new Map<RemoteWorker, ServerWritableStream<any, unknown>>();
   let connections = 0;
 
   const unary = (method: string, handler: Unary) => async (call: ServerUnaryCall<any, any>, callback: sendUnaryData<object>) => {
@@ -82,26 +90,26 @@ export function taskHubService(
     }
   };
 
-  const getWorkItems = (call: ServerWritableStream<unknown, unknown>) => {
+  const getWorkItems = (call: ServerWritableStream<{ capabilities?: number[] }, unknown>) => {
     if (!deps.authorize(call.metadata)) {
       call.emit("error", { code: Status.UNAUTHENTICATED, details: "invalid api token" });
       return;
     }
-    if (deps.primer?.shouldEnd(call.getPeer())) {
-      deps.logger.info({ peer: call.getPeer() }, "ended the first worker stream of a new connection, so the SDK retries after any later failure");
-      call.end();
-      return;
-    }
-    const id = `grpc-${++connections}@${call.getPeer()}`;
+    const peer = call.getPeer();
+    const id = `grpc-${++connections}@${peer}`;
+    const statefulHistory = (call.request?.capabilities ?? []).includes(statefulHistoryCapability);
     const worker = new RemoteWorker(id, (item) => call.write(item), replies, {
       itemsMax: deps.itemsPerStreamMax,
       turnTimeoutMs: deps.turnTimeoutMs,
       activityTimeoutMs: deps.activityTimeoutMs,
-    });
+      statefulHistory,
+    }, warm);
     let gone = false;
+    let primeTimer: NodeJS.Timeout | undefined;
     const disconnect = (reason: string) => {
       if (gone) return;
       gone = true;
+      clearTimeout(primeTimer);
       streams.delete(worker);
       worker.close(reason);
       deps.workers.remove(worker);
@@ -112,11 +120,29 @@ export function taskHubService(
     call.on("error", (error: Error) => disconnect(`stream error: ${error.message}`));
     streams.set(worker, call);
     deps.workers.add(worker);
-    deps.logger.info({ worker: id, connected: streams.size }, "SDK worker connected");
+    deps.logger.info({ worker: id, connected: streams.size, statefulHistory }, "SDK worker connected");
+
+    const primer = deps.primer;
+    const userAgent = call.metadata.get("user-agent")[0];
+    if (primer?.shouldPrime(peer, typeof userAgent === "string" ? userAgent : undefined)) {
+      const openedAt = Date.now();
+      const check = () => {
+        if (gone) return;
+        if (!primer.dueNow(openedAt, worker.idleSinceMs())) {
+          primeTimer = setTimeout(check, primer.options.idleMs / 4);
+          return;
+        }
+        deps.logger.info({ worker: id }, "ended the Node SDK's first worker stream once idle, so it reconnects after any later failure");
+        worker.retire();
+        deps.workers.remove(worker);
+        call.end();
+      };
+      primeTimer = setTimeout(check, primer.options.idleMs / 4);
+    }
   };
 
-  /** Waits for the instance, at most `limitMs` and never past the call's deadline; ends when the caller cancels. */
-  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean, limitMs: number): Promise<WaitResult> => {
+  /** Waits for the instance until it holds, the call's deadline passes or the caller cancels; at most `limitMs`. */
+  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean, limitMs = Infinity): Promise<WaitResult> => {
     const abort = new AbortController();
     call.on("cancelled", () => abort.abort());
     const deadline = call.getDeadline();
@@ -126,10 +152,10 @@ export function taskHubService(
 
   const waitReply = async (call: ServerUnaryCall<any, any>, request: { instanceId?: string; getInputsAndOutputs?: boolean }, until: (i: InstanceView) => boolean) => {
     const instanceId = required(request.instanceId, "instanceId");
-    const result = await waitFor(call, instanceId, until, deps.waitMsMax);
+    const result = await waitFor(call, instanceId, until);
     switch (result.kind) {
       case "reached":
-        return { exists: true, orchestrationState: orchestrationStateToPb(result.instance, request.getInputsAndOutputs === true) };
+        return { exists: true, workflowState: workflowStateToPb(result.instance, request.getInputsAndOutputs === true) };
       case "not-found":
         throw new GrpcError(Status.NOT_FOUND, `no workflow instance with ID '${instanceId}'`);
       case "timeout":
@@ -149,29 +175,54 @@ export function taskHubService(
     if (result === "not-found") throw new GrpcError(Status.NOT_FOUND, `no workflow instance with ID '${instanceId}'`);
   };
 
+  /** A reply for a dispatch: delivered, refused (nothing awaits it), or dropped (an older dispatch's token). */
+  const deliver = (key: string, reply: { completionToken?: string }, what: string) => {
+    const outcome = replies.resolve(key, reply, reply.completionToken);
+    if (outcome === "unknown") throw new GrpcError(Status.NOT_FOUND, `${what}: nothing awaits this reply (late or duplicate; ignored)`);
+    if (outcome === "stale") {
+      // As daprd: a stale turn's reply is discarded and the current dispatch still awaited.
+      deps.logger.warn({ key, completionToken: reply.completionToken }, "discarded a reply whose completion token is not the outstanding dispatch's");
+    }
+    return {};
+  };
+
+  const completeTurn = (response: PbWorkflowResponse) => {
+    const instanceId = required(response.instanceId, "instanceId");
+    return deliver(turnKey(instanceId), response, `unknown instance ID: no turn of '${instanceId}' awaits a reply`);
+  };
+
   const handlers: Record<string, Unary> = {
     Hello: () => ({}),
 
-    CompleteOrchestratorTask: (response: PbOrchestratorResponse) => {
-      const instanceId = required(response.instanceId, "instanceId");
-      if (!replies.resolve(turnKey(instanceId), response)) {
-        throw new GrpcError(Status.NOT_FOUND, `unknown instance ID: no turn of '${instanceId}' awaits a reply (late or duplicate; ignored)`);
-      }
-      return {};
-    },
+    // The 2023 name (Python, .NET, Java, `@dapr/dapr`) and the current one (Go, Dapr 1.18+).
+    CompleteOrchestratorTask: completeTurn,
+    CompleteWorkflowTask: completeTurn,
 
     CompleteActivityTask: (response: PbActivityResponse) => {
       const instanceId = required(response.instanceId, "instanceId");
       const taskId = response.taskId ?? 0;
-      if (!replies.resolve(activityKey(instanceId, taskId), response)) {
-        throw new GrpcError(Status.NOT_FOUND, `unknown instance ID/task ID combo: ${instanceId}/${taskId} (late or duplicate; ignored)`);
-      }
-      return {};
+      return deliver(activityKey(instanceId, taskId), response, `unknown instance ID/task ID combo: ${instanceId}/${taskId}`);
     },
 
-    StartInstance: async (request: { instanceId?: string; name?: string; input?: PbString; scheduledStartTimestamp?: PbTimestamp }) => {
+    StartInstance: async (request: {
+      instanceId?: string;
+      name?: string;
+      version?: PbString;
+      input?: PbString;
+      scheduledStartTimestamp?: PbTimestamp;
+      executionId?: PbString;
+      tags?: Record<string, string>;
+      parentTraceContext?: Record<string, unknown>;
+    }) => {
       const name = required(request.name, "name");
-      const result = await deps.service.start(name, request.instanceId || undefined, valueOf(request.input), millis(request.scheduledStartTimestamp));
+      const result = await deps.service.start(name, request.instanceId || undefined, valueOf(request.input), {
+        scheduledStartAt: millis(request.scheduledStartTimestamp),
+        scheduledStartNanos: exactNanos(request.scheduledStartTimestamp),
+        version: valueOf(request.version),
+        tags: request.tags,
+        parentTraceContext: request.parentTraceContext,
+        executionId: valueOf(request.executionId),
+      });
       switch (result.kind) {
         case "started":
           return { instanceId: result.instanceId };
@@ -185,7 +236,7 @@ export function taskHubService(
     GetInstance: (request: { instanceId?: string; getInputsAndOutputs?: boolean }) => {
       const instance = deps.service.get(required(request.instanceId, "instanceId"));
       if (!instance) return { exists: false };
-      return { exists: true, orchestrationState: orchestrationStateToPb(instance, request.getInputsAndOutputs === true) };
+      return { exists: true, workflowState: workflowStateToPb(instance, request.getInputsAndOutputs === true) };
     },
 
     WaitForInstanceStart: (request, call) => waitReply(call, request, (i) => i.status !== "PENDING"),
@@ -216,23 +267,54 @@ export function taskHubService(
       return settle(call, instanceId, (i) => i.status !== "SUSPENDED");
     },
 
-    PurgeInstances: async (request: { request?: string; instanceId?: string }) => {
-      if (request.request !== "instanceId") {
-        throw new GrpcError(Status.UNIMPLEMENTED, "multi-instance purge (by filter) is not implemented; purge by instance ID");
+    PurgeInstances: async (request: {
+      request?: string;
+      instanceId?: string;
+      purgeInstanceFilter?: { createdTimeFrom?: PbTimestamp; createdTimeTo?: PbTimestamp; runtimeStatus?: number[] };
+      recursive?: boolean;
+      force?: boolean;
+    }) => {
+      const options = { recursive: request.recursive === true, force: request.force === true };
+      if (request.request === "purgeInstanceFilter") {
+        const filter = request.purgeInstanceFilter ?? {};
+        const statuses = (filter.runtimeStatus ?? []).map((n) => {
+          const status = statusFromNumber(n);
+          if (!status) throw new GrpcError(Status.INVALID_ARGUMENT, `purgeInstanceFilter.runtimeStatus: unknown status ${n}`);
+          return status;
+        });
+        const result = await deps.service.purgeMatching({
+          createdFrom: millis(filter.createdTimeFrom),
+          createdTo: millis(filter.createdTimeTo),
+          statuses: statuses.length > 0 ? statuses : undefined,
+        }, options, purgeBatchMax);
+        return { deletedInstanceCount: result.purged.length, isComplete: { value: !result.more } };
       }
       const instanceId = required(request.instanceId, "instanceId");
-      const result = await deps.service.purge(instanceId);
+      const result = await deps.service.purge(instanceId, options);
       switch (result.kind) {
         case "purged":
-          return { deletedInstanceCount: result.instanceIds.length };
+          return { deletedInstanceCount: result.instanceIds.length, isComplete: { value: true } };
         case "not-found":
-          return { deletedInstanceCount: 0 };
+          return { deletedInstanceCount: 0, isComplete: { value: true } };
         case "not-terminal":
           throw new GrpcError(
             Status.FAILED_PRECONDITION,
-            `orchestration has not yet completed: instance '${result.instanceId}' is ${result.status}; only COMPLETED, FAILED or TERMINATED instances can be purged`,
+            `orchestration has not yet completed: instance '${result.instanceId}' is ${result.status}; only COMPLETED, FAILED or TERMINATED instances can be purged (or set force)`,
           );
       }
+    },
+
+    GetInstanceHistory: (request: { instanceId?: string }) => {
+      const instanceId = required(request.instanceId, "instanceId");
+      const events = deps.service.history(instanceId);
+      if (!events) throw new GrpcError(Status.NOT_FOUND, `workflow instance '${instanceId}' not found`);
+      return { events: events.map(eventToPb) };
+    },
+
+    ListInstanceIDs: (request: { continuationToken?: string; pageSize?: number }) => {
+      const page = deps.service.listInstanceIds(request.continuationToken, request.pageSize || undefined);
+      if (page === "bad-token") throw new GrpcError(Status.INVALID_ARGUMENT, `continuationToken '${request.continuationToken}' was not issued by this server`);
+      return { instanceIds: page.instanceIds, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
     },
   };
 
@@ -242,7 +324,7 @@ export function taskHubService(
     else if (handlers[method]) implementation[method] = unary(method, handlers[method]);
     else {
       implementation[method] = unary(method, () => {
-        throw new GrpcError(Status.UNIMPLEMENTED, `workflowd does not implement TaskHubSidecarService/${method} (the Dapr SDKs do not call it)`);
+        throw new GrpcError(Status.UNIMPLEMENTED, `workflowd does not implement TaskHubSidecarService/${method} yet`);
       });
     }
   }

@@ -124,6 +124,7 @@ export class ActivityDispatcher {
         executionId: item.executionId,
         taskId: item.taskId,
         attempt: item.attempts,
+        scheduled: item.scheduled,
       });
     } catch (error) {
       // The worker could not run it (its stream closed, or it never answered within the
@@ -138,9 +139,11 @@ export class ActivityDispatcher {
     if (this.stopped) return;
     this.deps.observer.activityExecuted({ name: item.name, ok: result.ok, durationMs: performance.now() - began });
     const now = this.deps.clock();
+    // The result names the execution ID it answers, as durabletask records it.
+    const taskExecutionId = item.scheduled?.taskExecutionId;
     const event: HistoryEvent = result.ok
-      ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result }, now)
-      : newEvent({ kind: "taskFailed", taskScheduledId: item.taskId, failureDetails: result.failure }, now);
+      ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result, ...(taskExecutionId ? { taskExecutionId } : {}) }, now)
+      : newEvent({ kind: "taskFailed", taskScheduledId: item.taskId, failureDetails: result.failure, ...(taskExecutionId ? { taskExecutionId } : {}) }, now);
     // A storage fault (disk full, I/O error) must not strand the result until the lease
     // expires: retry recording it, and if that keeps failing give the row back so the
     // activity runs again as soon as the store works.

@@ -7,6 +7,7 @@
  * idle wait costs one timer and no queries between polls.
  */
 import type { InstanceRecord } from "../store/sqlite-store.js";
+import { limits } from "../limits.js";
 
 export type WaitResult =
   | { kind: "reached"; instance: InstanceRecord }
@@ -31,7 +32,8 @@ export class InstanceWatch {
 
   /**
    * Resolves once `until` holds for the stored instance, when it does not exist, after
-   * `timeoutMs`, or when `signal` aborts or the watch closes. Storage faults reject.
+   * `timeoutMs` (Infinity: never), or when `signal` aborts or the watch closes. Storage
+   * faults reject.
    */
   waitFor(instanceId: string, until: (instance: InstanceRecord) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
     return new Promise<WaitResult>((resolve, reject) => {
@@ -63,7 +65,14 @@ export class InstanceWatch {
       };
       const onAbort = () => finish({ kind: "cancelled" });
       signal?.addEventListener("abort", onAbort);
-      deadline = setTimeout(() => finish(last ? { kind: "timeout", instance: last } : { kind: "not-found" }), timeoutMs);
+      // No deadline for an infinite wait; a longer one than setTimeout takes is re-armed in steps.
+      const endsAt = Date.now() + timeoutMs;
+      const armDeadline = () => {
+        const remaining = endsAt - Date.now();
+        if (remaining > limits.timerDelayMsMax) deadline = setTimeout(armDeadline, limits.timerDelayMsMax);
+        else deadline = setTimeout(() => finish(last ? { kind: "timeout", instance: last } : { kind: "not-found" }), Math.max(0, remaining));
+      };
+      if (Number.isFinite(timeoutMs)) armDeadline();
       let set = this.waiters.get(instanceId);
       if (!set) this.waiters.set(instanceId, (set = new Set()));
       set.add(check);

@@ -34,14 +34,15 @@ export type StepResult =
   | { kind: "committed"; outcome: TurnOutcome; touchedInstanceIds: string[]; inboxFull: boolean }
   | { kind: "conflict"; reason: string };
 
-export async function runStep(deps: StepDeps, instanceId: string): Promise<StepResult> {
+/** `retryStalled`: run a STALLED instance again (a worker connected that may now run its version). */
+export async function runStep(deps: StepDeps, instanceId: string, retryStalled = false): Promise<StepResult> {
   let lastConflict = "";
   for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
     const now = deps.clock();
     const snapshot = deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
     if (!snapshot) return { kind: "gone" };
-    if (snapshot.inbox.length === 0) return { kind: "idle" };
-    const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now, snapshot.fold);
+    if (snapshot.inbox.length === 0 && !(retryStalled && snapshot.instance.status === "STALLED")) return { kind: "idle" };
+    const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now, snapshot.fold, retryStalled);
     if (prepared.disposition === "wait") return { kind: "idle" };
 
     let result;
@@ -65,7 +66,7 @@ export async function runStep(deps: StepDeps, instanceId: string): Promise<StepR
       instanceId,
       expectedVersion: snapshot.instance.version,
       historyLength: snapshot.history.length,
-      consumedSeqs: prepared.consumedSeqs,
+      consumedSeqs: outcome.inboxKept ? [] : prepared.consumedSeqs,
       outcome,
       now: deps.clock(),
     };

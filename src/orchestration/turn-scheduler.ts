@@ -37,12 +37,17 @@ export class TurnScheduler {
   private readonly failures = new Map<string, number>();
   private readonly unservedActivities = new Set<string>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** STALLED instances to run again at their next turn (a worker connected). */
+  private readonly stalledRetries = new Set<string>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private stopped = false;
 
   constructor(private readonly deps: TurnSchedulerDeps) {
-    deps.workers.onChange(() => this.unparkServed());
+    deps.workers.onChange((change) => {
+      this.unparkServed();
+      if (change === "added") this.retryStalled();
+    });
   }
 
   /** Recovery: schedule every instance that has due events, and the next timer. */
@@ -110,7 +115,7 @@ export class TurnScheduler {
     let result: StepResult;
     const began = performance.now();
     try {
-      result = await runStep(this.deps, instanceId);
+      result = await runStep(this.deps, instanceId, this.stalledRetries.delete(instanceId));
     } catch (error) {
       if (error instanceof WorkerUnavailableError && this.afterWorkerLoss(instanceId)) return;
       this.retryLater(instanceId, error);
@@ -184,6 +189,24 @@ export class TurnScheduler {
       this.deps.logger.warn({ instanceId, workflowName }, "no worker serves this workflow; it waits until one does");
     }
     ids.add(instanceId);
+  }
+
+  /**
+   * A worker connected: STALLED instances run again (as daprd redelivers them when workers
+   * reconnect), and carry on if the new worker runs a compatible version.
+   */
+  private retryStalled(): void {
+    let ids: string[];
+    try {
+      ids = this.deps.store.stalledInstanceIds();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "could not list stalled instances to retry them");
+      return;
+    }
+    for (const id of ids) {
+      this.stalledRetries.add(id);
+      this.notify(id);
+    }
   }
 
   private unparkServed(): void {

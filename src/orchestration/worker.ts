@@ -6,7 +6,7 @@
  * server. The step never knows which one ran a turn.
  */
 import type { TurnResult } from "../engine/actions.js";
-import type { FailureDetails, HistoryEvent } from "../engine/history.js";
+import type { FailureDetails, HistoryEvent, TaskScheduled } from "../engine/history.js";
 
 export interface OrchestrationRequest {
   instanceId: string;
@@ -24,6 +24,8 @@ export interface ActivityRequest {
   taskId: number;
   /** 1 on the first run; higher when a lease expired or the process restarted. */
   attempt: number;
+  /** The TaskScheduled event: its protocol fields (taskExecutionId, version, trace context) go to the worker. */
+  scheduled?: TaskScheduled | undefined;
 }
 
 export type ActivityResult =
@@ -61,30 +63,32 @@ export class WorkerUnavailableError extends Error {
   override readonly name = "WorkerUnavailableError";
 }
 
+export type WorkerChange = "added" | "removed";
+
 /**
  * The workers currently available. Listeners hear about every change, so work that waited
  * for a worker (a workflow name nobody served) is picked up when one appears.
  */
 export class WorkerSet {
   private readonly workers: Worker[] = [];
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners: ((change: WorkerChange) => void)[] = [];
 
   add(worker: Worker): void {
     this.workers.push(worker);
-    this.changed();
+    this.changed("added");
   }
 
   remove(worker: Worker): void {
     const index = this.workers.indexOf(worker);
     if (index >= 0) this.workers.splice(index, 1);
-    this.changed();
+    this.changed("removed");
   }
 
   get size(): number {
     return this.workers.length;
   }
 
-  onChange(listener: () => void): void {
+  onChange(listener: (change: WorkerChange) => void): void {
     this.listeners.push(listener);
   }
 
@@ -123,7 +127,7 @@ export class WorkerSet {
     return best;
   }
 
-  private changed(): void {
-    for (const listener of this.listeners) listener();
+  private changed(change: WorkerChange): void {
+    for (const listener of this.listeners) listener(change);
   }
 }

@@ -7,9 +7,16 @@
  * commit); the instance's next turn applies it.
  */
 import { randomUUID } from "node:crypto";
-import { newEvent, type HistoryEvent } from "../engine/history.js";
+import { newEvent, type ExactNanos, type ExecutionStarted, type HistoryEvent, type WireValue } from "../engine/history.js";
 import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.js";
-import type { InstanceRecord, PurgeResult, SqliteStore } from "../store/sqlite-store.js";
+import type {
+  InstanceIdPage,
+  InstanceRecord,
+  PurgeFilter,
+  PurgeOptions,
+  PurgeResult,
+  SqliteStore,
+} from "../store/sqlite-store.js";
 import type { EngineObserver } from "./engine-observer.js";
 
 export interface WorkflowServiceDeps {
@@ -31,25 +38,44 @@ export type StartResult =
   | { kind: "exists"; instanceId: string }
   | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem };
 
+export interface StartOptions {
+  scheduledStartAt?: number | undefined;
+  scheduledStartNanos?: ExactNanos | undefined;
+  /** The orchestration version string. */
+  version?: string | undefined;
+  tags?: Readonly<Record<string, string>> | undefined;
+  parentTraceContext?: WireValue | undefined;
+  /** An execution ID the client chose; a fresh one otherwise. */
+  executionId?: string | undefined;
+}
+
 /** "ok" covers the no-op cases (an event for a finished instance is accepted and dropped). */
 export type CommandResult = "ok" | "not-found";
 
 export class WorkflowService {
   constructor(private readonly deps: WorkflowServiceDeps) {}
 
-  /** `scheduledStartAt` (gRPC only) leaves the instance PENDING until that time. */
-  async start(workflowName: string, instanceId: string | undefined, input: string | undefined, scheduledStartAt?: number): Promise<StartResult> {
+  /**
+   * `options` (gRPC only): a scheduled start leaves the instance PENDING until that time; the
+   * protocol fields (version, tags, trace context, a chosen execution ID) are recorded on the
+   * ExecutionStarted event as given.
+   */
+  async start(workflowName: string, instanceId: string | undefined, input: string | undefined, options: StartOptions = {}): Promise<StartResult> {
     const id = instanceId || randomUUID();
     const problem = checkInstanceId(id);
     if (problem) return { kind: "invalid-id", instanceId: id, problem };
     const now = this.deps.clock();
-    const start = newEvent({
+    const later = options.scheduledStartAt !== undefined && options.scheduledStartAt > now;
+    const start: ExecutionStarted = newEvent({
       kind: "executionStarted",
       name: workflowName,
       instanceId: id,
-      executionId: this.deps.newExecutionId(),
+      executionId: options.executionId || this.deps.newExecutionId(),
       input,
-      ...(scheduledStartAt !== undefined && scheduledStartAt > now ? { scheduledStartTimestamp: scheduledStartAt } : {}),
+      ...(later ? { scheduledStartTimestamp: options.scheduledStartAt, scheduledStartNanos: options.scheduledStartNanos } : {}),
+      ...(options.version !== undefined ? { version: options.version } : {}),
+      ...(options.tags && Object.keys(options.tags).length > 0 ? { tags: options.tags } : {}),
+      ...(options.parentTraceContext ? { parentTraceContext: options.parentTraceContext } : {}),
     }, now);
     const { store } = this.deps;
     if ((await store.grouped(() => store.createInstance(start))) === "exists") return { kind: "exists", instanceId: id };
@@ -79,10 +105,37 @@ export class WorkflowService {
     return this.send(instanceId, { kind: "executionResumed", input: reason });
   }
 
-  /** Recursive; only when the instance and all its descendants are finished. */
-  purge(instanceId: string): Promise<PurgeResult> {
+  /**
+   * Deletes a finished instance (with `recursive`, its descendants too, all of which must be
+   * finished). `force` purges whatever the status. The HTTP API purges recursively.
+   */
+  purge(instanceId: string, options: PurgeOptions = { recursive: true, force: false }): Promise<PurgeResult> {
     const { store } = this.deps;
-    return store.grouped(() => store.purge(instanceId));
+    return store.grouped(() => store.purge(instanceId, options));
+  }
+
+  /** Purges up to `limit` instances matching the filter (finished ones only, unless `force`). */
+  purgeMatching(filter: PurgeFilter, options: PurgeOptions, limit: number): Promise<{ purged: string[]; more: boolean }> {
+    const { store } = this.deps;
+    return store.grouped(() => store.purgeMatching(filter, options, limit));
+  }
+
+  /** The committed history; undefined for an unknown instance. */
+  history(instanceId: string): readonly HistoryEvent[] | undefined {
+    return this.deps.store.history(instanceId);
+  }
+
+  /**
+   * Instance IDs in creation order, a page at a time. The token is opaque to callers (the
+   * position after the page's last instance); a page is stable while instances come and go.
+   */
+  listInstanceIds(continuationToken: string | undefined, pageSize: number | undefined): InstanceIdPage | "bad-token" {
+    let after = 0;
+    if (continuationToken) {
+      if (!/^[0-9]{1,15}$/.test(continuationToken)) return "bad-token";
+      after = Number(continuationToken);
+    }
+    return this.deps.store.listInstanceIds(after, pageSize);
   }
 
   /** Queues the event (in the next group commit) and nudges the scheduler once it is durable. */

@@ -14,7 +14,7 @@
  * of the turn that resumed them.
  */
 import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from "../engine/actions.js";
-import type { FailureDetails, HistoryEvent } from "../engine/history.js";
+import { newEvent, type FailureDetails, type HistoryEvent } from "../engine/history.js";
 import type { OrchestrationRequest } from "../orchestration/worker.js";
 import { type ReplayHost, WorkflowContext } from "./context.js";
 import { uuidV5 } from "./deterministic-guid.js";
@@ -186,6 +186,7 @@ export class Replay implements ReplayHost {
       case "orchestratorCompleted":
       case "eventSent":
       case "continueAsNew":
+      case "executionStalled":
         return;
       default: {
         const unknown: never = event;
@@ -308,7 +309,7 @@ export class Replay implements ReplayHost {
       : [...this.unconfirmed.values()].sort((a, b) => a.id - b.id);
     if (completion?.status === "CONTINUED_AS_NEW") {
       const carryoverEvents = this.saveEvents
-        ? [...this.receivedEvents].flatMap(([name, inputs]) => inputs.map((input) => ({ name, input })))
+        ? [...this.receivedEvents].flatMap(([name, inputs]) => inputs.map((input) => newEvent({ kind: "eventRaised", name, input }, 0)))
         : [];
       actions.push({ ...completion, carryoverEvents });
     } else if (completion) {

@@ -12,7 +12,8 @@
  *               execution carry its `execution_id` (see engine/turn.ts InboxItem).
  *   activities  queued activity work. A row is leased while it runs; an expired or
  *               released lease lets it run again (at-least-once). The row is deleted in the
- *               same transaction that puts its result into the inbox.
+ *               same transaction that puts its result into the inbox. `scheduled` is
+ *               the TaskScheduled event whose protocol fields the request carries.
  */
 import type { Database } from "better-sqlite3";
 
@@ -72,6 +73,16 @@ const migrations: readonly string[] = [
   -- Claiming work: free rows (NULL sorts first) and expired leases, oldest first.
   CREATE INDEX activities_by_lease ON activities (lease_expires_at, seq);
   -- Deleting an instance's queued work when it finishes or is purged uses the UNIQUE index.
+  `,
+  `
+  -- The current durabletask protocol. An activity's TaskScheduled event (JSON): the request
+  -- carries its taskExecutionId, version and trace context to the worker, unchanged on every
+  -- redelivery. NULL for rows queued before this migration (they carry none of these).
+  ALTER TABLE activities ADD COLUMN scheduled TEXT;
+  -- The orchestration version string of the instance's current execution (GetInstance).
+  ALTER TABLE instances ADD COLUMN workflow_version TEXT;
+  -- Stalled instances run again when a worker connects: found without a scan.
+  CREATE INDEX instances_stalled ON instances (instance_id) WHERE status = 'STALLED';
   `,
 ];
 

@@ -13,8 +13,8 @@
  */
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
-import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
-import { type HistoryFold, isTerminal, type RuntimeStatus } from "../engine/state.js";
+import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
+import { type HistoryFold, isTerminal, type RuntimeStatus, terminalStatuses } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
@@ -45,6 +45,8 @@ export interface InstanceRecord {
   customStatus: string | undefined;
   failureDetails: FailureDetails | undefined;
   parentInstanceId: string | undefined;
+  /** The orchestration version string (durabletask's `version`) of the current execution. */
+  workflowVersion: string | undefined;
   historyLength: number;
   version: number;
 }
@@ -82,6 +84,25 @@ export type CommitResult =
 
 export type EnqueueResult = "queued" | "not-found" | "terminal";
 
+export interface InstanceIdPage {
+  instanceIds: string[];
+  /** Present when the page was full: more may follow. */
+  continuationToken: string | undefined;
+}
+
+export interface PurgeOptions {
+  /** Also purge the instance's children, and theirs. */
+  recursive: boolean;
+  /** Purge whatever the status (a running instance's queued work is dropped with it). */
+  force: boolean;
+}
+
+export interface PurgeFilter {
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+  statuses?: readonly RuntimeStatus[] | undefined;
+}
+
 export type PurgeResult =
   | { kind: "purged"; instanceIds: string[] }
   | { kind: "not-found" }
@@ -94,6 +115,8 @@ export interface ActivityWork {
   taskId: number;
   name: string;
   input: string | undefined;
+  /** The TaskScheduled event (undefined for rows queued by an older workflowd). */
+  scheduled: TaskScheduled | undefined;
   attempts: number;
 }
 
@@ -109,6 +132,7 @@ interface InstanceRow {
   custom_status: string | null;
   failure_details: string | null;
   parent_instance_id: string | null;
+  workflow_version: string | null;
   history_length: number;
   version: number;
 }
@@ -201,6 +225,35 @@ export class SqliteStore {
     return row ? toRecord(row) : undefined;
   }
 
+  /** Up to `pageSize` instance IDs after position `after` (all when no size), with the position to continue from. */
+  listInstanceIds(after: number, pageSize: number | undefined): InstanceIdPage {
+    const limit = pageSize ?? -1;
+    const rows = this.stmt.listInstanceIds.all(after, limit) as { position: number; instance_id: string }[];
+    const full = pageSize !== undefined && rows.length === pageSize;
+    return {
+      instanceIds: rows.map((r) => r.instance_id),
+      continuationToken: full ? String(rows.at(-1)!.position) : undefined,
+    };
+  }
+
+  /** Instances that are STALLED (versioning), to run again when a worker connects. */
+  stalledInstanceIds(): string[] {
+    return (this.stmt.stalledInstances.all() as { instance_id: string }[]).map((r) => r.instance_id);
+  }
+
+  /** The committed history of an instance (not the events of a turn in flight); undefined when unknown. */
+  history(instanceId: string): readonly HistoryEvent[] | undefined {
+    return this.atomic.deferred(() => {
+      const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
+      if (!row) return undefined;
+      const hot = this.hot.get(instanceId);
+      if (hot && hot.version === row.version && hot.executionId === row.execution_id) return hot.history;
+      return (this.stmt.getHistory.all(instanceId) as { seq: number; event: string }[]).map((h) =>
+        decodeEvent(h.event, `instance '${instanceId}' history #${h.seq}`),
+      );
+    });
+  }
+
   /** Queues an event for an instance; events for a finished instance are not stored. */
   enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): EnqueueResult {
     return this.atomic.immediate((): EnqueueResult => {
@@ -216,17 +269,44 @@ export class SqliteStore {
    * Deletes an instance and everything it owns, and recursively its children. Only when the
    * instance and every descendant are finished: purging a running child would lose it.
    */
-  purge(instanceId: string): PurgeResult {
+  purge(instanceId: string, options: PurgeOptions = { recursive: true, force: false }): PurgeResult {
     return this.atomic.immediate((): PurgeResult => {
       const root = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
       if (!root) return { kind: "not-found" };
-      const ids = this.descendantsAndSelf(instanceId);
-      for (const id of ids) {
-        const row = this.stmt.getStatus.get(id) as { status: RuntimeStatus };
-        if (!isTerminal(row.status)) return { kind: "not-terminal", instanceId: id, status: row.status };
+      const ids = options.recursive ? this.descendantsAndSelf(instanceId) : [instanceId];
+      if (!options.force) {
+        for (const id of ids) {
+          const row = this.stmt.getStatus.get(id) as { status: RuntimeStatus };
+          if (!isTerminal(row.status)) return { kind: "not-terminal", instanceId: id, status: row.status };
+        }
       }
       for (const id of ids) this.deleteInstance(id);
       return { kind: "purged", instanceIds: ids };
+    });
+  }
+
+  /**
+   * Purges up to `limit` instances matching the filter (created in [from, to), with one of
+   * the statuses). Without `force` only finished instances (and trees whose members are all
+   * finished) are purged; others are skipped, not errors. `more` says whether matches remain.
+   */
+  purgeMatching(filter: PurgeFilter, options: PurgeOptions, limit: number): { purged: string[]; more: boolean } {
+    return this.atomic.immediate(() => {
+      const statuses = filter.statuses ?? (options.force ? null : terminalStatuses);
+      const rows = this.stmt.purgeCandidates.all({
+        from: filter.createdFrom ?? null,
+        to: filter.createdTo ?? null,
+        statuses: statuses ? JSON.stringify(statuses) : null,
+        limit: limit + 1,
+      }) as { instance_id: string }[];
+      const purged: string[] = [];
+      for (const { instance_id } of rows.slice(0, limit)) {
+        // Each match once: an earlier match's recursive purge may have taken it already.
+        if (!this.stmt.getStatus.get(instance_id)) continue;
+        const result = this.purge(instance_id, options);
+        if (result.kind === "purged") purged.push(...result.instanceIds);
+      }
+      return { purged, more: rows.length > limit };
     });
   }
 
@@ -321,6 +401,7 @@ export class SqliteStore {
       task_id: number;
       name: string;
       input: string | null;
+      scheduled: string | null;
       attempts: number;
     }[];
     return rows.map((r) => ({
@@ -330,6 +411,7 @@ export class SqliteStore {
       taskId: r.task_id,
       name: r.name,
       input: r.input ?? undefined,
+      scheduled: r.scheduled === null ? undefined : (decodeEvent(r.scheduled, `activity #${r.seq}`) as TaskScheduled),
       attempts: r.attempts,
     }));
   }
@@ -400,6 +482,7 @@ export class SqliteStore {
       input: state?.input ?? null,
       output: state?.output ?? null,
       failure_details: encodeFailure(state?.failureDetails),
+      workflow_version: state?.version ?? null,
       custom_status: outcome.customStatus ?? null,
       history_length: outcome.historyMode === "replace" ? outcome.events.length : commit.historyLength + outcome.events.length,
     });
@@ -437,7 +520,7 @@ export class SqliteStore {
   private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): void {
     switch (effect.kind) {
       case "scheduleActivity":
-        this.stmt.insertActivity.run(instanceId, executionId, effect.taskId, effect.name, effect.input ?? null);
+        this.stmt.insertActivity.run(instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled));
         return;
       case "scheduleTimer":
         this.insertInbox(instanceId, effect.fireAt, executionId, effect.event);
@@ -489,6 +572,7 @@ export class SqliteStore {
       created_at: start.timestamp,
       input: start.input ?? null,
       parent_instance_id: start.parentInstance?.instanceId ?? null,
+      workflow_version: start.version ?? null,
     });
     if (inserted.changes === 0) return false;
     this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
@@ -574,6 +658,7 @@ function toRecord(row: InstanceRow): InstanceRecord {
     customStatus: row.custom_status ?? undefined,
     failureDetails: decodeFailure(row.failure_details, where),
     parentInstanceId: row.parent_instance_id ?? undefined,
+    workflowVersion: row.workflow_version ?? undefined,
     historyLength: row.history_length,
     version: row.version,
   };

@@ -5,12 +5,19 @@
 export const storeSql = {
   ping: "SELECT 1",
   insertInstance: `
-    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, version)
-    VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, 1)
+    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, version)
+    VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, @workflow_version, 1)
     ON CONFLICT (instance_id) DO NOTHING`,
   getInstance: "SELECT * FROM instances WHERE instance_id = ?",
   getStatus: "SELECT status FROM instances WHERE instance_id = ?",
   getChildren: "SELECT instance_id FROM instances WHERE parent_instance_id = ?",
+  purgeCandidates: `
+    SELECT instance_id FROM instances
+    WHERE (@from IS NULL OR created_at >= @from) AND (@to IS NULL OR created_at < @to)
+      AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))
+    ORDER BY created_at, instance_id LIMIT @limit`,
+  listInstanceIds: "SELECT rowid AS position, instance_id FROM instances WHERE rowid > ? ORDER BY rowid LIMIT ?",
+  stalledInstances: "SELECT instance_id FROM instances WHERE status = 'STALLED'",
   updateInstance: `
     UPDATE instances SET
       name = CASE WHEN @has_state THEN @name ELSE name END,
@@ -21,6 +28,7 @@ export const storeSql = {
       input = CASE WHEN @has_state THEN @input ELSE input END,
       output = CASE WHEN @has_state THEN @output ELSE output END,
       failure_details = CASE WHEN @has_state THEN @failure_details ELSE failure_details END,
+      workflow_version = CASE WHEN @has_state THEN @workflow_version ELSE workflow_version END,
       custom_status = COALESCE(@custom_status, custom_status),
       history_length = @history_length,
       version = version + 1
@@ -42,7 +50,7 @@ export const storeSql = {
   dueInstances: "SELECT DISTINCT instance_id FROM inbox INDEXED BY inbox_by_visible_at WHERE visible_at <= ? LIMIT ?",
   nextVisible: "SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?",
   insertActivity: `
-    INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`,
   claimActivities: `
     UPDATE activities SET lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1
@@ -51,7 +59,7 @@ export const storeSql = {
       WHERE (lease_expires_at IS NULL OR lease_expires_at <= @now)
         AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
       ORDER BY seq LIMIT @limit)
-    RETURNING seq, instance_id, execution_id, task_id, name, input, attempts`,
+    RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, attempts`,
   getActivity: "SELECT instance_id, execution_id FROM activities WHERE seq = ?",
   deleteActivity: "DELETE FROM activities WHERE seq = ?",
   deleteActivitiesOf: "DELETE FROM activities WHERE instance_id = ?",

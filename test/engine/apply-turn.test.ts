@@ -32,7 +32,14 @@ function lastEvent(outcome: TurnOutcome): HistoryEvent | undefined {
 const complete = (
   status: "COMPLETED" | "FAILED" | "TERMINATED" | "CONTINUED_AS_NEW",
   extra: { id?: number; result?: string; failureDetails?: FailureDetails; carryoverEvents?: { name: string; input?: string }[] } = {},
-): OrchestratorAction => ({ kind: "completeOrchestration", id: extra.id ?? 9, status, ...extra });
+): OrchestratorAction => ({
+  kind: "completeOrchestration",
+  id: extra.id ?? 9,
+  status,
+  ...extra,
+  // The worker sends carried-over events as history events (event ID -1, time 0).
+  ...(extra.carryoverEvents ? { carryoverEvents: extra.carryoverEvents.map((e) => ({ kind: "eventRaised" as const, eventId: -1, timestamp: 0, ...e })) } : {}),
+});
 
 describe("applyTurn: scheduling actions", () => {
   it("keeps the turn's new events first and appends", () => {
@@ -59,7 +66,7 @@ describe("applyTurn: scheduling actions", () => {
       name: "charge",
       input: '{"amount":3}',
     });
-    expect(outcome.effects).toEqual([{ kind: "scheduleActivity", taskId: 1, name: "charge", input: '{"amount":3}' }]);
+    expect(outcome.effects).toEqual([{ kind: "scheduleActivity", taskId: 1, name: "charge", input: '{"amount":3}', scheduled: outcome.events.at(-1) }]);
     expect(outcome.state?.scheduledIds.has(1)).toBe(true);
   });
 
@@ -97,6 +104,7 @@ describe("applyTurn: scheduling actions", () => {
     expect(outcome.effects).toEqual([
       {
         kind: "createChild",
+        created: outcome.events.at(-1),
         event: {
           kind: "executionStarted",
           eventId: -1,
@@ -378,7 +386,7 @@ describe("applyTurn: continue-as-new", () => {
     });
     expect(outcome.requeue.slice(1)).toMatchObject([
       { kind: "eventRaised", name: "a", input: '"x"' },
-      { kind: "eventRaised", name: "b", input: undefined },
+      { kind: "eventRaised", name: "b" },
     ]);
     expect(outcome.customStatus).toBe("cs");
   });

@@ -153,11 +153,12 @@ export function useGrpcTest() {
       await runtime.stop();
     },
 
-    /** A raw TaskHubSidecarService client (no interceptors, no metadata unless given per call). */
-    raw(wd: Workflowd): RawClient {
+    /** A raw TaskHubSidecarService client of the 2023 proto (no interceptors, no metadata unless given per call). */
+    raw(wd: Workflowd, channelOptions: Record<string, string | number> = {}): RawClient {
       const client = new TaskHubSidecarService(`127.0.0.1:${wd.grpcPort}`, credentials.createInsecure(), {
         "grpc.max_receive_message_length": 128 * 1024 * 1024,
         "grpc.max_send_message_length": 128 * 1024 * 1024,
+        ...channelOptions,
       }) as RawClient;
       raws.push(client);
       return client;

@@ -22,8 +22,6 @@ describe("raw gRPC: status codes", () => {
     expect(await codeOf(call(raw, "QueryInstances", {}))).toBe(Code.UNIMPLEMENTED);
     expect(await codeOf(call(raw, "CreateTaskHub", {}))).toBe(Code.UNIMPLEMENTED);
     expect(await codeOf(call(raw, "RewindInstance", { instanceId: "x" }))).toBe(Code.UNIMPLEMENTED);
-    // Purge by filter is not reachable through DaprWorkflowClient either.
-    expect(await codeOf(call(raw, "PurgeInstances", { purgeInstanceFilter: {} }))).toBe(Code.UNIMPLEMENTED);
   });
 
   it("StartInstance with an input above WORKFLOWD_GRPC_MAX_MESSAGE (1Ki) fails with RESOURCE_EXHAUSTED and creates nothing", async () => {
@@ -193,24 +191,46 @@ describe("raw gRPC: acting as the worker", () => {
 });
 
 describe("reconnect priming (the Node SDK only retries after a stream that ended cleanly)", () => {
-  it("ends the first worker stream of a new connection cleanly, and keeps the next one open", async () => {
+  const nodeSdk = { "grpc.primary_user_agent": "dapr-js-sdk/workflow" };
+
+  it("the @dapr/dapr SDK's first stream serves work at once and is ended cleanly once idle; the next one stays open", async () => {
     const wd = await t.workflowd();
-    const raw = t.raw(wd);
+    const raw = t.raw(wd, nodeSdk);
     const first = new RawWorkItems(raw);
-    await eventually("the first stream to end", () => first.ended || (first.error ? `failed: ${first.error.message}` : "still open"));
+    await waitWorkers(wd.server, (n) => n === 1, "to be 1 with the first stream");
+    // Not delayed: a workflow started now is dispatched on the first stream.
+    await wd.server.start("anything", "primed-1", 1);
+    const item = await first.item(1, 2_000);
+    expect(item.orchestratorRequest.instanceId).toBe("primed-1");
+    // Busy: the item is unanswered, so the stream stays open.
+    await sleep(800);
+    expect(first.ended).toBe(false);
+    await call(raw, "CompleteOrchestratorTask", { instanceId: "primed-1", actions: [], customStatus: { value: "" } });
+    // Idle now: ended cleanly (no error) within the idle time and a check.
+    await eventually("the first stream to end", () => first.ended || (first.error ? `failed: ${first.error.message}` : "still open"), 3_000);
     expect(first.error).toBeUndefined();
-    expect(first.items).toHaveLength(0);
     const second = new RawWorkItems(raw);
     await waitWorkers(wd.server, (n) => n === 1, "to be 1 with the second stream");
-    await sleep(300);
+    await sleep(1_000);
     expect(second.ended).toBe(false);
     expect(second.error).toBeUndefined();
   });
 
-  it("with WORKFLOWD_GRPC_PRIME_RECONNECT=false the first stream stays open", async () => {
+  it("no other SDK's stream is ever ended (@dapr/durabletask-js sleeps 5 s after a stream ends)", async () => {
+    const wd = await t.workflowd();
+    const python = new RawWorkItems(t.raw(wd, { "grpc.primary_user_agent": "grpc-python/1.66" }));
+    const durabletaskJs = new RawWorkItems(t.raw(wd, { "grpc.primary_user_agent": "durabletask-js" }));
+    await waitWorkers(wd.server, (n) => n === 2, "to be 2");
+    await sleep(1_500);
+    expect(python.ended).toBe(false);
+    expect(durabletaskJs.ended).toBe(false);
+  });
+
+  it("with WORKFLOWD_GRPC_PRIME_RECONNECT=false the Node SDK's first stream stays open", async () => {
     const wd = await t.workflowd(noPriming);
-    const first = new RawWorkItems(t.raw(wd));
+    const first = new RawWorkItems(t.raw(wd, nodeSdk));
     await waitWorkers(wd.server, (n) => n === 1, "to be 1");
+    await sleep(1_500);
     expect(first.ended).toBe(false);
   });
 });

@@ -37,6 +37,16 @@ async function whenActivitiesLogged(file: string, n: number): Promise<number> {
  * Waits until the app's SDK worker is connected to `server` again. Fails at once when the
  * app's SDK logged that its worker gave up for good (it never retries after that).
  */
+/**
+ * workflowd has ended the app's first stream once it was idle and the SDK has reconnected:
+ * from then on the Node SDK survives a workflowd crash (see src/grpc/reconnect-primer.ts).
+ */
+async function waitPrimed(app: AppProcess, server: ServerProcess): Promise<void> {
+  await eventually("the app's first stream to be ended once idle", () =>
+    app.output.includes("will retry the connection") ? true : "not yet", 15_000, 50);
+  await waitReconnected(app, server, 5_000);
+}
+
 async function waitReconnected(app: AppProcess, server: ServerProcess, timeoutMs: number): Promise<void> {
   await eventually("the SDK app to reconnect", async () => {
     const gaveUp = app.output.split("\n").find((line) => line.includes("Worker failed"));
@@ -62,6 +72,7 @@ describe("crashes", () => {
     const log = join(t.processes.tempDir(), "activities.log");
     const app = t.app(wd, { SDK_FIXTURE_LOG: log });
     await waitWorkers(wd.server, (n) => n >= 1, "to be at least 1 (the app)");
+    await waitPrimed(app, wd.server);
 
     for (const { id, seed } of instances) await wd.server.start("sdkChain", id, { seed, delayMs });
     await whenActivitiesLogged(log, 6);
@@ -97,6 +108,7 @@ describe("crashes", () => {
     const log = join(t.processes.tempDir(), "activities.log");
     const app = t.app(wd, { SDK_FIXTURE_LOG: log });
     await waitWorkers(wd.server, (n) => n >= 1, "to be at least 1 (the app)");
+    await waitPrimed(app, wd.server);
 
     for (const { id, seed } of instances) await wd.server.start("sdkChain", id, { seed, delayMs });
     await whenActivitiesLogged(log, 6);
@@ -128,6 +140,7 @@ describe("crashes", () => {
     const log = join(t.processes.tempDir(), "activities.log");
     const app = t.app(wd, { SDK_FIXTURE_LOG: log });
     await waitWorkers(wd.server, (n) => n >= 1, "to be at least 1 (the app)");
+    await waitPrimed(app, wd.server);
     for (const { id, seed } of instances) await wd.server.start("sdkChain", id, { seed, steps, delayMs });
 
     // Graceful: in-flight work is answered, the streams end cleanly, the app reconnects.

@@ -385,7 +385,7 @@ describe("replay: continue-as-new", () => {
       [h.orchStarted(), h.raised("Other", '"o"'), h.started("counter", "0")],
       [h.orchStarted(T1), h.raised("tick", "1")],
     );
-    expect(completionOf(result)?.carryoverEvents).toEqual([{ name: "other", input: '"o"' }]);
+    expect(completionOf(result)?.carryoverEvents).toEqual([{ kind: "eventRaised", eventId: -1, timestamp: 0, name: "other", input: '"o"' }]);
   });
 
   it("with saveEvents, events that arrive later in the same turn are carried over too (as the SDK does)", async () => {
@@ -399,8 +399,8 @@ describe("replay: continue-as-new", () => {
     );
     expect(completionOf(result)).toMatchObject({ status: "CONTINUED_AS_NEW", result: "1" });
     expect(completionOf(result)?.carryoverEvents).toEqual([
-      { name: "tick", input: "2" },
-      { name: "tick", input: "3" },
+      { kind: "eventRaised", eventId: -1, timestamp: 0, name: "tick", input: "2" },
+      { kind: "eventRaised", eventId: -1, timestamp: 0, name: "tick", input: "3" },
     ]);
   });
 

@@ -263,7 +263,7 @@ describe("SqliteStore on a file", () => {
     expect(second.getInstance("kept")?.status).toBe("PENDING");
     second.close();
     const raw = new Database(path);
-    expect(raw.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
+    expect(raw.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 2 }]);
     raw.prepare("UPDATE schema_version SET version = 99").run();
     raw.close();
     expect(() => new SqliteStore({ path, busyTimeoutMs: 100 })).toThrow(/newer than this workflowd/);
