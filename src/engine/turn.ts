@@ -515,12 +515,20 @@ function versionToRecord(recorded: readonly string[], reported: WorkflowVersion)
 /**
  * A stalled turn, as daprd records it: the turn's actions and new events are discarded, its
  * inbox rows stay queued for the retry, and one ExecutionStalled event is appended (not
- * again when the last event already is a stall for the same reason).
+ * again when the last event already is a stall for the same reason). A stall at the first
+ * turn keeps that turn's events, start included.
  */
 function stallTurn(prepared: PreparedTurn, stall: { reason: StalledReason; description: string }, now: number): TurnOutcome {
+  const stalled = newEvent({ kind: "executionStalled", ...stall }, now);
+  if (!prepared.pastEvents.some((e) => e.kind === "executionStarted")) {
+    // Stalled at its very first turn: the start (and what came with it) must be recorded
+    // for the instance to exist in history, so this turn's events are kept and consumed.
+    const fold = foldHistory(prepared.instanceId, [...prepared.newEvents, stalled]);
+    return { historyMode: "append", events: [...prepared.newEvents, stalled], effects: [], requeue: [], customStatus: undefined, state: fold.state(prepared.instanceId), fold };
+  }
   const last = prepared.pastEvents.at(-1);
   const repeated = last?.kind === "executionStalled" && last.description === stall.description;
-  const events: HistoryEvent[] = repeated ? [] : [newEvent({ kind: "executionStalled", ...stall }, now)];
+  const events: HistoryEvent[] = repeated ? [] : [stalled];
   const fold = foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
   const state = fold.state(prepared.instanceId);
   return {

@@ -102,8 +102,9 @@ export class PendingReplies {
 }
 
 /**
- * Which stream holds which instance's history (stateful-history delivery): the events a
- * stream was last sent for an instance, recorded when it answered the turn. A newer turn on
+ * Which stream holds which instance's history (stateful-history delivery): the committed
+ * history (past events) a stream was last sent for an instance, recorded when it answered
+ * the turn; the SDKs cache exactly that (durabletask-go, the Python SDK). A newer turn on
  * another stream takes the entry over, so a stream is warm only while no other has run the
  * instance since. Bounded: the oldest entries go first (a miss only costs a full send).
  */
@@ -184,8 +185,9 @@ export class RemoteWorker implements Worker {
     const workItem = { workflowRequest: workflowRequestToPb(request, { cachedEventCount: cached }) };
     const reply = await this.dispatch(turnKey(request.instanceId), workItem, this.options.turnTimeoutMs);
     const result = turnResultFromPb(reply as PbWorkflowResponse);
-    // The SDK now holds the events it was sent (its cache plus what came with the turn).
-    if (this.options.statefulHistory) this.warm?.remember(this, request.instanceId, [...request.pastEvents, ...request.newEvents]);
+    // The SDK now caches the committed history it replayed (its past events, not the new
+    // ones: those it sees again as past events of the next turn).
+    if (this.options.statefulHistory) this.warm?.remember(this, request.instanceId, request.pastEvents);
     return result;
   }
 

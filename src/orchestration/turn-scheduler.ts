@@ -115,13 +115,15 @@ export class TurnScheduler {
     let result: StepResult;
     const began = performance.now();
     try {
-      result = await runStep(this.deps, instanceId, this.stalledRetries.delete(instanceId));
+      result = await runStep(this.deps, instanceId, this.stalledRetries.has(instanceId));
     } catch (error) {
       if (error instanceof WorkerUnavailableError && this.afterWorkerLoss(instanceId)) return;
       this.retryLater(instanceId, error);
       return;
     }
     this.failures.delete(instanceId);
+    // A retry of a stalled instance is spent once a turn ran (a lost worker keeps it pending).
+    if (result.kind !== "no-worker") this.stalledRetries.delete(instanceId);
     switch (result.kind) {
       case "gone":
       case "idle":

@@ -1,0 +1,304 @@
+/**
+ * The current durabletask protocol (Dapr 1.16–1.19), spoken by a test client generated from
+ * the vendored proto that behaves like today's Python and Go SDKs (test/grpc/current-client.ts).
+ * Each turn is scripted by hand, so every field the SDKs rely on is checked as it comes back:
+ * exact Timestamps (the Python SDK's year-9999 marker timer), versions and patches (STALLED
+ * and its recovery), taskExecutionId across redelivery, completion tokens, stateful-history
+ * delta delivery, CompleteWorkflowTask, purge options, history and instance listing.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { Code, codeOf, useGrpcTest, waitWorkers } from "./helpers.js";
+import { currentClient, type CurrentClient, kindOf, rpc, STATEFUL_HISTORY, ts, WorkStream } from "./current-client.js";
+import { eventually } from "../process/harness.js";
+
+const t = useGrpcTest();
+let clients: CurrentClient[] = [];
+let streams: WorkStream[] = [];
+
+afterEach(() => {
+  for (const stream of streams) stream.cancel();
+  for (const client of clients) client.close();
+  clients = [];
+  streams = [];
+});
+
+async function setup() {
+  const wd = await t.workflowd();
+  const client = currentClient(wd.grpcPort);
+  clients.push(client);
+  const stream = (capabilities: number[] = []) => {
+    const s = new WorkStream(client, capabilities);
+    streams.push(s);
+    return s;
+  };
+  return { wd, client, stream };
+}
+
+const STALLED = 8;
+const COMPLETED = 1;
+const FAILED = 3;
+
+/** A turn's reply, as the SDKs send it: the work item's token echoed. */
+function reply(item: any, actions: object[], extra: object = {}) {
+  return { instanceId: item.workflowRequest.instanceId, completionToken: item.completionToken, actions, customStatus: { value: "" }, ...extra };
+}
+
+const completeAction = (id: number, result: string) => ({ id, completeWorkflow: { workflowStatus: COMPLETED, result: { value: result } } });
+
+async function history(client: CurrentClient, instanceId: string): Promise<any[]> {
+  return (await rpc(client, "GetInstanceHistory", { instanceId })).events ?? [];
+}
+
+async function status(client: CurrentClient, instanceId: string): Promise<number> {
+  const got = await rpc(client, "GetInstance", { instanceId });
+  return got.workflowState?.workflowStatus ?? 0;
+}
+
+describe("exact timestamps and versions", () => {
+  it("the year-9999 marker timer and a microsecond timer come back exactly; versions are kept; CompleteWorkflowTask and CompleteOrchestratorTask both complete turns", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "marker", name: "wf", version: { value: "1.2.0" }, input: { value: "1" } });
+    const worker = stream();
+    const first = await worker.next();
+    expect(first.completionToken).toMatch(/.+/);
+    expect(first.workflowRequest.newEvents.map(kindOf)).toEqual(["workflowStarted", "executionStarted"]);
+    expect(first.workflowRequest.newEvents[1].executionStarted.version).toEqual({ value: "1.2.0" });
+
+    // wait_for_external_event without a time-out: the Python SDK's marker timer; plus a
+    // timer due in 300 ms with microseconds.
+    const dueMs = Date.now() + 300;
+    const micro = ts(Math.floor(dueMs / 1000), (dueMs % 1000) * 1_000_000 + 123_456);
+    const marker = ts(253402300799, 999999999);
+    await rpc(client, "CompleteWorkflowTask", reply(first, [
+      { id: 1, createTimer: { fireAt: marker, externalEvent: { name: "approve" } } },
+      { id: 2, createTimer: { fireAt: micro, name: "short", createTimer: {} } },
+    ]));
+
+    const fired = await worker.next();
+    const past = fired.workflowRequest.pastEvents;
+    const created = past.filter((e: any) => kindOf(e) === "timerCreated");
+    expect(created.map((e: any) => e.eventId)).toEqual([1, 2]);
+    expect(created[0].timerCreated.fireAt).toEqual(marker);
+    expect(created[0].timerCreated.externalEvent).toEqual({ name: "approve" });
+    expect(created[1].timerCreated.fireAt).toEqual(micro);
+    expect(created[1].timerCreated.name).toBe("short");
+    expect(created[1].timerCreated.createTimer).toEqual({});
+    const timerFired = fired.workflowRequest.newEvents.find((e: any) => kindOf(e) === "timerFired");
+    expect(timerFired.timerFired).toEqual({ timerId: 2, fireAt: micro });
+    expect(fired.workflowRequest.cachedHistory).toBeUndefined();
+    await rpc(client, "CompleteOrchestratorTask", reply(fired, []));
+
+    await rpc(client, "RaiseEvent", { instanceId: "marker", name: "approve", input: { value: "true" } });
+    const approved = await worker.next();
+    expect(approved.workflowRequest.newEvents.map(kindOf)).toEqual(["workflowStarted", "eventRaised"]);
+    await rpc(client, "CompleteWorkflowTask", reply(approved, [completeAction(3, '"done"')]));
+
+    await eventually("COMPLETED", async () => ((await status(client, "marker")) === COMPLETED ? true : "not yet"));
+    const state = (await rpc(client, "GetInstance", { instanceId: "marker", getInputsAndOutputs: true })).workflowState;
+    expect(state.version).toEqual({ value: "1.2.0" });
+    expect(state.output).toEqual({ value: '"done"' });
+    const stored = await history(client, "marker");
+    expect(stored.find((e: any) => kindOf(e) === "timerCreated").timerCreated.fireAt).toEqual(marker);
+  });
+
+  it("patches are recorded; a worker reporting a mismatch stalls the instance (STALLED), which carries on once a compatible worker connects", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "patched", name: "wf" });
+    const v1 = stream();
+    const first = await v1.next();
+    await rpc(client, "CompleteWorkflowTask", reply(first, [
+      { id: 1, scheduleTask: { name: "act", input: { value: "1" }, taskExecutionId: "tx-1" } },
+    ], { version: { patches: ["p1"], name: "v1" } }));
+    const activity = await v1.next();
+    expect(activity.activityRequest.taskExecutionId).toBe("tx-1");
+    expect(activity.activityRequest.workflowInstance.instanceId).toBe("patched");
+    await rpc(client, "CompleteActivityTask", { instanceId: "patched", taskId: 1, result: { value: "2" }, completionToken: activity.completionToken });
+
+    const second = await v1.next();
+    const started = second.workflowRequest.pastEvents.find((e: any) => kindOf(e) === "workflowStarted" && e.workflowStarted.version);
+    expect(started.workflowStarted.version).toMatchObject({ patches: ["p1"], name: "v1" });
+    const completed = second.workflowRequest.newEvents.find((e: any) => kindOf(e) === "taskCompleted");
+    expect(completed.taskCompleted).toMatchObject({ taskScheduledId: 1, taskExecutionId: "tx-1" });
+    // This worker's code no longer applies p1: history's patches are not a prefix of its own.
+    await rpc(client, "CompleteWorkflowTask", reply(second, [completeAction(2, '"wrong"')], { version: { patches: ["p2"], name: "v1" } }));
+
+    await eventually("STALLED", async () => ((await status(client, "patched")) === STALLED ? true : "not yet"));
+    const stalled = (await history(client, "patched")).at(-1);
+    expect(kindOf(stalled)).toBe("executionStalled");
+    // PATCH_MISMATCH is enum value 0 (omitted on the wire); daprd's description, word for word.
+    expect(stalled.executionStalled.reason ?? 0).toBe(0);
+    expect(stalled.executionStalled.description).toBe("Patch mismatch. History patches: [p1], current patches: [p2]. ");
+
+    // Events wait while it is stalled; nothing is dispatched to the incompatible worker.
+    await rpc(client, "RaiseEvent", { instanceId: "patched", name: "go", input: { value: "1" } });
+    expect(await v1.quiet(500)).toBe(true);
+    expect(await status(client, "patched")).toBe(STALLED);
+
+    // A worker with compatible code connects: the instance runs again and finishes.
+    v1.cancel();
+    const v2 = stream();
+    const retry = await v2.next();
+    expect(retry.workflowRequest.pastEvents.at(-1).executionStalled).toBeDefined();
+    // The stalled turn's events stayed queued (as in daprd) and come again, with the new one.
+    expect(retry.workflowRequest.newEvents.map(kindOf)).toEqual(["workflowStarted", "taskCompleted", "eventRaised"]);
+    await rpc(client, "CompleteWorkflowTask", reply(retry, [completeAction(2, '"ok"')], { version: { patches: ["p1", "p2"], name: "v1" } }));
+    await eventually("COMPLETED", async () => ((await status(client, "patched")) === COMPLETED ? true : "not yet"));
+    const versions = (await history(client, "patched"))
+      .filter((e: any) => kindOf(e) === "workflowStarted" && e.workflowStarted.version)
+      .map((e: any) => ({ patches: e.workflowStarted.version.patches, name: e.workflowStarted.version.name }));
+    // Each turn records only the patches history lacked, as daprd does.
+    expect(versions).toEqual([{ patches: ["p1"], name: "v1" }, { patches: ["p2"], name: "v1" }]);
+  });
+
+  it("WorkflowVersionNotAvailableAction stalls with VERSION_NOT_AVAILABLE; terminate and purge work on a stalled instance", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "no-version", name: "wf" });
+    const worker = stream();
+    const first = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(first, [{ id: 1, workflowVersionNotAvailable: {} }]));
+    await eventually("STALLED", async () => ((await status(client, "no-version")) === STALLED ? true : "not yet"));
+    const stalled = (await history(client, "no-version")).at(-1).executionStalled;
+    expect(stalled).toMatchObject({ reason: 1, description: "Version not available: " });
+    expect(await codeOf(rpc(client, "PurgeInstances", { instanceId: "no-version" }))).toBe(Code.FAILED_PRECONDITION);
+    await rpc(client, "TerminateInstance", { instanceId: "no-version", output: { value: '"stop"' } });
+    expect(await status(client, "no-version")).toBe(5);
+    expect((await rpc(client, "PurgeInstances", { instanceId: "no-version" })).deletedInstanceCount).toBe(1);
+  });
+});
+
+describe("dispatch: redelivery, completion tokens, stateful history", () => {
+  it("an activity keeps its taskExecutionId when redelivered to another stream; a reply with the old dispatch's token is dropped", async () => {
+    const { wd, client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "redeliver", name: "wf" });
+    const a = stream();
+    const turn = await a.next();
+    await rpc(client, "CompleteWorkflowTask", reply(turn, [{ id: 1, scheduleTask: { name: "act", taskExecutionId: "tx-r" } }]));
+    const first = await a.next();
+    expect(first.activityRequest.taskExecutionId).toBe("tx-r");
+    a.cancel();
+    await waitWorkers(wd.server, (n) => n === 0, "to be 0");
+    const b = stream();
+    const again = await b.next();
+    expect(again.activityRequest.taskExecutionId).toBe("tx-r");
+    expect(again.activityRequest.taskId).toBe(1);
+    expect(again.completionToken).not.toBe(first.completionToken);
+
+    // The first dispatch's reply arrives late: dropped, the outstanding dispatch still awaited.
+    await rpc(client, "CompleteActivityTask", { instanceId: "redeliver", taskId: 1, result: { value: '"stale"' }, completionToken: first.completionToken });
+    expect(await b.quiet(300)).toBe(true);
+    expect((await history(client, "redeliver")).some((e: any) => kindOf(e) === "taskCompleted")).toBe(false);
+    await rpc(client, "CompleteActivityTask", { instanceId: "redeliver", taskId: 1, result: { value: '"fresh"' }, completionToken: again.completionToken });
+    const next = await b.next();
+    const completed = next.workflowRequest.newEvents.find((e: any) => kindOf(e) === "taskCompleted").taskCompleted;
+    expect(completed).toEqual({ taskScheduledId: 1, result: { value: '"fresh"' }, taskExecutionId: "tx-r" });
+    // A reply with nothing outstanding is refused.
+    expect(await codeOf(rpc(client, "CompleteActivityTask", { instanceId: "redeliver", taskId: 1, result: { value: "1" } }))).toBe(Code.NOT_FOUND);
+  });
+
+  it("a stateful stream gets only the events it lacks (cachedHistory.eventCount + pastEvents = the committed history); a cache miss is recovered with GetInstanceHistory", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "delta", name: "wf" });
+    const worker = stream([STATEFUL_HISTORY]);
+    const runActivity = async (taskId: number) => {
+      const item = await worker.next();
+      expect(item.activityRequest.taskId).toBe(taskId);
+      await rpc(client, "CompleteActivityTask", { instanceId: "delta", taskId, result: { value: String(taskId) }, completionToken: item.completionToken });
+    };
+    const t1 = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(t1, [{ id: 1, scheduleTask: { name: "a" } }]));
+    await runActivity(1);
+    const t2 = await worker.next();
+    expect(t2.workflowRequest.cachedHistory).toBeUndefined();
+    const t2Past = t2.workflowRequest.pastEvents;
+    expect(t2Past.length).toBeGreaterThan(0);
+    await rpc(client, "CompleteWorkflowTask", reply(t2, [{ id: 2, scheduleTask: { name: "a" } }]));
+    await runActivity(2);
+
+    const t3 = await worker.next();
+    const cached = t3.workflowRequest.cachedHistory?.eventCount;
+    expect(cached).toBe(t2Past.length);
+    const committed = await history(client, "delta");
+    expect(cached + t3.workflowRequest.pastEvents.length).toBe(committed.length);
+    expect(t3.workflowRequest.pastEvents).toEqual(committed.slice(cached));
+    // The SDK lost its cache (a restart of its process, say): GetInstanceHistory gives the
+    // committed history, whose prefix is what the stream was sent before.
+    expect(committed.slice(0, cached)).toEqual(t2Past);
+    await rpc(client, "CompleteWorkflowTask", reply(t3, [completeAction(3, '"ok"')]));
+    await eventually("COMPLETED", async () => ((await status(client, "delta")) === COMPLETED ? true : "not yet"));
+  });
+});
+
+describe("client calls of the current protocol", () => {
+  async function finishedParentAndChild(client: CurrentClient, worker: WorkStream, parent: string) {
+    await rpc(client, "StartInstance", { instanceId: parent, name: "parent" });
+    const p1 = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(p1, [{ id: 1, createChildWorkflow: { name: "child", instanceId: `${parent}-child`, version: { value: "2" } } }]));
+    const c1 = await worker.next();
+    const childStart = c1.workflowRequest.newEvents[1].executionStarted;
+    expect(childStart.parentInstance).toMatchObject({ taskScheduledId: 1, name: { value: "parent" }, workflowInstance: { instanceId: parent } });
+    expect(childStart.version).toEqual({ value: "2" });
+    await rpc(client, "CompleteWorkflowTask", reply(c1, [completeAction(1, "1")]));
+    const p2 = await worker.next();
+    expect(p2.workflowRequest.newEvents.map(kindOf)).toContain("childWorkflowInstanceCompleted");
+    await rpc(client, "CompleteWorkflowTask", reply(p2, [completeAction(2, "2")]));
+    await eventually("both COMPLETED", async () => ((await status(client, parent)) === COMPLETED ? true : "not yet"));
+  }
+
+  it("PurgeInstances honours recursive and force, and purges by filter", async () => {
+    const { client, stream } = await setup();
+    const worker = stream();
+    await finishedParentAndChild(client, worker, "solo");
+    expect((await rpc(client, "PurgeInstances", { instanceId: "solo", recursive: false })).deletedInstanceCount).toBe(1);
+    expect((await rpc(client, "GetInstance", { instanceId: "solo-child" })).exists).toBe(true);
+
+    await finishedParentAndChild(client, worker, "tree");
+    const tree = await rpc(client, "PurgeInstances", { instanceId: "tree", recursive: true });
+    expect(tree).toEqual({ deletedInstanceCount: 2, isComplete: { value: true } });
+    expect((await rpc(client, "GetInstance", { instanceId: "tree-child" })).exists ?? false).toBe(false);
+
+    await rpc(client, "StartInstance", { instanceId: "busy", name: "wf" });
+    await worker.next(); // dispatched, never answered: it stays RUNNING... or PENDING
+    expect(await codeOf(rpc(client, "PurgeInstances", { instanceId: "busy" }))).toBe(Code.FAILED_PRECONDITION);
+    expect((await rpc(client, "PurgeInstances", { instanceId: "busy", force: true })).deletedInstanceCount).toBe(1);
+    expect((await rpc(client, "GetInstance", { instanceId: "busy" })).exists ?? false).toBe(false);
+
+    const byFilter = await rpc(client, "PurgeInstances", { purgeInstanceFilter: { runtimeStatus: [COMPLETED] } });
+    expect(byFilter).toEqual({ deletedInstanceCount: 1, isComplete: { value: true } });
+    expect((await rpc(client, "GetInstance", { instanceId: "solo-child" })).exists ?? false).toBe(false);
+    expect(await codeOf(rpc(client, "PurgeInstances", { purgeInstanceFilter: { runtimeStatus: [42] } }))).toBe(3);
+  });
+
+  it("ListInstanceIDs pages in creation order; GetInstanceHistory of an unknown instance is NOT_FOUND", async () => {
+    const { client } = await setup();
+    for (const id of ["l1", "l2", "l3", "l4", "l5"]) await rpc(client, "StartInstance", { instanceId: id, name: "wf" });
+    const first = await rpc(client, "ListInstanceIDs", { pageSize: 2 });
+    expect(first.instanceIds).toEqual(["l1", "l2"]);
+    const second = await rpc(client, "ListInstanceIDs", { pageSize: 2, continuationToken: first.continuationToken });
+    expect(second.instanceIds).toEqual(["l3", "l4"]);
+    const last = await rpc(client, "ListInstanceIDs", { pageSize: 2, continuationToken: second.continuationToken });
+    expect(last.instanceIds).toEqual(["l5"]);
+    expect(last.continuationToken).toBeUndefined();
+    expect((await rpc(client, "ListInstanceIDs", {})).instanceIds).toHaveLength(5);
+    expect(await codeOf(rpc(client, "ListInstanceIDs", { continuationToken: "not-ours" }))).toBe(3);
+    expect(await codeOf(rpc(client, "GetInstanceHistory", { instanceId: "nope" }))).toBe(Code.NOT_FOUND);
+  });
+
+  it("a carried-over event of a kind workflowd does not keep fails the workflow visibly (never silently dropped)", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "carry", name: "wf" });
+    const worker = stream();
+    const first = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(first, [{
+      id: 1,
+      completeWorkflow: {
+        workflowStatus: 2,
+        result: { value: "2" },
+        carryoverEvents: [{ eventId: -1, detachedWorkflowInstanceCreated: { instanceId: "x" } }],
+      },
+    }]));
+    await eventually("FAILED", async () => ((await status(client, "carry")) === FAILED ? true : "not yet"));
+    const failure = (await rpc(client, "GetInstance", { instanceId: "carry" })).workflowState.failureDetails;
+    expect(failure.errorType).toBe("WorkerProtocolError");
+    expect(failure.errorMessage).toContain("detachedWorkflowInstanceCreated");
+  });
+});
