@@ -30,6 +30,13 @@ export type ExactNanos = number;
 /** A protobuf message as plain data (proto field names), recorded and sent back unchanged. */
 export type WireValue = Readonly<Record<string, unknown>>;
 
+/** Signing fields a completion may carry (clusters with signing enabled): kept, not checked. */
+export interface Attested {
+  attestation?: WireValue | undefined;
+  /** base64 */
+  signerCertificate?: string | undefined;
+}
+
 /** The version a worker reported for a turn (Dapr 1.17 workflow versioning). */
 export interface WorkflowVersion {
   name?: string | undefined;
@@ -123,13 +130,13 @@ export interface TaskScheduled extends EventBase, ScheduledWork {
   /** The activity's idempotency key, the same across its retries (chosen by the SDK). */
   taskExecutionId?: string | undefined;
 }
-export interface TaskCompleted extends EventBase {
+export interface TaskCompleted extends EventBase, Attested {
   kind: "taskCompleted";
   taskScheduledId: number;
   result?: string | undefined;
   taskExecutionId?: string | undefined;
 }
-export interface TaskFailed extends EventBase {
+export interface TaskFailed extends EventBase, Attested {
   kind: "taskFailed";
   taskScheduledId: number;
   failureDetails: FailureDetails;
@@ -142,12 +149,12 @@ export interface SubOrchestrationInstanceCreated extends EventBase, ScheduledWor
   input?: string | undefined;
   retryParentInstanceInfo?: WireValue | undefined;
 }
-export interface SubOrchestrationInstanceCompleted extends EventBase {
+export interface SubOrchestrationInstanceCompleted extends EventBase, Attested {
   kind: "subOrchestrationInstanceCompleted";
   taskScheduledId: number;
   result?: string | undefined;
 }
-export interface SubOrchestrationInstanceFailed extends EventBase {
+export interface SubOrchestrationInstanceFailed extends EventBase, Attested {
   kind: "subOrchestrationInstanceFailed";
   taskScheduledId: number;
   failureDetails: FailureDetails;

@@ -18,6 +18,7 @@ import type {
   HistoryEvent,
   HistoryEventBody,
   HistoryPropagationScope,
+  Attested,
   ParentInstance,
   StalledReason,
   WireValue,
@@ -117,8 +118,18 @@ function nonEmpty(value: string | null | undefined): string | undefined {
   return value ? value : undefined;
 }
 
+/**
+ * A message kept as received, without proto-loader's virtual oneof fields (`_name` for each
+ * proto3 `optional` field that is set), which are not data.
+ */
 function wire(value: PbMessage | null | undefined): WireValue | undefined {
-  return value ?? undefined;
+  return value ? (withoutVirtualFields(value) as WireValue) : undefined;
+}
+
+function withoutVirtualFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutVirtualFields);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith("_")).map(([key, v]) => [key, withoutVirtualFields(v)]));
 }
 
 /**
@@ -268,12 +279,16 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         taskScheduledId: event.taskScheduledId,
         result: stringValue(event.result),
         taskExecutionId: event.taskExecutionId,
+        attestation: event.attestation,
+        signerCertificate: event.signerCertificate,
       })];
     case "taskFailed":
       return ["taskFailed", present({
         taskScheduledId: event.taskScheduledId,
         failureDetails: failureToPb(event.failureDetails),
         taskExecutionId: event.taskExecutionId,
+        attestation: event.attestation,
+        signerCertificate: event.signerCertificate,
       })];
     case "subOrchestrationInstanceCreated":
       return ["childWorkflowInstanceCreated", present({
@@ -287,9 +302,19 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         retryParentInstanceInfo: event.retryParentInstanceInfo,
       })];
     case "subOrchestrationInstanceCompleted":
-      return ["childWorkflowInstanceCompleted", present({ taskScheduledId: event.taskScheduledId, result: stringValue(event.result) })];
+      return ["childWorkflowInstanceCompleted", present({
+        taskScheduledId: event.taskScheduledId,
+        result: stringValue(event.result),
+        attestation: event.attestation,
+        signerCertificate: event.signerCertificate,
+      })];
     case "subOrchestrationInstanceFailed":
-      return ["childWorkflowInstanceFailed", { taskScheduledId: event.taskScheduledId, failureDetails: failureToPb(event.failureDetails) }];
+      return ["childWorkflowInstanceFailed", present({
+        taskScheduledId: event.taskScheduledId,
+        failureDetails: failureToPb(event.failureDetails),
+        attestation: event.attestation,
+        signerCertificate: event.signerCertificate,
+      })];
     case "timerCreated":
       return ["timerCreated", present({
         fireAt: timestamp(event.fireAt, event.fireAtNanos),
@@ -328,6 +353,11 @@ export function eventToPb(event: HistoryEvent): PbHistoryEvent {
 
 // -- History events (wire → engine): events a worker hands back (continue-as-new carry-over) --
 
+/** Signing fields of completion events (clusters with signing enabled), kept as received. */
+function attestationOf(p: PbMessage): Attested {
+  return present({ attestation: wire(p.attestation), signerCertificate: p.signerCertificate as string | undefined });
+}
+
 const timerOrigins = ["createTimer", "externalEvent", "activityRetry", "childWorkflowRetry"] as const;
 
 /** The member of the timer origin oneof that is set, as `{ member: {...} }`. */
@@ -354,7 +384,8 @@ function parentFromPb(parent: PbMessage): ParentInstance {
  */
 export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
   const envelope = present({
-    eventId: pb.eventId ?? -1,
+    // proto3 leaves a 0 off the wire: an absent ID is 0 (workers send -1 explicitly).
+    eventId: pb.eventId ?? 0,
     timestamp: millis(pb.timestamp) ?? 0,
     timestampNanos: exactNanos(pb.timestamp),
     router: wire(pb.router),
@@ -406,13 +437,14 @@ export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
           historyPropagationScope: scopeFromPb(p.historyPropagationScope),
         };
       case "taskCompleted":
-        return { kind: "taskCompleted", taskScheduledId: p.taskScheduledId ?? 0, result: valueOf(p.result), taskExecutionId: nonEmpty(p.taskExecutionId) };
+        return { kind: "taskCompleted", taskScheduledId: p.taskScheduledId ?? 0, result: valueOf(p.result), taskExecutionId: nonEmpty(p.taskExecutionId), ...attestationOf(p) };
       case "taskFailed":
         return {
           kind: "taskFailed",
           taskScheduledId: p.taskScheduledId ?? 0,
           failureDetails: failureFromPb(p.failureDetails ?? {}),
           taskExecutionId: nonEmpty(p.taskExecutionId),
+          ...attestationOf(p),
         };
       case "childWorkflowInstanceCreated":
         return {
@@ -427,9 +459,9 @@ export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
           retryParentInstanceInfo: wire(p.retryParentInstanceInfo),
         };
       case "childWorkflowInstanceCompleted":
-        return { kind: "subOrchestrationInstanceCompleted", taskScheduledId: p.taskScheduledId ?? 0, result: valueOf(p.result) };
+        return { kind: "subOrchestrationInstanceCompleted", taskScheduledId: p.taskScheduledId ?? 0, result: valueOf(p.result), ...attestationOf(p) };
       case "childWorkflowInstanceFailed":
-        return { kind: "subOrchestrationInstanceFailed", taskScheduledId: p.taskScheduledId ?? 0, failureDetails: failureFromPb(p.failureDetails ?? {}) };
+        return { kind: "subOrchestrationInstanceFailed", taskScheduledId: p.taskScheduledId ?? 0, failureDetails: failureFromPb(p.failureDetails ?? {}), ...attestationOf(p) };
       case "timerCreated":
         return {
           kind: "timerCreated",

@@ -245,12 +245,7 @@ export class SqliteStore {
   history(instanceId: string): readonly HistoryEvent[] | undefined {
     return this.atomic.deferred(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
-      if (!row) return undefined;
-      const hot = this.hot.get(instanceId);
-      if (hot && hot.version === row.version && hot.executionId === row.execution_id) return hot.history;
-      return (this.stmt.getHistory.all(instanceId) as { seq: number; event: string }[]).map((h) =>
-        decodeEvent(h.event, `instance '${instanceId}' history #${h.seq}`),
-      );
+      return row ? this.committedHistory(row).history : undefined;
     });
   }
 
@@ -318,11 +313,7 @@ export class SqliteStore {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
       const where = `instance '${instanceId}'`;
-      const hot = this.hot.get(instanceId);
-      const cached = hot && hot.version === row.version && hot.executionId === row.execution_id ? hot : undefined;
-      const history = cached?.history ?? (this.stmt.getHistory.all(instanceId) as { seq: number; event: string }[]).map((h) =>
-        decodeEvent(h.event, `${where} history #${h.seq}`),
-      );
+      const { history, fold } = this.committedHistory(row);
       const inbox = (this.stmt.getInbox.all(instanceId, now, inboxLimit) as {
         seq: number;
         execution_id: string | null;
@@ -332,7 +323,7 @@ export class SqliteStore {
         executionId: r.execution_id ?? undefined,
         event: decodeEvent(r.event, `${where} inbox #${r.seq}`),
       }));
-      return { instance: toRecord(row), history, inbox, fold: cached?.fold };
+      return { instance: toRecord(row), history, inbox, fold };
     });
   }
 
@@ -577,6 +568,16 @@ export class SqliteStore {
     if (inserted.changes === 0) return false;
     this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
     return true;
+  }
+
+  /** The row's committed history: the hot copy while it matches the row's version and execution, else decoded from the table. */
+  private committedHistory(row: InstanceRow): { history: readonly HistoryEvent[]; fold?: HistoryFold | undefined } {
+    const hot = this.hot.get(row.instance_id);
+    if (hot && hot.version === row.version && hot.executionId === row.execution_id) return hot;
+    const history = (this.stmt.getHistory.all(row.instance_id) as { seq: number; event: string }[]).map((h) =>
+      decodeEvent(h.event, `instance '${row.instance_id}' history #${h.seq}`),
+    );
+    return { history };
   }
 
   private insertInbox(instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): void {

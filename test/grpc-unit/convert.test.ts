@@ -45,8 +45,8 @@ const failure: FailureDetails = {
   isNonRetriable: true,
   innerFailure: { errorType: "Inner", errorMessage: "cause", stackTrace: "at y" },
 };
-// Messages the engine keeps without interpreting them. The router has only its required
-// member here: its optional ones are covered (and a known problem shown) further down.
+// Messages the engine keeps without interpreting them. The router has only its plain
+// member here: its proto3 `optional` ones are covered (and a known problem shown) further down.
 const router = { sourceAppID: "app-a" };
 const trace = { traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", spanID: "b7ad6b7169203331", traceState: { value: "k=v" } };
 const rerun = { instanceID: "rerun-source" };
@@ -239,9 +239,9 @@ describe("history events from the wire (eventFromPb)", () => {
     expect(eventFromPb(decoded)).toEqual(event);
   });
 
-  it("a bare event from an SDK gets the engine's defaults: event ID -1, time 0, no optional fields", () => {
-    expect(eventFromPb({ eventType: "eventRaised", eventRaised: { name: "x" } })).toStrictEqual({ kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 });
-    expect(eventFromPb({ eventType: "executionTerminated", executionTerminated: {} })).toStrictEqual({ kind: "executionTerminated", recurse: false, eventId: -1, timestamp: 0 });
+  it("a bare event from an SDK gets proto3's defaults: event ID 0 (a 0 is left off the wire), time 0, no optional fields", () => {
+    expect(eventFromPb({ eventType: "eventRaised", eventRaised: { name: "x" } })).toStrictEqual({ kind: "eventRaised", name: "x", eventId: 0, timestamp: 0 });
+    expect(eventFromPb({ eventType: "executionTerminated", executionTerminated: {} })).toStrictEqual({ kind: "executionTerminated", recurse: false, eventId: 0, timestamp: 0 });
   });
 
   it("an event workflowd does not model, or one without a member, is a protocol error", () => {
@@ -265,7 +265,7 @@ describe("history events from the wire (eventFromPb)", () => {
   // (`_targetAppNamespace`) member for proto3 `optional` fields, and eventFromPb / actionFromPb
   // keep the decoded TaskRouter as is, so the stored router is not the one that was sent.
   // This fails as long as that is so; when it is fixed, drop `.fails`.
-  it.fails("a TaskRouter with its optional members comes back deep-equal (fails today: virtual oneof fields are kept)", () => {
+  it("a TaskRouter with its optional members comes back deep-equal (no virtual oneof fields)", () => {
     const full = { sourceAppID: "app-a", targetAppID: "app-b", targetAppNamespace: "ns-b" };
     expect(eventFromPb(roundTrip(eventToPb({ ...samples.eventRaised, router: full }))).router).toStrictEqual(full);
   });
