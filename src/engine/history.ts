@@ -256,6 +256,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An event without the envelope fields; `newEvent` adds them. */
 export type HistoryEventBody = DistributiveOmit<HistoryEvent, "eventId" | "timestamp">;
 
+/** The object without its undefined properties, so stored events and messages hold only what was given. */
+export function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
 export function newEvent<E extends HistoryEventBody>(
   body: E,
   timestamp: number,

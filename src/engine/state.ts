@@ -50,8 +50,6 @@ export interface InstanceState {
   failureDetails: FailureDetails | undefined;
   /** The orchestration version string of the current execution (ExecutionStarted.version). */
   version: string | undefined;
-  /** Why the instance is STALLED, while it is. */
-  stalledReason: StalledReason | undefined;
   /** Action IDs recorded by TaskScheduled / TimerCreated / SubOrchestrationInstanceCreated. */
   scheduledIds: Membership<number>;
   /** Keys of resolution events already in history (see `resolutionKey`). */
@@ -217,7 +215,6 @@ export class HistoryFold {
       output: completed?.result,
       failureDetails: completed?.failureDetails,
       version: started.version,
-      stalledReason: completed ? undefined : this.stalled,
       scheduledIds: this.snapshotScheduledIds(),
       resolutionKeys: this.snapshotResolutionKeys(),
       openChildren: new Map(this.openChildren),

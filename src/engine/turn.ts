@@ -13,6 +13,7 @@
  */
 import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from "./actions.js";
 import {
+  definedOnly,
   newEvent,
   type ExecutionStarted,
   type FailureDetails,
@@ -208,7 +209,7 @@ function applyActions(
   for (const action of actions) {
     switch (action.kind) {
       case "scheduleTask": {
-        const scheduled = newEvent(defined({
+        const scheduled = newEvent(definedOnly({
           kind: "taskScheduled" as const,
           name: action.name,
           input: action.input,
@@ -223,14 +224,14 @@ function applyActions(
       }
       case "createTimer": {
         const exact = { fireAt: action.fireAt, fireAtNanos: action.fireAtNanos };
-        events.push(newEvent(defined({ kind: "timerCreated" as const, ...exact, name: action.name, origin: action.origin, router: action.router }), now, action.id));
-        const fired = newEvent(defined({ kind: "timerFired" as const, timerId: action.id, ...exact }), action.fireAt);
+        events.push(newEvent(definedOnly({ kind: "timerCreated" as const, ...exact, name: action.name, origin: action.origin, router: action.router }), now, action.id));
+        const fired = newEvent(definedOnly({ kind: "timerFired" as const, timerId: action.id, ...exact }), action.fireAt);
         effects.push({ kind: "scheduleTimer", fireAt: action.fireAt, event: fired });
         break;
       }
       case "createSubOrchestration": {
         const childId = action.instanceId || childInstanceId(instanceId, action.id);
-        const created = newEvent(defined({
+        const created = newEvent(definedOnly({
           kind: "subOrchestrationInstanceCreated" as const,
           instanceId: childId,
           name: action.name,
@@ -244,14 +245,14 @@ function applyActions(
         effects.push({
           kind: "createChild",
           created,
-          event: newEvent(defined({
+          event: newEvent(definedOnly({
             kind: "executionStarted" as const,
             name: action.name,
             instanceId: childId,
             executionId: ids.newExecutionId(),
             input: action.input,
             version: action.version,
-            parentInstance: defined({
+            parentInstance: definedOnly({
               taskScheduledId: action.id,
               name: state.name,
               instanceId,
@@ -312,7 +313,7 @@ function continueAsNew(
   customStatus: string | undefined,
   ids: TurnIds,
 ): TurnOutcome {
-  const start = newEvent(defined({
+  const start = newEvent(definedOnly({
     kind: "executionStarted" as const,
     name: state.name,
     instanceId: prepared.instanceId,
@@ -529,23 +530,9 @@ function stallTurn(prepared: PreparedTurn, stall: { reason: StalledReason; descr
   const last = prepared.pastEvents.at(-1);
   const repeated = last?.kind === "executionStalled" && last.description === stall.description;
   const events: HistoryEvent[] = repeated ? [] : [stalled];
+  // Folded from the committed history: the prepared fold holds this turn's discarded events.
   const fold = foldHistory(prepared.instanceId, [...prepared.pastEvents, ...events]);
-  const state = fold.state(prepared.instanceId);
-  return {
-    historyMode: "append",
-    events,
-    effects: [],
-    requeue: [],
-    customStatus: undefined,
-    state: state && { ...state, status: "STALLED", stalledReason: stall.reason },
-    fold,
-    inboxKept: true,
-  };
-}
-
-/** The object without its undefined properties, so stored events hold only what was given. */
-function defined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  return { historyMode: "append", events, effects: [], requeue: [], customStatus: undefined, state: fold.state(prepared.instanceId), fold, inboxKept: true };
 }
 
 function failAction(errorType: string, errorMessage: string): CompleteOrchestrationAction {

@@ -11,18 +11,19 @@
  * contexts, routers, timer origins) are kept as received.
  */
 import type { ActionCompletionStatus, OrchestratorAction, TurnResult } from "../engine/actions.js";
-import type {
-  CompletionStatus,
-  ExactNanos,
-  FailureDetails,
-  HistoryEvent,
-  HistoryEventBody,
-  HistoryPropagationScope,
-  Attested,
-  ParentInstance,
-  StalledReason,
-  WireValue,
-  WorkflowVersion,
+import {
+  definedOnly,
+  type Attested,
+  type CompletionStatus,
+  type ExactNanos,
+  type FailureDetails,
+  type HistoryEvent,
+  type HistoryEventBody,
+  type HistoryPropagationScope,
+  type ParentInstance,
+  type StalledReason,
+  type WireValue,
+  type WorkflowVersion,
 } from "../engine/history.js";
 import type { RuntimeStatus } from "../engine/state.js";
 import type { ActivityRequest, ActivityResult, OrchestrationRequest } from "../orchestration/worker.js";
@@ -211,11 +212,6 @@ function versionToPb(version: WorkflowVersion): PbWorkflowVersion {
   return { patches: [...version.patches], ...(version.name !== undefined ? { name: version.name } : {}) };
 }
 
-/** Drops undefined fields, so messages carry only what is set. */
-function present<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
 // -- History events (engine → wire) -------------------------------------------------------
 
 function instanceRef(instanceId: string, executionId: string | undefined): PbWorkflowInstance {
@@ -223,7 +219,7 @@ function instanceRef(instanceId: string, executionId: string | undefined): PbWor
 }
 
 function parentToPb(parent: ParentInstance): PbMessage {
-  return present({
+  return definedOnly({
     taskScheduledId: parent.taskScheduledId,
     name: { value: parent.name },
     version: stringValue(parent.version),
@@ -237,7 +233,7 @@ function parentToPb(parent: ParentInstance): PbMessage {
 function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] {
   switch (event.kind) {
     case "executionStarted":
-      return ["executionStarted", present({
+      return ["executionStarted", definedOnly({
         name: event.name,
         version: stringValue(event.version),
         input: stringValue(event.input),
@@ -251,21 +247,21 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         tags: event.tags,
       })];
     case "executionCompleted":
-      return ["executionCompleted", present({
+      return ["executionCompleted", definedOnly({
         workflowStatus: completedStatusNumbers[event.status],
         result: stringValue(event.result),
         failureDetails: event.failureDetails ? failureToPb(event.failureDetails) : undefined,
       })];
     case "executionTerminated":
-      return ["executionTerminated", present({ input: stringValue(event.input), recurse: event.recurse })];
+      return ["executionTerminated", definedOnly({ input: stringValue(event.input), recurse: event.recurse })];
     case "executionSuspended":
-      return ["executionSuspended", present({ input: stringValue(event.input) })];
+      return ["executionSuspended", definedOnly({ input: stringValue(event.input) })];
     case "executionResumed":
-      return ["executionResumed", present({ input: stringValue(event.input) })];
+      return ["executionResumed", definedOnly({ input: stringValue(event.input) })];
     case "executionStalled":
-      return ["executionStalled", present({ reason: stalledReasons.indexOf(event.reason), description: event.description })];
+      return ["executionStalled", definedOnly({ reason: stalledReasons.indexOf(event.reason), description: event.description })];
     case "taskScheduled":
-      return ["taskScheduled", present({
+      return ["taskScheduled", definedOnly({
         name: event.name,
         version: stringValue(event.version),
         input: stringValue(event.input),
@@ -275,7 +271,7 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         historyPropagationScope: scopeToPb(event.historyPropagationScope),
       })];
     case "taskCompleted":
-      return ["taskCompleted", present({
+      return ["taskCompleted", definedOnly({
         taskScheduledId: event.taskScheduledId,
         result: stringValue(event.result),
         taskExecutionId: event.taskExecutionId,
@@ -283,7 +279,7 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         signerCertificate: event.signerCertificate,
       })];
     case "taskFailed":
-      return ["taskFailed", present({
+      return ["taskFailed", definedOnly({
         taskScheduledId: event.taskScheduledId,
         failureDetails: failureToPb(event.failureDetails),
         taskExecutionId: event.taskExecutionId,
@@ -291,7 +287,7 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         signerCertificate: event.signerCertificate,
       })];
     case "subOrchestrationInstanceCreated":
-      return ["childWorkflowInstanceCreated", present({
+      return ["childWorkflowInstanceCreated", definedOnly({
         instanceId: event.instanceId,
         name: event.name,
         version: stringValue(event.version),
@@ -302,21 +298,21 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
         retryParentInstanceInfo: event.retryParentInstanceInfo,
       })];
     case "subOrchestrationInstanceCompleted":
-      return ["childWorkflowInstanceCompleted", present({
+      return ["childWorkflowInstanceCompleted", definedOnly({
         taskScheduledId: event.taskScheduledId,
         result: stringValue(event.result),
         attestation: event.attestation,
         signerCertificate: event.signerCertificate,
       })];
     case "subOrchestrationInstanceFailed":
-      return ["childWorkflowInstanceFailed", present({
+      return ["childWorkflowInstanceFailed", definedOnly({
         taskScheduledId: event.taskScheduledId,
         failureDetails: failureToPb(event.failureDetails),
         attestation: event.attestation,
         signerCertificate: event.signerCertificate,
       })];
     case "timerCreated":
-      return ["timerCreated", present({
+      return ["timerCreated", definedOnly({
         fireAt: timestamp(event.fireAt, event.fireAtNanos),
         name: event.name,
         rerunParentInstanceInfo: event.rerunParentInstanceInfo,
@@ -329,11 +325,11 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
     case "orchestratorCompleted":
       return ["workflowCompleted", {}];
     case "eventSent":
-      return ["eventSent", present({ instanceId: event.instanceId, name: event.name, input: stringValue(event.input) })];
+      return ["eventSent", definedOnly({ instanceId: event.instanceId, name: event.name, input: stringValue(event.input) })];
     case "eventRaised":
-      return ["eventRaised", present({ name: event.name, input: stringValue(event.input) })];
+      return ["eventRaised", definedOnly({ name: event.name, input: stringValue(event.input) })];
     case "continueAsNew":
-      return ["continueAsNew", present({ input: stringValue(event.input) })];
+      return ["continueAsNew", definedOnly({ input: stringValue(event.input) })];
     default: {
       const unknown: never = event;
       throw new Error(`no wire form for history event ${JSON.stringify(unknown)}`);
@@ -343,7 +339,7 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
 
 export function eventToPb(event: HistoryEvent): PbHistoryEvent {
   const [member, payload] = payloadToPb(event);
-  return present({
+  return definedOnly({
     eventId: event.eventId,
     timestamp: timestamp(event.timestamp, event.timestampNanos),
     [member]: payload,
@@ -355,7 +351,7 @@ export function eventToPb(event: HistoryEvent): PbHistoryEvent {
 
 /** Signing fields of completion events (clusters with signing enabled), kept as received. */
 function attestationOf(p: PbMessage): Attested {
-  return present({ attestation: wire(p.attestation), signerCertificate: p.signerCertificate as string | undefined });
+  return definedOnly({ attestation: wire(p.attestation), signerCertificate: p.signerCertificate as string | undefined });
 }
 
 const timerOrigins = ["createTimer", "externalEvent", "activityRetry", "childWorkflowRetry"] as const;
@@ -367,7 +363,7 @@ function originOf(message: PbMessage): WireValue | undefined {
 }
 
 function parentFromPb(parent: PbMessage): ParentInstance {
-  return present({
+  return definedOnly({
     taskScheduledId: parent.taskScheduledId ?? 0,
     name: valueOf(parent.name) ?? "",
     instanceId: parent.workflowInstance?.instanceId ?? "",
@@ -383,7 +379,7 @@ function parentFromPb(parent: PbMessage): ParentInstance {
  * event kind workflowd does not model is a ProtocolError (never silently dropped).
  */
 export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
-  const envelope = present({
+  const envelope = definedOnly({
     // proto3 leaves a 0 off the wire: an absent ID is 0 (workers send -1 explicitly).
     eventId: pb.eventId ?? 0,
     timestamp: millis(pb.timestamp) ?? 0,
@@ -487,7 +483,7 @@ export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
         throw new ProtocolError(`history event ${pb.eventId ?? "?"} has kind '${member}', which workflowd does not keep`);
     }
   })();
-  return present({ ...body, ...envelope }) as HistoryEvent;
+  return definedOnly({ ...body, ...envelope }) as HistoryEvent;
 }
 
 export interface WorkflowRequestExtras {
@@ -497,7 +493,7 @@ export interface WorkflowRequestExtras {
 
 export function workflowRequestToPb(request: OrchestrationRequest, extras: WorkflowRequestExtras = {}) {
   const past = extras.cachedEventCount ? request.pastEvents.slice(extras.cachedEventCount) : request.pastEvents;
-  return present({
+  return definedOnly({
     instanceId: request.instanceId,
     executionId: { value: request.executionId },
     pastEvents: past.map(eventToPb),
@@ -508,7 +504,7 @@ export function workflowRequestToPb(request: OrchestrationRequest, extras: Workf
 
 export function activityRequestToPb(request: ActivityRequest) {
   const scheduled = request.scheduled;
-  return present({
+  return definedOnly({
     name: request.name,
     version: stringValue(scheduled?.version),
     input: stringValue(request.input),
@@ -529,7 +525,7 @@ export function activityRequestToPb(request: ActivityRequest) {
  */
 export function turnResultFromPb(response: PbWorkflowResponse): TurnResult {
   const actions = (response.actions ?? []).map(actionFromPb);
-  return present({ actions, customStatus: valueOf(response.customStatus), version: versionFromPb(response.version) });
+  return definedOnly({ actions, customStatus: valueOf(response.customStatus), version: versionFromPb(response.version) });
 }
 
 function protocolFailure(id: number, message: string): OrchestratorAction {
@@ -544,7 +540,7 @@ export function actionFromPb(action: PbAction): OrchestratorAction {
   try {
     switch (type) {
       case "scheduleTask":
-        return present({
+        return definedOnly({
           kind: "scheduleTask" as const,
           id,
           router,
@@ -555,7 +551,7 @@ export function actionFromPb(action: PbAction): OrchestratorAction {
           historyPropagationScope: scopeFromPb(a?.historyPropagationScope),
         });
       case "createChildWorkflow":
-        return present({
+        return definedOnly({
           kind: "createSubOrchestration" as const,
           id,
           router,
@@ -569,10 +565,10 @@ export function actionFromPb(action: PbAction): OrchestratorAction {
       case "createTimer": {
         const fireAt = millis(a?.fireAt);
         if (fireAt === undefined) return protocolFailure(id, `createTimer action ${id} has no fireAt`);
-        return present({ kind: "createTimer" as const, id, router, fireAt, fireAtNanos: exactNanos(a?.fireAt), name: a?.name, origin: originOf(a ?? {}) });
+        return definedOnly({ kind: "createTimer" as const, id, router, fireAt, fireAtNanos: exactNanos(a?.fireAt), name: a?.name, origin: originOf(a ?? {}) });
       }
       case "sendEvent":
-        return present({
+        return definedOnly({
           kind: "sendEvent" as const,
           id,
           router,
@@ -583,7 +579,7 @@ export function actionFromPb(action: PbAction): OrchestratorAction {
       case "completeWorkflow": {
         const status = completionStatuses[a?.workflowStatus ?? 0];
         if (!status) return protocolFailure(id, `completeWorkflow with unsupported status ${a?.workflowStatus ?? 0}`);
-        return present({
+        return definedOnly({
           kind: "completeOrchestration" as const,
           id,
           router,
@@ -595,7 +591,7 @@ export function actionFromPb(action: PbAction): OrchestratorAction {
         });
       }
       case "terminateWorkflow":
-        return present({
+        return definedOnly({
           kind: "terminateOrchestration" as const,
           id,
           router,
@@ -628,7 +624,7 @@ export function activityResultFromPb(response: PbActivityResponse): ActivityResu
  */
 export function workflowStateToPb(instance: InstanceView, withPayloads: boolean) {
   const failure = instance.failureDetails;
-  return present({
+  return definedOnly({
     instanceId: instance.instanceId,
     name: instance.name,
     version: stringValue(instance.workflowVersion),

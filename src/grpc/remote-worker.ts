@@ -118,9 +118,10 @@ export class WarmHistories {
     const entry = this.byInstance.get(instanceId);
     if (!entry || entry.worker !== worker || entry.events.length > pastEvents.length) return 0;
     // The committed history hands back the very objects that were sent (the store's hot
-    // history); anything reloaded, rewritten or rolled back differs, and the stream is cold.
+    // history extends them by reference); anything reloaded, rewritten or rolled back
+    // differs, and the stream is cold. Pointer compares: cheap beside the turn's encoding.
     for (let i = 0; i < entry.events.length; i++) {
-      if (!sameEvent(entry.events[i]!, pastEvents[i]!)) return 0;
+      if (entry.events[i] !== pastEvents[i]) return 0;
     }
     return entry.events.length;
   }
@@ -131,15 +132,10 @@ export class WarmHistories {
     if (this.byInstance.size > this.entriesMax) this.byInstance.delete(this.byInstance.keys().next().value as string);
   }
 
-  forget(instanceId: string): void {
-    this.byInstance.delete(instanceId);
+  /** A stream ended: the histories it held go (they are never a hit again, and hold memory). */
+  forgetWorker(worker: RemoteWorker): void {
+    for (const [instanceId, entry] of this.byInstance) if (entry.worker === worker) this.byInstance.delete(instanceId);
   }
-}
-
-/** The turn's OrchestratorStarted is committed as a copy when it records the worker's version. */
-function sameEvent(sent: HistoryEvent, committed: HistoryEvent): boolean {
-  return sent === committed ||
-    (sent.kind === "orchestratorStarted" && committed.kind === "orchestratorStarted" && sent.timestamp === committed.timestamp && sent.eventId === committed.eventId);
 }
 
 export class RemoteWorker implements Worker {

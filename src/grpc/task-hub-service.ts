@@ -112,6 +112,7 @@ export function taskHubService(
       clearTimeout(primeTimer);
       streams.delete(worker);
       worker.close(reason);
+      warm.forgetWorker(worker);
       deps.workers.remove(worker);
       deps.logger.info({ worker: id, reason, connected: streams.size }, "SDK worker disconnected");
     };

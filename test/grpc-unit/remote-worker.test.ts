@@ -427,7 +427,7 @@ describe("stateful history (WarmHistories)", () => {
     expect(await run(s, turn2)).not.toHaveProperty("cachedHistory");
   });
 
-  it("cachedCount, forget and the entry bound", () => {
+  it("cachedCount, forgetWorker and the entry bound", () => {
     const replies = new PendingReplies();
     const a = stream({}, replies, undefined, "a").worker;
     const b = stream({}, replies, undefined, "b").worker;
@@ -439,8 +439,11 @@ describe("stateful history (WarmHistories)", () => {
     expect(warm.cachedCount(a, "i", [os0, es])).toBe(0);
     expect(warm.cachedCount(b, "i", turn2.pastEvents)).toBe(0);
     expect(warm.cachedCount(a, "other", turn2.pastEvents)).toBe(0);
-    warm.forget("i");
+    warm.remember(b, "j", held);
+    warm.forgetWorker(a);
     expect(warm.cachedCount(a, "i", turn2.pastEvents)).toBe(0);
+    // Another stream's entries stay.
+    expect(warm.cachedCount(b, "j", held)).toBe(4);
     // At most two entries: the oldest goes first.
     warm.remember(a, "i1", held);
     warm.remember(a, "i2", held);

@@ -257,7 +257,7 @@ describe("client calls of the current protocol", () => {
     expect((await rpc(client, "GetInstance", { instanceId: "tree-child" })).exists ?? false).toBe(false);
 
     await rpc(client, "StartInstance", { instanceId: "busy", name: "wf" });
-    await worker.next(); // dispatched, never answered: it stays RUNNING... or PENDING
+    await worker.next(); // its first turn is dispatched and never answered: not finished
     expect(await codeOf(rpc(client, "PurgeInstances", { instanceId: "busy" }))).toBe(Code.FAILED_PRECONDITION);
     expect((await rpc(client, "PurgeInstances", { instanceId: "busy", force: true })).deletedInstanceCount).toBe(1);
     expect((await rpc(client, "GetInstance", { instanceId: "busy" })).exists ?? false).toBe(false);
