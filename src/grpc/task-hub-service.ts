@@ -2,7 +2,8 @@
  * The handlers of `TaskHubSidecarService` (the current proto, `proto/`): the worker side
  * (Hello, GetWorkItems and the Complete* calls, under both turn names) feeds connected SDK
  * apps into the engine's WorkerSet; the client side (StartInstance, GetInstance, the waits,
- * RaiseEvent, Terminate, Suspend, Resume, Purge, GetInstanceHistory, ListInstanceIDs) calls
+ * RaiseEvent, Terminate, Suspend, Resume, Purge, GetInstanceHistory, ListInstanceIDs,
+ * RerunWorkflowFromEvent) calls
  * the same WorkflowService as the HTTP API. A method not served answers UNIMPLEMENTED.
  *
  * Thin like the HTTP routes: parse, call the engine, map the result to a status.
@@ -310,6 +311,48 @@ export function taskHubService(
       const events = deps.service.history(instanceId);
       if (!events) throw new GrpcError(Status.NOT_FOUND, `workflow instance '${instanceId}' not found`);
       return { events: events.map(eventToPb) };
+    },
+
+    RerunWorkflowFromEvent: async (request: {
+      sourceInstanceID?: string;
+      eventID?: number;
+      newInstanceID?: string;
+      input?: PbString;
+      overwriteInput?: boolean;
+      newChildWorkflowInstanceID?: string;
+    }) => {
+      const source = required(request.sourceInstanceID, "sourceInstanceID");
+      const result = await deps.service.rerun({
+        sourceInstanceId: source,
+        eventId: request.eventID ?? 0,
+        newInstanceId: request.newInstanceID,
+        input: valueOf(request.input),
+        overwriteInput: request.overwriteInput === true,
+        newChildInstanceId: request.newChildWorkflowInstanceID || undefined,
+      });
+      // daprd's codes and wording.
+      switch (result.kind) {
+        case "rerun":
+          return { newInstanceID: result.instanceId };
+        case "not-found":
+          throw new GrpcError(Status.NOT_FOUND, `workflow instance does not exist with ID '${source}'`);
+        case "same-id":
+          throw new GrpcError(Status.INVALID_ARGUMENT, "rerun workflow instance ID must be different from the original instance ID");
+        case "invalid-id":
+          throw new GrpcError(Status.INVALID_ARGUMENT, `invalid instance ID '${result.instanceId}': ${result.problem}`);
+        case "exists":
+          throw new GrpcError(Status.ALREADY_EXISTS, `workflow '${result.instanceId}' has already been created`);
+        case "not-terminal":
+          throw new GrpcError(Status.INVALID_ARGUMENT, `'${source}' is not in a terminal state (it is ${result.status})`);
+        case "is-child":
+          throw new GrpcError(Status.INVALID_ARGUMENT, `'${source}': cannot rerun from child-workflows`);
+        case "no-event":
+          throw new GrpcError(Status.NOT_FOUND, `'${source}' does not have history event with ID '${request.eventID ?? 0}'`);
+        case "not-rerunnable":
+          throw new GrpcError(Status.NOT_FOUND, `target event '${result.eventKind}' with ID '${request.eventID ?? 0}' is not an event that can be rerun`);
+        case "bad-option":
+          throw new GrpcError(Status.INVALID_ARGUMENT, result.message);
+      }
     },
 
     ListInstanceIDs: (request: { continuationToken?: string; pageSize?: number }) => {

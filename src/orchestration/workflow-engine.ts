@@ -72,6 +72,7 @@ export class WorkflowEngine {
       newExecutionId,
       notify: (id) => this.scheduler.notify(id),
       wakeAt: (at) => this.scheduler.armWake(at),
+      activitiesQueued: () => this.dispatcher.pump(),
       observer,
     });
   }

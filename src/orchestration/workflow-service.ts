@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { newEvent, type ExactNanos, type ExecutionStarted, type HistoryEvent, type WireValue } from "../engine/history.js";
 import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.js";
+import { forkForRerun, type RerunProblem, type RerunRequest } from "../engine/rerun.js";
 import type {
   InstanceIdPage,
   InstanceRecord,
@@ -25,8 +26,10 @@ export interface WorkflowServiceDeps {
   newExecutionId: () => string;
   /** Tells the scheduler an instance has new events. */
   notify: (instanceId: string) => void;
-  /** Tells the scheduler something becomes due at `at` (a scheduled start). */
+  /** Tells the scheduler something becomes due at `at` (a scheduled start, a rerun's timer). */
   wakeAt: (at: number) => void;
+  /** Tells the activity dispatcher new activities are queued (a rerun's). */
+  activitiesQueued: () => void;
   observer: EngineObserver;
 }
 
@@ -48,6 +51,14 @@ export interface StartOptions {
   /** An execution ID the client chose; a fresh one otherwise. */
   executionId?: string | undefined;
 }
+
+export type RerunResult =
+  | { kind: "rerun"; instanceId: string }
+  | { kind: "not-found" }
+  | { kind: "same-id" }
+  | { kind: "exists"; instanceId: string }
+  | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem }
+  | RerunProblem;
 
 /** "ok" covers the no-op cases (an event for a finished instance is accepted and dropped). */
 export type CommandResult = "ok" | "not-found";
@@ -118,6 +129,35 @@ export class WorkflowService {
   purgeMatching(filter: PurgeFilter, options: PurgeOptions, limit: number): Promise<{ purged: string[]; more: boolean }> {
     const { store } = this.deps;
     return store.grouped(() => store.purgeMatching(filter, options, limit));
+  }
+
+  /**
+   * Reruns a finished instance from one of its activities, timers or child workflows, as a
+   * new instance (see engine/rerun.ts); the source is left as it is.
+   */
+  async rerun(request: Omit<RerunRequest, "newInstanceId"> & { newInstanceId?: string | undefined }): Promise<RerunResult> {
+    const newInstanceId = request.newInstanceId || randomUUID();
+    if (newInstanceId === request.sourceInstanceId) return { kind: "same-id" };
+    const problem = checkInstanceId(newInstanceId);
+    if (problem) return { kind: "invalid-id", instanceId: newInstanceId, problem };
+    const source = this.deps.store.history(request.sourceInstanceId);
+    if (!source) return { kind: "not-found" };
+    const now = this.deps.clock();
+    const fork = forkForRerun(source, { ...request, newInstanceId }, { now, newExecutionId: this.deps.newExecutionId });
+    if (fork.kind !== "fork") return fork;
+    const { store } = this.deps;
+    const created = await store.grouped(() => store.createFork(newInstanceId, fork.events, fork.state, fork.effects, now));
+    if (created === "exists") return { kind: "exists", instanceId: newInstanceId };
+    this.deps.observer.workflowStarted(fork.state.name);
+    for (const effect of fork.effects) {
+      if (effect.kind === "createChild") this.deps.notify(effect.event.instanceId);
+      if (effect.kind === "scheduleTimer") {
+        if (effect.fireAt <= now) this.deps.notify(newInstanceId);
+        else this.deps.wakeAt(effect.fireAt);
+      }
+    }
+    if (fork.effects.some((e) => e.kind === "scheduleActivity")) this.deps.activitiesQueued();
+    return { kind: "rerun", instanceId: newInstanceId };
   }
 
   /** The committed history; undefined for an unknown instance. */

@@ -14,7 +14,7 @@
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
-import { type HistoryFold, isTerminal, type RuntimeStatus, terminalStatuses } from "../engine/state.js";
+import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus, terminalStatuses } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
@@ -302,6 +302,32 @@ export class SqliteStore {
         if (result.kind === "purged") purged.push(...result.instanceIds);
       }
       return { purged, more: rows.length > limit };
+    });
+  }
+
+  /**
+   * Creates an instance with a history of its own (a rerun's fork, see engine/rerun.ts) and
+   * queues the work that history has outstanding, in one transaction; "exists" (and nothing
+   * written) when the ID is taken.
+   */
+  createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): "created" | "exists" {
+    return this.atomic.immediate(() => {
+      const inserted = this.stmt.insertFork.run({
+        instance_id: instanceId,
+        name: state.name,
+        execution_id: state.executionId,
+        status: state.status,
+        created_at: state.createdAt,
+        last_updated_at: state.lastUpdatedAt,
+        input: state.input ?? null,
+        workflow_version: state.version ?? null,
+        history_length: events.length,
+      });
+      if (inserted.changes === 0) return "exists";
+      events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
+      const touched = new Set<string>();
+      for (const effect of effects) this.applyEffect(instanceId, state.executionId, effect, now, touched);
+      return "created";
     });
   }
 

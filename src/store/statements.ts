@@ -8,6 +8,10 @@ export const storeSql = {
     INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, version)
     VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, @workflow_version, 1)
     ON CONFLICT (instance_id) DO NOTHING`,
+  insertFork: `
+    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, history_length, version)
+    VALUES (@instance_id, @name, @execution_id, @status, @created_at, @last_updated_at, @input, NULL, @workflow_version, @history_length, 1)
+    ON CONFLICT (instance_id) DO NOTHING`,
   getInstance: "SELECT * FROM instances WHERE instance_id = ?",
   getStatus: "SELECT status FROM instances WHERE instance_id = ?",
   getChildren: "SELECT instance_id FROM instances WHERE parent_instance_id = ?",

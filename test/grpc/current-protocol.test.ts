@@ -301,4 +301,41 @@ describe("client calls of the current protocol", () => {
     expect(failure.errorType).toBe("WorkerProtocolError");
     expect(failure.errorMessage).toContain("detachedWorkflowInstanceCreated");
   });
+
+  it("RerunWorkflowFromEvent runs a finished instance again from an activity, as a new instance with a new input; daprd's errors", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "src", name: "wf", input: { value: "1" } });
+    const worker = stream();
+    const t1 = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(t1, [{ id: 1, scheduleTask: { name: "act", input: { value: "1" } } }]));
+    const a1 = await worker.next();
+    await rpc(client, "CompleteActivityTask", { instanceId: "src", taskId: 1, result: { value: "10" }, completionToken: a1.completionToken });
+    const t2 = await worker.next();
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 1 }))).toBe(3); // still running
+    await rpc(client, "CompleteWorkflowTask", reply(t2, [completeAction(2, "10")]));
+    await eventually("COMPLETED", async () => ((await status(client, "src")) === COMPLETED ? true : "not yet"));
+
+    const rerun = await rpc(client, "RerunWorkflowFromEvent", {
+      sourceInstanceID: "src", eventID: 1, newInstanceID: "src-again", input: { value: "9" }, overwriteInput: true,
+    });
+    expect(rerun).toEqual({ newInstanceID: "src-again" });
+    const again = await worker.next();
+    expect(again.activityRequest).toMatchObject({ name: "act", taskId: 1, input: { value: "9" }, workflowInstance: { instanceId: "src-again" } });
+    await rpc(client, "CompleteActivityTask", { instanceId: "src-again", taskId: 1, result: { value: "90" }, completionToken: again.completionToken });
+    const turn = await worker.next();
+    expect(turn.workflowRequest.instanceId).toBe("src-again");
+    const scheduled = turn.workflowRequest.pastEvents.find((e: any) => kindOf(e) === "taskScheduled").taskScheduled;
+    expect(scheduled).toMatchObject({ name: "act", input: { value: "9" }, rerunParentInstanceInfo: { instanceID: "src" } });
+    expect(turn.workflowRequest.newEvents.find((e: any) => kindOf(e) === "taskCompleted").taskCompleted.result).toEqual({ value: "90" });
+    await rpc(client, "CompleteWorkflowTask", reply(turn, [completeAction(2, "90")]));
+    await eventually("the rerun COMPLETED", async () => ((await status(client, "src-again")) === COMPLETED ? true : "not yet"));
+    expect((await rpc(client, "GetInstance", { instanceId: "src", getInputsAndOutputs: true })).workflowState.output).toEqual({ value: "10" });
+
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 1, newInstanceID: "src" }))).toBe(3);
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 1, newInstanceID: "src-again" }))).toBe(Code.ALREADY_EXISTS);
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "nope", eventID: 1 }))).toBe(Code.NOT_FOUND);
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 42 }))).toBe(Code.NOT_FOUND);
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 2 }))).toBe(Code.NOT_FOUND); // the completion
+    expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { eventID: 1 }))).toBe(3);
+  });
 });
