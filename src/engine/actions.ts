@@ -71,6 +71,20 @@ export interface TerminateOrchestrationAction extends ActionBase {
   recurse: boolean;
 }
 
+/** Starts a new top-level instance that outlives this one (durabletask-go ≥ 0.13 `ScheduleNewWorkflow`). */
+export interface CreateDetachedWorkflowAction extends ActionBase {
+  kind: "createDetachedWorkflow";
+  instanceId: string;
+  name: string;
+  input?: string | undefined;
+  version?: string | undefined;
+  scheduledStartTimestamp?: number | undefined;
+  scheduledStartNanos?: ExactNanos | undefined;
+  executionId?: string | undefined;
+  tags?: Readonly<Record<string, string>> | undefined;
+  parentTraceContext?: WireValue | undefined;
+}
+
 /** The worker cannot run the version history records: the instance stalls (VERSION_NOT_AVAILABLE). */
 export interface WorkflowVersionNotAvailableAction extends ActionBase {
   kind: "workflowVersionNotAvailable";
@@ -78,6 +92,7 @@ export interface WorkflowVersionNotAvailableAction extends ActionBase {
 
 export type OrchestratorAction =
   | WorkflowVersionNotAvailableAction
+  | CreateDetachedWorkflowAction
   | ScheduleTaskAction
   | CreateTimerAction
   | CreateSubOrchestrationAction

@@ -7,8 +7,9 @@
  * 2022 edition the Node SDK speaks), so the gRPC layer converts without interpretation.
  *
  * Conventions:
- * - `eventId` is the action ID for TaskScheduled, TimerCreated and
- *   SubOrchestrationInstanceCreated (the ID the worker chose), and -1 for everything else.
+ * - `eventId` is the action ID for TaskScheduled, TimerCreated,
+ *   SubOrchestrationInstanceCreated and DetachedWorkflowInstanceCreated (the ID the worker
+ *   chose), and -1 for everything else.
  * - `timestamp` and every other time are milliseconds since the Unix epoch (UTC). A time a
  *   worker or client gave with sub-millisecond precision also keeps its exact nanoseconds
  *   (`...Nanos`, see `ExactNanos`), so it is recorded and sent back unchanged.
@@ -197,6 +198,11 @@ export interface ContinueAsNew extends EventBase {
   kind: "continueAsNew";
   input?: string | undefined;
 }
+/** A detached workflow the instance started: a new top-level instance, not its child (Dapr 1.19). */
+export interface DetachedWorkflowInstanceCreated extends EventBase {
+  kind: "detachedWorkflowInstanceCreated";
+  instanceId: string;
+}
 /** The instance cannot go on with the connected workers' code (Dapr 1.17 versioning). */
 export interface ExecutionStalled extends EventBase {
   kind: "executionStalled";
@@ -223,7 +229,8 @@ export type HistoryEvent =
   | EventSent
   | EventRaised
   | ContinueAsNew
-  | ExecutionStalled;
+  | ExecutionStalled
+  | DetachedWorkflowInstanceCreated;
 
 export type HistoryEventKind = HistoryEvent["kind"];
 
@@ -248,6 +255,7 @@ export const historyEventKinds = [
   "eventRaised",
   "continueAsNew",
   "executionStalled",
+  "detachedWorkflowInstanceCreated",
 ] as const satisfies readonly HistoryEventKind[];
 
 /** Distributes Omit over the union so each member keeps its own fields. */

@@ -152,6 +152,7 @@ export class HistoryFold {
         break;
       case "taskScheduled":
       case "timerCreated":
+      case "detachedWorkflowInstanceCreated":
         this.recordScheduled(event.eventId);
         break;
       case "subOrchestrationInstanceCreated":

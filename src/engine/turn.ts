@@ -133,6 +133,8 @@ export type Effect =
   | { kind: "scheduleActivity"; taskId: number; name: string; input?: string | undefined; scheduled: TaskScheduled }
   | { kind: "scheduleTimer"; fireAt: number; event: TimerFired }
   | { kind: "createChild"; event: ExecutionStarted; created: SubOrchestrationInstanceCreated }
+  /** A detached (top-level) instance to start; an ID already taken leaves it unstarted, as daprd. */
+  | { kind: "startDetached"; event: ExecutionStarted }
   /** An event for another instance's inbox, optionally bound to one of its executions. */
   | { kind: "deliver"; instanceId: string; event: HistoryEvent; executionId?: string | undefined };
 
@@ -278,6 +280,26 @@ function applyActions(
       case "workflowVersionNotAvailable":
         // Handled before the actions are applied (findStall); never reaches here.
         break;
+      case "createDetachedWorkflow": {
+        events.push(newEvent(definedOnly({ kind: "detachedWorkflowInstanceCreated" as const, instanceId: action.instanceId, router: action.router }), now, action.id));
+        const later = action.scheduledStartTimestamp !== undefined && action.scheduledStartTimestamp > now;
+        effects.push({
+          kind: "startDetached",
+          event: newEvent(definedOnly({
+            kind: "executionStarted" as const,
+            name: action.name,
+            instanceId: action.instanceId,
+            executionId: action.executionId || ids.newExecutionId(),
+            input: action.input,
+            version: action.version,
+            tags: action.tags,
+            parentTraceContext: action.parentTraceContext,
+            scheduledStartTimestamp: later ? action.scheduledStartTimestamp : undefined,
+            scheduledStartNanos: later ? action.scheduledStartNanos : undefined,
+          }), now),
+        });
+        break;
+      }
       case "terminateOrchestration":
         effects.push({
           kind: "deliver",
@@ -468,6 +490,7 @@ function findProtocolProblem(state: InstanceState, actions: readonly Orchestrato
     // Everything after the first completion is ignored, so it cannot break anything.
     if (action.kind === "completeOrchestration") return undefined;
     if (action.kind === "terminateOrchestration") continue;
+    if (action.kind === "createDetachedWorkflow" && !action.instanceId) return "CreateDetachedWorkflowAction requires an instance ID";
     if (!Number.isInteger(action.id) || action.id < 1) return `action ${action.kind} has invalid ID ${action.id}`;
     if (seen.has(action.id) || state.scheduledIds.has(action.id)) {
       return `action ${action.kind} reuses action ID ${action.id}`;

@@ -258,6 +258,8 @@ function payloadToPb(event: HistoryEvent): [member: string, payload: PbMessage] 
       return ["executionSuspended", definedOnly({ input: stringValue(event.input) })];
     case "executionResumed":
       return ["executionResumed", definedOnly({ input: stringValue(event.input) })];
+    case "detachedWorkflowInstanceCreated":
+      return ["detachedWorkflowInstanceCreated", { instanceId: event.instanceId }];
     case "executionStalled":
       return ["executionStalled", definedOnly({ reason: stalledReasons.indexOf(event.reason), description: event.description })];
     case "taskScheduled":
@@ -419,6 +421,8 @@ export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
         return { kind: "executionSuspended", input: valueOf(p.input) };
       case "executionResumed":
         return { kind: "executionResumed", input: valueOf(p.input) };
+      case "detachedWorkflowInstanceCreated":
+        return { kind: "detachedWorkflowInstanceCreated", instanceId: p.instanceId ?? "" };
       case "executionStalled":
         return { kind: "executionStalled", reason: stalledReasons[p.reason ?? 0] ?? "PATCH_MISMATCH", description: p.description };
       case "taskScheduled":
@@ -601,6 +605,21 @@ export function actionFromPb(action: PbAction): OrchestratorAction {
         });
       case "workflowVersionNotAvailable":
         return { kind: "workflowVersionNotAvailable", id };
+      case "createDetachedWorkflow":
+        return definedOnly({
+          kind: "createDetachedWorkflow" as const,
+          id,
+          router,
+          instanceId: a?.instanceId ?? "",
+          name: a?.name ?? "",
+          input: valueOf(a?.input),
+          version: valueOf(a?.version),
+          scheduledStartTimestamp: millis(a?.scheduledStartTimestamp),
+          scheduledStartNanos: exactNanos(a?.scheduledStartTimestamp),
+          executionId: valueOf(a?.executionId),
+          tags: a?.tags,
+          parentTraceContext: wire(a?.parentTraceContext),
+        });
       default:
         return protocolFailure(id, `unknown workflow action type '${type ?? "(none)"}'`);
     }

@@ -150,6 +150,8 @@ export class TurnScheduler {
     let activities = false;
     for (const effect of outcome.effects) {
       if (effect.kind === "scheduleTimer") earliestTimer = Math.min(earliestTimer ?? effect.fireAt, effect.fireAt);
+      // A detached start due later becomes visible then (one due now was notified as touched).
+      if (effect.kind === "startDetached" && effect.event.scheduledStartTimestamp !== undefined) this.armWake(effect.event.scheduledStartTimestamp);
       if (effect.kind === "scheduleActivity") {
         activities = true;
         this.warnIfUnserved(effect.name, instanceId);

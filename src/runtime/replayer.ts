@@ -187,6 +187,7 @@ export class Replay implements ReplayHost {
       case "eventSent":
       case "continueAsNew":
       case "executionStalled":
+      case "detachedWorkflowInstanceCreated":
         return;
       default: {
         const unknown: never = event;

@@ -545,6 +545,10 @@ export class SqliteStore {
       case "createChild":
         this.createChild(instanceId, executionId, effect.event, now, touched);
         return;
+      case "startDetached":
+        // As daprd: a detached start whose ID is taken is dropped; the caller is not told.
+        if (this.insertInstance(effect.event)) touched.add(effect.event.instanceId);
+        return;
       case "deliver": {
         const inserted = this.stmt.insertInboxIfExists.run(
           effect.instanceId, now, effect.executionId ?? null, encodeEvent(effect.event), effect.instanceId,

@@ -87,6 +87,7 @@ const samples: Record<HistoryEventKind, HistoryEvent> = {
   eventRaised: { kind: "eventRaised", eventId: -1, ...envelope, name: "Approval", input: "true" },
   continueAsNew: { kind: "continueAsNew", eventId: -1, ...envelope, input: "2" },
   executionStalled: { kind: "executionStalled", eventId: -1, ...envelope, reason: "VERSION_NOT_AVAILABLE", description: "no worker runs v3" },
+  detachedWorkflowInstanceCreated: { kind: "detachedWorkflowInstanceCreated", eventId: 6, ...envelope, instanceId: "spawned" },
 };
 
 // The current proto's member name of each engine kind (the engine keeps the 2022 names).
@@ -132,8 +133,9 @@ describe("history events to the wire", () => {
   });
 
   it("the 2022 SDK's own stubs read the event kind, ID and time (every kind they know)", () => {
-    // executionStalled (31) is newer than @dapr/dapr 3.18; it is sent only to workers that version.
-    for (const kind of historyEventKinds.filter((k) => k !== "executionStalled")) {
+    // executionStalled (31) and detachedWorkflowInstanceCreated (32) are newer than @dapr/dapr
+    // 3.18; they are sent only to workers that version or spawn detached workflows.
+    for (const kind of historyEventKinds.filter((k) => k !== "executionStalled" && k !== "detachedWorkflowInstanceCreated")) {
       const read = sdkRead(eventToPb(samples[kind]));
       expect(read.getEventid(), kind).toBe(samples[kind].eventId);
       expect(read.getTimestamp().toDate().getTime(), kind).toBe(T);
@@ -244,9 +246,8 @@ describe("history events from the wire (eventFromPb)", () => {
     expect(eventFromPb({ eventType: "executionTerminated", executionTerminated: {} })).toStrictEqual({ kind: "executionTerminated", recurse: false, eventId: 0, timestamp: 0 });
   });
 
-  it("an event workflowd does not model, or one without a member, is a protocol error", () => {
-    expect(() => eventFromPb({ eventId: 7, eventType: "detachedWorkflowInstanceCreated", detachedWorkflowInstanceCreated: { instanceId: "d" } }))
-      .toThrow(/history event 7 has kind 'detachedWorkflowInstanceCreated'/);
+  it("an event of a kind workflowd does not model, or one without a member, is a protocol error", () => {
+    expect(() => eventFromPb({ eventId: 7, eventType: "genericEvent", genericEvent: { data: "d" } })).toThrow(/history event 7 has kind 'genericEvent'/);
     expect(() => eventFromPb({ eventId: 8 })).toThrow(/history event 8 has no event type/);
     expect(() => eventFromPb({ eventType: "executionCompleted", executionCompleted: { workflowStatus: 2 } })).toThrow(/executionCompleted event with status 2/);
   });
@@ -512,14 +513,8 @@ describe("replies from the wire", () => {
     ["CANCELED (4)", { id: 7, completeWorkflow: { workflowStatus: 4 } }, /unsupported status 4/],
     ["STALLED (8)", { id: 7, completeWorkflow: { workflowStatus: 8 } }, /unsupported status 8/],
     ["RUNNING (no status)", { id: 7, completeWorkflow: { result: { value: "x" } } }, /unsupported status 0/],
-    ["createDetachedWorkflow, which workflowd does not run", { id: 7, createDetachedWorkflow: { instanceId: "d", name: "w" } }, /unknown workflow action type 'createDetachedWorkflow'/],
     ["an action with no type", { id: 7 }, /unknown workflow action type '\(none\)'/],
     ["a timer without fireAt", { id: 7, createTimer: { name: "t" } }, /createTimer action 7 has no fireAt/],
-    [
-      "a carried-over event of a kind workflowd does not keep",
-      { id: 7, completeWorkflow: { workflowStatus: 2, carryoverEvents: [{ eventId: 4, detachedWorkflowInstanceCreated: { instanceId: "d" } }] } },
-      /action 7: history event 4 has kind 'detachedWorkflowInstanceCreated'/,
-    ],
     [
       "a carried-over event with no member",
       { id: 7, completeWorkflow: { workflowStatus: 2, carryoverEvents: [{ eventId: 5, timestamp: timestamp(T) }] } },
@@ -529,6 +524,24 @@ describe("replies from the wire", () => {
     const [mapped] = turnResultFromPb(workerReply({ instanceId: "i", actions: [action] })).actions;
     expect(mapped).toMatchObject({ kind: "completeOrchestration", id: 7, status: "FAILED", failureDetails: { errorType: "WorkerProtocolError" } });
     expect(mapped!.kind === "completeOrchestration" && mapped!.failureDetails?.errorMessage).toMatch(message);
+  });
+
+  it("createDetachedWorkflow maps with every field (through real bytes)", () => {
+    const [mapped] = turnResultFromPb(workerReply({
+      instanceId: "i",
+      actions: [{
+        id: 7,
+        router: { sourceAppID: "a" },
+        createDetachedWorkflow: {
+          instanceId: "d", name: "w", version: { value: "2" }, input: { value: "1" }, scheduledStartTimestamp: timestamp(T, 123_456_789),
+          executionId: { value: "x" }, tags: { k: "v" }, parentTraceContext: { traceParent: "00-t-s-01" },
+        },
+      }],
+    })).actions;
+    expect(mapped).toEqual({
+      kind: "createDetachedWorkflow", id: 7, router: { sourceAppID: "a" }, instanceId: "d", name: "w", version: "2", input: "1",
+      scheduledStartTimestamp: T, scheduledStartNanos: 123_456_789, executionId: "x", tags: { k: "v" }, parentTraceContext: { traceParent: "00-t-s-01" },
+    });
   });
 
   it("an action type the proto does not know (hand-built, as a newer SDK's decoded reply would be) is a protocol failure", () => {

@@ -283,7 +283,7 @@ describe("client calls of the current protocol", () => {
     expect(await codeOf(rpc(client, "GetInstanceHistory", { instanceId: "nope" }))).toBe(Code.NOT_FOUND);
   });
 
-  it("a carried-over event of a kind workflowd does not keep fails the workflow visibly (never silently dropped)", async () => {
+  it("a carried-over event workflowd cannot read (no event type) fails the workflow visibly (never silently dropped)", async () => {
     const { client, stream } = await setup();
     await rpc(client, "StartInstance", { instanceId: "carry", name: "wf" });
     const worker = stream();
@@ -293,13 +293,13 @@ describe("client calls of the current protocol", () => {
       completeWorkflow: {
         workflowStatus: 2,
         result: { value: "2" },
-        carryoverEvents: [{ eventId: -1, detachedWorkflowInstanceCreated: { instanceId: "x" } }],
+        carryoverEvents: [{ eventId: 6, timestamp: ts(1) }],
       },
     }]));
     await eventually("FAILED", async () => ((await status(client, "carry")) === FAILED ? true : "not yet"));
     const failure = (await rpc(client, "GetInstance", { instanceId: "carry" })).workflowState.failureDetails;
     expect(failure.errorType).toBe("WorkerProtocolError");
-    expect(failure.errorMessage).toContain("detachedWorkflowInstanceCreated");
+    expect(failure.errorMessage).toContain("history event 6 has no event type");
   });
 
   it("RerunWorkflowFromEvent runs a finished instance again from an activity, as a new instance with a new input; daprd's errors", async () => {
@@ -337,5 +337,38 @@ describe("client calls of the current protocol", () => {
     expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 42 }))).toBe(Code.NOT_FOUND);
     expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { sourceInstanceID: "src", eventID: 2 }))).toBe(Code.NOT_FOUND); // the completion
     expect(await codeOf(rpc(client, "RerunWorkflowFromEvent", { eventID: 1 }))).toBe(3);
+  });
+
+  it("CreateDetachedWorkflowAction starts a top-level instance that outlives its creator; a taken ID is dropped as daprd does; no ID fails the turn", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "spawner", name: "wf" });
+    await rpc(client, "StartInstance", { instanceId: "taken", name: "wf", input: { value: "0" } });
+    const worker = stream();
+    const items = [await worker.next(), await worker.next()];
+    const spawner = items.find((i) => i.workflowRequest.instanceId === "spawner");
+    const taken = items.find((i) => i.workflowRequest.instanceId === "taken");
+    await rpc(client, "CompleteWorkflowTask", reply(taken, []));
+    await rpc(client, "CompleteWorkflowTask", reply(spawner, [
+      { id: 1, createDetachedWorkflow: { instanceId: "spawned", name: "other", input: { value: "5" }, version: { value: "3" } } },
+      { id: 2, createDetachedWorkflow: { instanceId: "taken", name: "other", input: { value: "6" } } },
+      completeAction(3, '"spawned"'),
+    ]));
+    const spawned = await worker.next();
+    expect(spawned.workflowRequest.instanceId).toBe("spawned");
+    const start = spawned.workflowRequest.newEvents[1].executionStarted;
+    expect(start).toMatchObject({ name: "other", input: { value: "5" }, version: { value: "3" } });
+    expect(start.parentInstance).toBeUndefined();
+    expect(await status(client, "spawner")).toBe(COMPLETED);
+    const created = (await history(client, "spawner")).filter((e: any) => kindOf(e) === "detachedWorkflowInstanceCreated");
+    expect(created.map((e: any) => [e.eventId, e.detachedWorkflowInstanceCreated.instanceId])).toEqual([[1, "spawned"], [2, "taken"]]);
+    // The taken ID's instance is left as it was.
+    expect((await rpc(client, "GetInstance", { instanceId: "taken", getInputsAndOutputs: true })).workflowState.input).toEqual({ value: "0" });
+
+    await rpc(client, "StartInstance", { instanceId: "no-id", name: "wf" });
+    const noId = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(noId, [{ id: 1, createDetachedWorkflow: { name: "other" } }]));
+    await eventually("FAILED", async () => ((await status(client, "no-id")) === FAILED ? true : "not yet"));
+    const failure = (await rpc(client, "GetInstance", { instanceId: "no-id" })).workflowState.failureDetails;
+    expect(failure.errorMessage).toContain("CreateDetachedWorkflowAction requires an instance ID");
   });
 });
