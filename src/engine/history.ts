@@ -45,6 +45,22 @@ export interface WorkflowVersion {
   patches: readonly string[];
 }
 
+/**
+ * History handed to an activity or child workflow (Dapr 1.18 history propagation): the
+ * producer's own history as the last chunk, after the chunks it received itself when the
+ * scope is LINEAGE.
+ */
+export interface PropagatedHistory {
+  scope: Exclude<HistoryPropagationScope, "NONE">;
+  chunks: readonly PropagatedChunk[];
+}
+export interface PropagatedChunk {
+  appId: string;
+  instanceId: string;
+  workflowName: string;
+  events: readonly HistoryEvent[];
+}
+
 /** Why an instance stalled (durabletask's StalledReason). */
 export type StalledReason = "PATCH_MISMATCH" | "VERSION_NOT_AVAILABLE" | "PAYLOAD_SIZE_EXCEEDED";
 
@@ -97,6 +113,8 @@ export interface ExecutionStarted extends EventBase {
   tags?: Readonly<Record<string, string>> | undefined;
   parentTraceContext?: WireValue | undefined;
   workflowSpanId?: string | undefined;
+  /** History this instance received from its parent; sent with each of its turns. */
+  propagatedHistory?: PropagatedHistory | undefined;
 }
 export interface ExecutionCompleted extends EventBase {
   kind: "executionCompleted";

@@ -11,6 +11,7 @@ import type {
   FailureDetails,
   HistoryEvent,
   ParentInstance,
+  PropagatedHistory,
   StalledReason,
 } from "./history.js";
 import { LayeredSet, type Membership } from "./layered-set.js";
@@ -50,6 +51,8 @@ export interface InstanceState {
   failureDetails: FailureDetails | undefined;
   /** The orchestration version string of the current execution (ExecutionStarted.version). */
   version: string | undefined;
+  /** History received from the parent (history propagation), kept across continue-as-new. */
+  propagatedHistory: PropagatedHistory | undefined;
   /** Action IDs recorded by TaskScheduled / TimerCreated / SubOrchestrationInstanceCreated. */
   scheduledIds: Membership<number>;
   /** Keys of resolution events already in history (see `resolutionKey`). */
@@ -185,6 +188,11 @@ export class HistoryFold {
     return this.suspended;
   }
 
+  /** History received from the parent, which each turn's request carries. */
+  get propagatedHistory(): PropagatedHistory | undefined {
+    return this.started?.propagatedHistory;
+  }
+
   get isStalled(): boolean {
     return this.stalled !== undefined;
   }
@@ -216,6 +224,7 @@ export class HistoryFold {
       output: completed?.result,
       failureDetails: completed?.failureDetails,
       version: started.version,
+      propagatedHistory: started.propagatedHistory,
       scheduledIds: this.snapshotScheduledIds(),
       resolutionKeys: this.snapshotResolutionKeys(),
       openChildren: new Map(this.openChildren),

@@ -18,7 +18,9 @@ import {
   type ExecutionStarted,
   type FailureDetails,
   type HistoryEvent,
+  type HistoryPropagationScope,
   type OrchestratorStarted,
+  type PropagatedHistory,
   type StalledReason,
   type SubOrchestrationInstanceCreated,
   type TaskScheduled,
@@ -130,7 +132,14 @@ function isNoOp(fold: HistoryFold, event: HistoryEvent): boolean {
 /** Side effects of a turn, committed in the same transaction as its history. */
 export type Effect =
   /** `scheduled` is the TaskScheduled event, whose protocol fields the activity request carries. */
-  | { kind: "scheduleActivity"; taskId: number; name: string; input?: string | undefined; scheduled: TaskScheduled }
+  | {
+      kind: "scheduleActivity";
+      taskId: number;
+      name: string;
+      input?: string | undefined;
+      scheduled: TaskScheduled;
+      propagatedHistory?: PropagatedHistory | undefined;
+    }
   | { kind: "scheduleTimer"; fireAt: number; event: TimerFired }
   | { kind: "createChild"; event: ExecutionStarted; created: SubOrchestrationInstanceCreated }
   /** A detached (top-level) instance to start; an ID already taken leaves it unstarted, as daprd. */
@@ -221,7 +230,14 @@ function applyActions(
           router: action.router,
         }), now, action.id);
         events.push(scheduled);
-        effects.push({ kind: "scheduleActivity", taskId: action.id, name: action.name, input: action.input, scheduled });
+        effects.push(definedOnly({
+          kind: "scheduleActivity" as const,
+          taskId: action.id,
+          name: action.name,
+          input: action.input,
+          scheduled,
+          propagatedHistory: propagate(action.historyPropagationScope, state, prepared.pastEvents, events),
+        }));
         break;
       }
       case "createTimer": {
@@ -261,6 +277,7 @@ function applyActions(
               executionId: state.executionId,
               version: state.version,
             }),
+            propagatedHistory: propagate(action.historyPropagationScope, state, prepared.pastEvents, events),
           }), now),
         });
         break;
@@ -343,6 +360,7 @@ function continueAsNew(
     input: action.result,
     parentInstance: state.parentInstance,
     version: action.newVersion ?? state.version,
+    propagatedHistory: state.propagatedHistory,
   }), ids.now);
   // Carried over exactly as the worker sent them (durabletask appends them unchanged).
   const carried: HistoryEvent[] = action.carryoverEvents ?? [];
@@ -498,6 +516,28 @@ function findProtocolProblem(state: InstanceState, actions: readonly Orchestrato
     seen.add(action.id);
   }
   return undefined;
+}
+
+/**
+ * History propagation (Dapr 1.18, as durabletask-go's `propagation.go`): with OWN_HISTORY the
+ * activity or child gets this instance's history as it stands when the action is applied
+ * (committed events, this turn's new events and what the reply's earlier actions added, the
+ * action's own event included); with LINEAGE, the chunks this instance received come first.
+ * The app ID is empty until workflowd has app IDs.
+ */
+function propagate(
+  scope: HistoryPropagationScope | undefined,
+  state: InstanceState,
+  pastEvents: readonly HistoryEvent[],
+  turnEvents: readonly HistoryEvent[],
+): PropagatedHistory | undefined {
+  if (scope === undefined || scope === "NONE") return undefined;
+  // The start event's own received history is not part of the chunk (it is in `received`).
+  const events = [...pastEvents, ...turnEvents].map((e) =>
+    e.kind === "executionStarted" && e.propagatedHistory ? { ...e, propagatedHistory: undefined } : e);
+  const own = { appId: "", instanceId: state.instanceId, workflowName: state.name, events: events.map((e) => definedOnly(e)) };
+  const received = scope === "LINEAGE" ? (state.propagatedHistory?.chunks ?? []) : [];
+  return { scope, chunks: [...received, own] };
 }
 
 /**

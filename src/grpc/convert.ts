@@ -21,6 +21,7 @@ import {
   type HistoryEventBody,
   type HistoryPropagationScope,
   type ParentInstance,
+  type PropagatedHistory,
   type StalledReason,
   type WireValue,
   type WorkflowVersion,
@@ -28,6 +29,7 @@ import {
 import type { RuntimeStatus } from "../engine/state.js";
 import type { ActivityRequest, ActivityResult, OrchestrationRequest } from "../orchestration/worker.js";
 import type { InstanceView } from "../orchestration/workflow-service.js";
+import { loadHistoryEventType } from "./proto.js";
 
 // -- Wire shapes --------------------------------------------------------------------------
 
@@ -490,6 +492,27 @@ export function eventFromPb(pb: PbHistoryEvent): HistoryEvent {
   return definedOnly({ ...body, ...envelope }) as HistoryEvent;
 }
 
+/** The HistoryEvent message, for the raw event bytes of propagated history. */
+const historyEventMessage = loadHistoryEventType();
+
+/** A history event as protobuf bytes (what PropagatedHistoryChunk.rawEvents holds). */
+export function eventBytes(event: HistoryEvent): Uint8Array {
+  return historyEventMessage.encode(historyEventMessage.fromObject(eventToPb(event))).finish();
+}
+
+/** History propagation on the wire: each chunk's events as raw HistoryEvent bytes. */
+export function propagatedHistoryToPb(history: PropagatedHistory) {
+  return {
+    scope: scopeToPb(history.scope),
+    chunks: history.chunks.map((chunk) => ({
+      rawEvents: chunk.events.map(eventBytes),
+      appId: chunk.appId,
+      instanceId: chunk.instanceId,
+      workflowName: chunk.workflowName,
+    })),
+  };
+}
+
 export interface WorkflowRequestExtras {
   /** Stateful history: committed events left out of `pastEvents` (the worker holds them). */
   cachedEventCount?: number | undefined;
@@ -503,6 +526,7 @@ export function workflowRequestToPb(request: OrchestrationRequest, extras: Workf
     pastEvents: past.map(eventToPb),
     newEvents: request.newEvents.map(eventToPb),
     cachedHistory: extras.cachedEventCount ? { eventCount: extras.cachedEventCount } : undefined,
+    propagatedHistory: request.propagatedHistory ? propagatedHistoryToPb(request.propagatedHistory) : undefined,
   });
 }
 
@@ -516,6 +540,7 @@ export function activityRequestToPb(request: ActivityRequest) {
     taskId: request.taskId,
     parentTraceContext: scheduled?.parentTraceContext,
     taskExecutionId: scheduled?.taskExecutionId,
+    propagatedHistory: request.propagatedHistory ? propagatedHistoryToPb(request.propagatedHistory) : undefined,
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import { loadPackageDefinition, type ServiceDefinition } from "@grpc/grpc-js";
 import { loadSync, type Options } from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 import { fileURLToPath } from "node:url";
 
 /** `proto/` at the package root: two levels above both `src/grpc` and `dist/src/grpc`. */
@@ -29,6 +30,18 @@ export const loaderOptions: Options = {
   oneofs: true,
   includeDirs: [protoDir],
 };
+
+/**
+ * The `HistoryEvent` message type (protobufjs), for what the protocol carries as raw bytes:
+ * the events of propagated history chunks. Loaded from the same vendored files; Google's
+ * well-known types come bundled with protobufjs.
+ */
+export function loadHistoryEventType(): protobuf.Type {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : `${protoDir}${target.replace(/^.*\//, "")}`);
+  root.loadSync("history_events.proto", { keepCase: true });
+  return root.lookupType("HistoryEvent");
+}
 
 export function loadTaskHubService(): ServiceDefinition {
   const definition = loadPackageDefinition(loadSync(protoFile, loaderOptions));

@@ -125,6 +125,7 @@ export class ActivityDispatcher {
         taskId: item.taskId,
         attempt: item.attempts,
         scheduled: item.scheduled,
+        propagatedHistory: item.propagatedHistory,
       });
     } catch (error) {
       // The worker could not run it (its stream closed, or it never answered within the

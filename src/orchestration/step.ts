@@ -56,6 +56,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
           executionId: prepared.fold.executionId ?? snapshot.instance.executionId,
           pastEvents: prepared.pastEvents,
           newEvents: prepared.newEvents,
+          propagatedHistory: prepared.fold.propagatedHistory,
         }),
         deps.turnTimeoutMs,
         () => new TurnTimeoutError(`turn of '${instanceId}' took longer than ${deps.turnTimeoutMs} ms; abandoned`),

@@ -6,7 +6,7 @@
  * server. The step never knows which one ran a turn.
  */
 import type { TurnResult } from "../engine/actions.js";
-import type { FailureDetails, HistoryEvent, TaskScheduled } from "../engine/history.js";
+import type { FailureDetails, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
 
 export interface OrchestrationRequest {
   instanceId: string;
@@ -14,6 +14,8 @@ export interface OrchestrationRequest {
   pastEvents: readonly HistoryEvent[];
   /** Never empty; starts with OrchestratorStarted carrying the turn's time. */
   newEvents: readonly HistoryEvent[];
+  /** History the instance received from its parent (history propagation). */
+  propagatedHistory?: PropagatedHistory | undefined;
 }
 
 export interface ActivityRequest {
@@ -26,6 +28,8 @@ export interface ActivityRequest {
   attempt: number;
   /** The TaskScheduled event: its protocol fields (taskExecutionId, version, trace context) go to the worker. */
   scheduled?: TaskScheduled | undefined;
+  /** History the activity receives (history propagation). */
+  propagatedHistory?: PropagatedHistory | undefined;
 }
 
 export type ActivityResult =

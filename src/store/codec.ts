@@ -3,7 +3,7 @@
  * A row that does not decode is reported as a StoreCorruptionError naming the row, never
  * retried and never skipped (dapr/dapr#8323 looped forever on undecodable state).
  */
-import { historyEventKinds, type FailureDetails, type HistoryEvent } from "../engine/history.js";
+import { historyEventKinds, type FailureDetails, type HistoryEvent, type PropagatedHistory } from "../engine/history.js";
 
 export class StoreCorruptionError extends Error {
   readonly code = "STORE_CORRUPT";
@@ -22,6 +22,10 @@ export function decodeEvent(text: string, where: string): HistoryEvent {
   } catch (cause) {
     throw new StoreCorruptionError(`${where}: stored event is not valid JSON`, { cause });
   }
+  return checkEvent(value, where);
+}
+
+function checkEvent(value: unknown, where: string): HistoryEvent {
   if (
     typeof value !== "object" || value === null ||
     !kinds.has((value as { kind?: unknown }).kind as string) ||
@@ -31,6 +35,25 @@ export function decodeEvent(text: string, where: string): HistoryEvent {
     throw new StoreCorruptionError(`${where}: stored event has no valid kind, eventId or timestamp`);
   }
   return value as HistoryEvent;
+}
+
+export function encodePropagated(history: PropagatedHistory): string {
+  return JSON.stringify(history);
+}
+
+/** Propagated history is checked like events: each chunk's events must decode. */
+export function decodePropagated(text: string, where: string): PropagatedHistory {
+  let value: { scope?: unknown; chunks?: { events?: unknown[] }[] };
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new StoreCorruptionError(`${where}: stored propagated history is not valid JSON`, { cause });
+  }
+  if ((value.scope !== "OWN_HISTORY" && value.scope !== "LINEAGE") || !Array.isArray(value.chunks)) {
+    throw new StoreCorruptionError(`${where}: stored propagated history has no valid scope or chunks`);
+  }
+  for (const chunk of value.chunks) for (const event of chunk.events ?? []) checkEvent(event, where);
+  return value as unknown as PropagatedHistory;
 }
 
 export function encodeFailure(details: FailureDetails | undefined): string | null {

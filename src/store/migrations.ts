@@ -79,6 +79,8 @@ const migrations: readonly string[] = [
   -- carries its taskExecutionId, version and trace context to the worker, unchanged on every
   -- redelivery. NULL for rows queued before this migration (they carry none of these).
   ALTER TABLE activities ADD COLUMN scheduled TEXT;
+  -- The history the activity receives (history propagation, JSON); NULL when none.
+  ALTER TABLE activities ADD COLUMN propagated TEXT;
   -- The orchestration version string of the instance's current execution (GetInstance).
   ALTER TABLE instances ADD COLUMN workflow_version TEXT;
   -- Stalled instances run again when a worker connects: found without a scan.

@@ -13,10 +13,10 @@
  */
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
-import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
+import type { ExecutionStarted, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
 import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus, terminalStatuses } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
-import { decodeEvent, decodeFailure, encodeEvent, encodeFailure } from "./codec.js";
+import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
@@ -117,6 +117,8 @@ export interface ActivityWork {
   input: string | undefined;
   /** The TaskScheduled event (undefined for rows queued by an older workflowd). */
   scheduled: TaskScheduled | undefined;
+  /** The history the activity receives (history propagation). */
+  propagatedHistory: PropagatedHistory | undefined;
   attempts: number;
 }
 
@@ -419,6 +421,7 @@ export class SqliteStore {
       name: string;
       input: string | null;
       scheduled: string | null;
+      propagated: string | null;
       attempts: number;
     }[];
     return rows.map((r) => ({
@@ -429,6 +432,7 @@ export class SqliteStore {
       name: r.name,
       input: r.input ?? undefined,
       scheduled: r.scheduled === null ? undefined : (decodeEvent(r.scheduled, `activity #${r.seq}`) as TaskScheduled),
+      propagatedHistory: r.propagated === null ? undefined : decodePropagated(r.propagated, `activity #${r.seq}`),
       attempts: r.attempts,
     }));
   }
@@ -537,7 +541,10 @@ export class SqliteStore {
   private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): void {
     switch (effect.kind) {
       case "scheduleActivity":
-        this.stmt.insertActivity.run(instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled));
+        this.stmt.insertActivity.run(
+          instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
+          effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null,
+        );
         return;
       case "scheduleTimer":
         this.insertInbox(instanceId, effect.fireAt, executionId, effect.event);

@@ -54,7 +54,7 @@ export const storeSql = {
   dueInstances: "SELECT DISTINCT instance_id FROM inbox INDEXED BY inbox_by_visible_at WHERE visible_at <= ? LIMIT ?",
   nextVisible: "SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?",
   insertActivity: `
-    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled) VALUES (?, ?, ?, ?, ?, ?)
+    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`,
   claimActivities: `
     UPDATE activities SET lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1
@@ -63,7 +63,7 @@ export const storeSql = {
       WHERE (lease_expires_at IS NULL OR lease_expires_at <= @now)
         AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
       ORDER BY seq LIMIT @limit)
-    RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, attempts`,
+    RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, propagated, attempts`,
   getActivity: "SELECT instance_id, execution_id FROM activities WHERE seq = ?",
   deleteActivity: "DELETE FROM activities WHERE seq = ?",
   deleteActivitiesOf: "DELETE FROM activities WHERE instance_id = ?",

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Code, codeOf, useGrpcTest, waitWorkers } from "./helpers.js";
 import { currentClient, type CurrentClient, kindOf, rpc, STATEFUL_HISTORY, ts, WorkStream } from "./current-client.js";
 import { eventually } from "../process/harness.js";
+import { loadHistoryEventType } from "../../src/grpc/proto.js";
 
 const t = useGrpcTest();
 let clients: CurrentClient[] = [];
@@ -371,4 +372,51 @@ describe("client calls of the current protocol", () => {
     const failure = (await rpc(client, "GetInstance", { instanceId: "no-id" })).workflowState.failureDetails;
     expect(failure.errorMessage).toContain("CreateDetachedWorkflowAction requires an instance ID");
   });
+
+  it("history propagation: an activity gets its workflow's own history, a child the lineage, as raw HistoryEvent bytes, on every turn", async () => {
+    const { client, stream } = await setup();
+    await rpc(client, "StartInstance", { instanceId: "prop", name: "wf", input: { value: "1" } });
+    const worker = stream();
+    const t1 = await worker.next();
+    await rpc(client, "CompleteWorkflowTask", reply(t1, [
+      { id: 1, scheduleTask: { name: "act", historyPropagationScope: 1 } },
+      { id: 2, createChildWorkflow: { name: "child", instanceId: "prop-child", historyPropagationScope: 2 } },
+    ]));
+    const items = [await worker.next(), await worker.next()];
+    const activity = items.find((i) => i.activityRequest)!.activityRequest;
+    const childItem = items.find((i) => i.workflowRequest)!;
+    const child = childItem.workflowRequest;
+
+    expect(activity.propagatedHistory.scope).toBe(1);
+    expect(activity.propagatedHistory.chunks.map((c: any) => [c.instanceId, c.workflowName])).toEqual([["prop", "wf"]]);
+    // Up to and including the action's own event.
+    expect(decodeRaw(activity.propagatedHistory.chunks[0]).map(kindOf)).toEqual(["workflowStarted", "executionStarted", "taskScheduled"]);
+
+    expect(child.instanceId).toBe("prop-child");
+    expect(child.propagatedHistory.scope).toBe(2);
+    const parentChunk = decodeRaw(child.propagatedHistory.chunks[0]);
+    expect(parentChunk.map(kindOf)).toEqual(["workflowStarted", "executionStarted", "taskScheduled", "childWorkflowInstanceCreated"]);
+    expect(parentChunk[1].executionStarted.input).toEqual({ value: "1" });
+
+    // The child passes the lineage on: its parent's chunk, then its own.
+    await rpc(client, "CompleteWorkflowTask", reply(childItem, [{ id: 1, scheduleTask: { name: "act", historyPropagationScope: 2 } }]));
+    const grand = (await worker.next()).activityRequest;
+    expect(grand.workflowInstance.instanceId).toBe("prop-child");
+    expect(grand.propagatedHistory.chunks.map((c: any) => c.instanceId)).toEqual(["prop", "prop-child"]);
+    expect(decodeRaw(grand.propagatedHistory.chunks[1]).map(kindOf)).toEqual(["workflowStarted", "executionStarted", "taskScheduled"]);
+    await rpc(client, "CompleteActivityTask", { instanceId: "prop-child", taskId: 1, result: { value: "1" } });
+    // Every later turn of the child carries what it received.
+    const next = (await worker.next()).workflowRequest;
+    expect(next.instanceId).toBe("prop-child");
+    expect(next.propagatedHistory.chunks.map((c: any) => c.instanceId)).toEqual(["prop"]);
+  });
 });
+
+const historyEventType = loadHistoryEventType();
+/** A propagated chunk's raw events, decoded with the vendored proto (bytes arrive base64 with the loader's options). */
+function decodeRaw(chunk: { rawEvents: string[] }): any[] {
+  return chunk.rawEvents.map((raw) => {
+    const message = historyEventType.decode(Buffer.from(raw, "base64"));
+    return historyEventType.toObject(message, { longs: Number, oneofs: true });
+  });
+}
