@@ -533,9 +533,12 @@ function propagate(
 ): PropagatedHistory | undefined {
   if (scope === undefined || scope === "NONE") return undefined;
   // The start event's own received history is not part of the chunk (it is in `received`).
-  const events = [...pastEvents, ...turnEvents].map((e) =>
-    e.kind === "executionStarted" && e.propagatedHistory ? { ...e, propagatedHistory: undefined } : e);
-  const own = { appId: "", instanceId: state.instanceId, workflowName: state.name, events: events.map((e) => definedOnly(e)) };
+  const events = [...pastEvents, ...turnEvents].map((e) => {
+    if (e.kind !== "executionStarted" || !e.propagatedHistory) return e;
+    const { propagatedHistory: _received, ...start } = e;
+    return start;
+  });
+  const own = { appId: "", instanceId: state.instanceId, workflowName: state.name, events };
   const received = scope === "LINEAGE" ? (state.propagatedHistory?.chunks ?? []) : [];
   return { scope, chunks: [...received, own] };
 }
