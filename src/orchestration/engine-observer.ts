@@ -13,7 +13,7 @@ export interface TurnReport {
   /** Set when this turn finished the instance. */
   completion?: { status: RuntimeStatus; sinceCreatedMs: number } | undefined;
   continuedAsNew: boolean;
-  /** Workflow names of the child instances this turn created. */
+  /** Workflow names of the instances this turn started: children and detached workflows. */
   childrenStarted: string[];
 }
 

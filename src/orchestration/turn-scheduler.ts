@@ -136,7 +136,7 @@ export class TurnScheduler {
         return;
       case "committed":
         this.afterCommit(instanceId, result);
-        this.report(instanceId, result.outcome, performance.now() - began);
+        this.report(instanceId, result.outcome, result.touchedInstanceIds, performance.now() - began);
         return;
     }
   }
@@ -164,7 +164,7 @@ export class TurnScheduler {
     if (activities) this.deps.onActivitiesQueued();
   }
 
-  private report(instanceId: string, outcome: TurnOutcome, durationMs: number): void {
+  private report(instanceId: string, outcome: TurnOutcome, touched: readonly string[], durationMs: number): void {
     const state = outcome.state;
     if (!state) return;
     const completed = outcome.events.find((e) => e.kind === "executionCompleted");
@@ -174,7 +174,9 @@ export class TurnScheduler {
       durationMs,
       completion: completed ? { status: state.status, sinceCreatedMs: completed.timestamp - state.createdAt } : undefined,
       continuedAsNew: outcome.historyMode === "replace",
-      childrenStarted: outcome.effects.flatMap((effect) => (effect.kind === "createChild" ? [effect.event.name] : [])),
+      // Detached workflows are starts too, those the commit created (a taken ID is dropped).
+      childrenStarted: outcome.effects.flatMap((effect) =>
+        effect.kind === "createChild" || (effect.kind === "startDetached" && touched.includes(effect.event.instanceId)) ? [effect.event.name] : []),
     });
   }
 
