@@ -11,10 +11,10 @@
  * (`<new>:<action ID as 4 hex digits>`, or the ID the caller chose for a child target).
  * The target carries `rerunParentInstanceInfo` naming the source, as daprd marks it.
  */
-import { definedOnly, newEvent, type HistoryEvent, type SubOrchestrationInstanceCreated } from "./history.js";
+import { definedOnly, type HistoryEvent, type SubOrchestrationInstanceCreated } from "./history.js";
 import { childInstanceId } from "./instance-id.js";
 import { foldHistory, isTerminal, resolutionKey, type InstanceState } from "./state.js";
-import type { Effect } from "./turn.js";
+import { childStartEvent, timerFiredFor, type Effect } from "./turn.js";
 
 export interface RerunRequest {
   sourceInstanceId: string;
@@ -88,33 +88,15 @@ export function forkForRerun(
       case "timerCreated": {
         const created = { ...event, ...marked };
         events.push(created);
-        const fired = newEvent(definedOnly({ kind: "timerFired" as const, timerId: event.eventId, fireAt: event.fireAt, fireAtNanos: event.fireAtNanos }), event.fireAt);
-        effects.push({ kind: "scheduleTimer", fireAt: event.fireAt, event: fired });
+        effects.push({ kind: "scheduleTimer", fireAt: event.fireAt, event: timerFiredFor(created) });
         break;
       }
       case "subOrchestrationInstanceCreated": {
         const childId = (isTarget && request.newChildInstanceId) || childInstanceId(request.newInstanceId, event.eventId);
         const created: SubOrchestrationInstanceCreated = definedOnly({ ...event, ...input, ...marked, instanceId: childId });
         events.push(created);
-        effects.push({
-          kind: "createChild",
-          created,
-          event: newEvent(definedOnly({
-            kind: "executionStarted" as const,
-            name: event.name,
-            instanceId: childId,
-            executionId: ids.newExecutionId(),
-            input: created.input,
-            version: event.version,
-            parentInstance: definedOnly({
-              taskScheduledId: event.eventId,
-              name: sourceState.name,
-              instanceId: request.newInstanceId,
-              executionId,
-              version: sourceState.version,
-            }),
-          }), ids.now),
-        });
+        const parent = { instanceId: request.newInstanceId, executionId, name: sourceState.name, version: sourceState.version };
+        effects.push({ kind: "createChild", created, event: childStartEvent(created, parent, ids.newExecutionId(), ids.now) });
         break;
       }
     }

@@ -24,6 +24,7 @@ import {
   type StalledReason,
   type SubOrchestrationInstanceCreated,
   type TaskScheduled,
+  type TimerCreated,
   type TimerFired,
   type WorkflowVersion,
 } from "./history.js";
@@ -241,10 +242,16 @@ function applyActions(
         break;
       }
       case "createTimer": {
-        const exact = { fireAt: action.fireAt, fireAtNanos: action.fireAtNanos };
-        events.push(newEvent(definedOnly({ kind: "timerCreated" as const, ...exact, name: action.name, origin: action.origin, router: action.router }), now, action.id));
-        const fired = newEvent(definedOnly({ kind: "timerFired" as const, timerId: action.id, ...exact }), action.fireAt);
-        effects.push({ kind: "scheduleTimer", fireAt: action.fireAt, event: fired });
+        const created = newEvent(definedOnly({
+          kind: "timerCreated" as const,
+          fireAt: action.fireAt,
+          fireAtNanos: action.fireAtNanos,
+          name: action.name,
+          origin: action.origin,
+          router: action.router,
+        }), now, action.id);
+        events.push(created);
+        effects.push({ kind: "scheduleTimer", fireAt: action.fireAt, event: timerFiredFor(created) });
         break;
       }
       case "createSubOrchestration": {
@@ -260,26 +267,8 @@ function applyActions(
           router: action.router,
         }), now, action.id);
         events.push(created);
-        effects.push({
-          kind: "createChild",
-          created,
-          event: newEvent(definedOnly({
-            kind: "executionStarted" as const,
-            name: action.name,
-            instanceId: childId,
-            executionId: ids.newExecutionId(),
-            input: action.input,
-            version: action.version,
-            parentInstance: definedOnly({
-              taskScheduledId: action.id,
-              name: state.name,
-              instanceId,
-              executionId: state.executionId,
-              version: state.version,
-            }),
-            propagatedHistory: propagate(action.historyPropagationScope, state, prepared.pastEvents, events),
-          }), now),
-        });
+        const received = propagate(action.historyPropagationScope, state, prepared.pastEvents, events);
+        effects.push({ kind: "createChild", created, event: childStartEvent(created, state, ids.newExecutionId(), now, received) });
         break;
       }
       case "sendEvent":
@@ -516,6 +505,37 @@ function findProtocolProblem(state: InstanceState, actions: readonly Orchestrato
     seen.add(action.id);
   }
   return undefined;
+}
+
+/** The TimerFired a timer delivers to its own instance when it is due. */
+export function timerFiredFor(created: TimerCreated): TimerFired {
+  return newEvent(definedOnly({ kind: "timerFired" as const, timerId: created.eventId, fireAt: created.fireAt, fireAtNanos: created.fireAtNanos }), created.fireAt);
+}
+
+/** The start event of the child a parent (`parent`, its current execution) creates under `created`. */
+export function childStartEvent(
+  created: SubOrchestrationInstanceCreated,
+  parent: Pick<InstanceState, "instanceId" | "executionId" | "name" | "version">,
+  executionId: string,
+  now: number,
+  propagatedHistory?: PropagatedHistory,
+): ExecutionStarted {
+  return newEvent(definedOnly({
+    kind: "executionStarted" as const,
+    name: created.name,
+    instanceId: created.instanceId,
+    executionId,
+    input: created.input,
+    version: created.version,
+    parentInstance: definedOnly({
+      taskScheduledId: created.eventId,
+      name: parent.name,
+      instanceId: parent.instanceId,
+      executionId: parent.executionId,
+      version: parent.version,
+    }),
+    propagatedHistory,
+  }), now);
 }
 
 /**
