@@ -14,6 +14,8 @@ export interface Config {
   /** The Prometheus metrics port (0 picks a free port). */
   metricsPort: number;
   dbPath: string;
+  /** A Dapr Configuration YAML file (retention policy), if any. */
+  configPath: string | undefined;
   /** Path of the workflows module, or undefined to run without in-process workflows. */
   workflowsPath: string | undefined;
   logLevel: string;
@@ -31,21 +33,27 @@ export interface Config {
 /** The bundled examples, compiled beside this file's directory (dist/examples/index.js). */
 export const bundledExamplesPath = fileURLToPath(new URL("../examples/index.js", import.meta.url));
 
-const flags = {
-  host: { type: "string", env: "WORKFLOWD_HOST" },
-  port: { type: "string", env: "DAPR_HTTP_PORT" },
-  "grpc-port": { type: "string", env: "DAPR_GRPC_PORT" },
-  "metrics-port": { type: "string", env: "DAPR_METRICS_PORT" },
-  db: { type: "string", env: "WORKFLOWD_DB" },
-  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS" },
-  "log-level": { type: "string", env: "LOG_LEVEL" },
-  "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY" },
-  "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE" },
-  "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT" },
-  "app-id": { type: "string", env: "APP_ID" },
-  "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS" },
-  "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS" },
+/**
+ * Every server flag, its environment variable and what it sets (`workflowd --help` prints
+ * this table).
+ */
+export const serverFlags = {
+  host: { type: "string", env: "WORKFLOWD_HOST", help: "address to listen on (default 0.0.0.0)" },
+  port: { type: "string", env: "DAPR_HTTP_PORT", help: "HTTP port of the Dapr Workflow API (default 3500)" },
+  "grpc-port": { type: "string", env: "DAPR_GRPC_PORT", help: "durabletask gRPC port for Dapr SDK apps (default 50001)" },
+  "metrics-port": { type: "string", env: "DAPR_METRICS_PORT", help: "Prometheus /metrics port (default 9090)" },
+  db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db)" },
+  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows module, or 'none' (default: the bundled examples)" },
+  config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML (spec.workflow.stateRetentionPolicy)" },
+  "log-level": { type: "string", env: "LOG_LEVEL", help: "debug, info, warn or error (default info)" },
+  "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY", help: "largest HTTP request body, e.g. 4Mi (default 4Mi)" },
+  "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE", help: "largest gRPC message, e.g. 128Mi" },
+  "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT", help: "end each Node SDK's first worker stream once so it reconnects after a crash (default true)" },
+  "app-id": { type: "string", env: "APP_ID", help: "the app ID /v1.0/metadata reports (default workflowd)" },
+  "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS", help: "how long a running activity is leased before it runs again" },
+  "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS", help: "how long shutdown waits for running work" },
 } as const;
+const flags = serverFlags;
 
 export class ConfigError extends Error {}
 
@@ -68,6 +76,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     grpcPort: integer("grpc-port", get("grpc-port") ?? "50001", 0, 65535),
     metricsPort: integer("metrics-port", get("metrics-port") ?? "9090", 0, 65535),
     dbPath: get("db") ?? "./data/workflowd.db",
+    configPath: get("config"),
     workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
     logLevel: get("log-level") ?? "info",
     bodyBytesMax: byteSize(get("max-body-size"), "max-body-size") ?? limits.bodyBytesDefault,

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import type { WorkflowEngine } from "../orchestration/workflow-engine.js";
 import { tokenMatcher } from "../token.js";
-import { loadTaskHubService } from "./proto.js";
+import { loadTaskHubService } from "../protocol/proto.js";
 import { ReconnectPrimer } from "./reconnect-primer.js";
 import { taskHubService, type WorkerStreams } from "./task-hub-service.js";
 

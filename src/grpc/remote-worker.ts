@@ -37,7 +37,7 @@ import {
   type PbWorkflowResponse,
   turnResultFromPb,
   workflowRequestToPb,
-} from "./convert.js";
+} from "../protocol/convert.js";
 
 export interface RemoteWorkerOptions {
   /** Items outstanding on the stream at most. */

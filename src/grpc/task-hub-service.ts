@@ -33,7 +33,7 @@ import {
   statusFromNumber,
   valueOf,
   workflowStateToPb,
-} from "./convert.js";
+} from "../protocol/convert.js";
 import type { ReconnectPrimer } from "./reconnect-primer.js";
 import { activityKey, PendingReplies, RemoteWorker, turnKey, WarmHistories } from "./remote-worker.js";
 

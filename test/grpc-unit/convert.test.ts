@@ -32,8 +32,8 @@ import {
   workflowStateToPb,
   type PbAction,
   type PbWorkflowResponse,
-} from "../../src/grpc/convert.js";
-import { loaderOptions, loadTaskHubService, protoDir, protoFile, protoPath } from "../../src/grpc/proto.js";
+} from "../../src/protocol/convert.js";
+import { loaderOptions, loadTaskHubService, protoDir, protoFile, protoPath } from "../../src/protocol/proto.js";
 import type { ActivityRequest } from "../../src/orchestration/worker.js";
 
 // A time with milliseconds (123) so that dropping them would show.

@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { HistoryEvent } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
-import { eventToPb } from "../../src/grpc/convert.js";
+import { eventToPb } from "../../src/protocol/convert.js";
 import { activityKey, PendingReplies, RemoteWorker, turnKey, WarmHistories, type RemoteWorkerOptions } from "../../src/grpc/remote-worker.js";
 import { WorkerUnavailableError, type ActivityRequest, type OrchestrationRequest } from "../../src/orchestration/worker.js";
 

@@ -8,7 +8,7 @@
  */
 import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { loaderOptions, protoFile } from "../../src/grpc/proto.js";
+import { loaderOptions, protoFile } from "../../src/protocol/proto.js";
 import { eventually } from "../process/harness.js";
 
 const definition = loadPackageDefinition(loadSync(protoFile, loaderOptions));

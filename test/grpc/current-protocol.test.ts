@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Code, codeOf, useGrpcTest, waitWorkers } from "./helpers.js";
 import { currentClient, type CurrentClient, kindOf, rpc, STATEFUL_HISTORY, ts, WorkStream } from "./current-client.js";
 import { eventually } from "../process/harness.js";
-import { loadHistoryEventType } from "../../src/grpc/proto.js";
+import { loadHistoryEventType } from "../../src/protocol/proto.js";
 
 const t = useGrpcTest();
 let clients: CurrentClient[] = [];

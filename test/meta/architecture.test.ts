@@ -1,6 +1,6 @@
 /**
  * The layering, checked from the imports: dependencies point inward (api and grpc →
- * orchestration → engine and store; the engine does no I/O), and there are no import cycles.
+ * protocol → orchestration → engine and store; the engine does no I/O), and there are no import cycles.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -52,8 +52,14 @@ const allowed: Record<string, string[]> = {
   store: ["engine"],
   orchestration: ["engine", "store", "limits"],
   runtime: ["engine", "orchestration"],
-  api: ["orchestration", "engine", "token"],
-  grpc: ["orchestration", "engine", "limits", "token"],
+  // The durabletask wire model (the vendored proto, conversions to and from its messages),
+  // shared by both transports: gRPC speaks it, the HTTP history route shows it as JSON.
+  protocol: ["orchestration", "engine"],
+  api: ["orchestration", "engine", "protocol", "token"],
+  grpc: ["orchestration", "engine", "protocol", "limits", "token"],
+  // The command-line client talks to a server over HTTP only; it reads the server's flag
+  // table for its help text.
+  cli: ["config", "version"],
   token: [],
   limits: [],
   version: [],
@@ -63,7 +69,7 @@ const allowed: Record<string, string[]> = {
   index: ["app", "runtime", "engine"],
   // The backup command opens the store directly: it runs no engine and no server.
   backup: ["config", "limits", "store"],
-  main: ["app", "backup", "config", "runtime"],
+  main: ["app", "backup", "cli", "config", "runtime"],
 };
 
 describe("architecture", () => {

@@ -13,7 +13,7 @@
  */
 import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceDefinition, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { loaderOptions, protoFile } from "../../src/grpc/proto.js";
+import { loaderOptions, protoFile } from "../../src/protocol/proto.js";
 import { request as httpRequestRaw } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
