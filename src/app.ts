@@ -10,6 +10,7 @@ import { GrpcServer } from "./grpc/grpc-server.js";
 import { Metrics } from "./metrics/metrics.js";
 import { MetricsServer } from "./metrics/metrics-server.js";
 import { limits } from "./limits.js";
+import type { RetentionPolicy } from "./orchestration/retention-sweeper.js";
 import { WorkflowEngine } from "./orchestration/workflow-engine.js";
 import { InProcessWorker } from "./runtime/in-process-worker.js";
 import { WorkflowRegistry } from "./runtime/registry.js";
@@ -42,6 +43,8 @@ export interface BuildAppOptions {
   shutdownGraceMs?: number;
   /** Defaults to a silent logger. */
   logger?: Logger;
+  /** Purge finished instances after these times (daprd's spec.workflow.stateRetentionPolicy). */
+  retention?: RetentionPolicy | undefined;
   /** Milliseconds since the epoch; for tests that need a controlled clock. */
   clock?: () => number;
 }
@@ -79,6 +82,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     observer: metrics,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.activityLeaseMs ? { activityLeaseMs: options.activityLeaseMs } : {}),
+    retention: options.retention,
   });
   try {
     if (registry.workflowNames().length + registry.activityNames().length > 0) {
@@ -95,6 +99,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     });
     const app = await createHttpServer({
       service: engine.service,
+      queries: engine.queries,
       logger,
       bodyBytesMax: options.bodyBytesMax ?? limits.bodyBytesDefault,
       apiToken: options.apiToken || undefined,

@@ -2,8 +2,10 @@
  * Configuration from the environment and command-line flags (flags win). Every setting has
  * both forms; the README's configuration table lists them.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parseDaprConfiguration, type RetentionPolicy } from "./dapr-configuration.js";
 import { limits } from "./limits.js";
 
 export interface Config {
@@ -16,6 +18,8 @@ export interface Config {
   dbPath: string;
   /** A Dapr Configuration YAML file (retention policy), if any. */
   configPath: string | undefined;
+  /** Its `spec.workflow.stateRetentionPolicy`; undefined: keep finished instances. */
+  retention: RetentionPolicy | undefined;
   /** Path of the workflows module, or undefined to run without in-process workflows. */
   workflowsPath: string | undefined;
   logLevel: string;
@@ -77,6 +81,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     metricsPort: integer("metrics-port", get("metrics-port") ?? "9090", 0, 65535),
     dbPath: get("db") ?? "./data/workflowd.db",
     configPath: get("config"),
+    retention: retentionOf(get("config")),
     workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
     logLevel: get("log-level") ?? "info",
     bodyBytesMax: byteSize(get("max-body-size"), "max-body-size") ?? limits.bodyBytesDefault,
@@ -87,6 +92,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     activityLeaseMs: integer("activity-lease-ms", get("activity-lease-ms") ?? String(limits.activityLeaseMsDefault), 1, 2 ** 31),
     shutdownGraceMs: integer("shutdown-grace-ms", get("shutdown-grace-ms") ?? String(limits.shutdownGraceMsDefault), 0, 2 ** 31),
   };
+}
+
+function retentionOf(path: string | undefined): RetentionPolicy | undefined {
+  if (path === undefined) return undefined;
+  const where = `--config / WORKFLOWD_CONFIG '${path}'`;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const cause = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`${where}: cannot read it (${cause}); give the path of a Dapr Configuration YAML file`);
+  }
+  try {
+    return parseDaprConfiguration(text).retention;
+  } catch (error) {
+    throw new ConfigError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function boolean(name: string, text: string): boolean {

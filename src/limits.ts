@@ -53,6 +53,16 @@ export const limits = {
   grpcStreamItemsMax: 50,
   /** gRPC message size limit both ways: the Dapr SDK clients' own setting (128 MiB). */
   grpcMessageBytesMax: 128 * 1024 * 1024,
+  /** Top-level instances one bulk purge call deletes at most (HTTP and gRPC); `isComplete` is false while more match. */
+  bulkPurgeInstancesMax: 10_000,
+  /** Listing page sizes (HTTP list, gRPC QueryInstances / ListInstanceIDs): the default and the largest. */
+  listPageSizeDefault: 100,
+  listPageSizeMax: 1_000,
+  /** History page sizes (HTTP history): the default and the largest. */
+  historyPageSizeDefault: 1_000,
+  historyPageSizeMax: 10_000,
+  /** How often the retention sweeper looks for instances past their policy (a cheap indexed query). */
+  retentionCheckMs: 2_000,
   /** Node's setTimeout fires at once beyond this; longer waits are re-armed in steps. */
   timerDelayMsMax: 2_147_483_647,
 } as const;

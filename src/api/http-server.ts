@@ -11,6 +11,8 @@ import { apiTokenHook } from "./auth.js";
 import { ApiError, apiErrors, type RouteFailure } from "./errors.js";
 import { healthRoutes, type HealthRoutesOptions } from "./health-routes.js";
 import { registerOpenApi } from "./openapi.js";
+import type { InstanceQueries } from "../orchestration/instance-queries.js";
+import { operationsRoutes } from "./operations-routes.js";
 import { sharedSchemas } from "./schemas.js";
 import { workflowRoutes } from "./workflow-routes.js";
 
@@ -18,6 +20,7 @@ export const versionPrefixes = ["/v1.0", "/v1.0-beta1", "/v1.0-alpha1"] as const
 
 export interface HttpServerOptions extends HealthRoutesOptions {
   service: WorkflowService;
+  queries: InstanceQueries;
   logger: Logger;
   bodyBytesMax: number;
   /** When set, every route but the health checks needs a matching `dapr-api-token`. */
@@ -95,6 +98,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   for (const prefix of versionPrefixes) {
     await app.register(workflowRoutes, { prefix, service: options.service });
+    await app.register(operationsRoutes, { prefix, service: options.service, queries: options.queries });
   }
   await app.register(healthRoutes, { prefix: "/v1.0", ...options });
   return app;

@@ -195,22 +195,22 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
  * 202 with an empty body. The route schema declares it as "no body" (Type.Null); Fastify
  * writes nothing for an undefined payload, which is what the contract asks for.
  */
-function accepted(reply: FastifyReply): FastifyReply {
+export function accepted(reply: FastifyReply): FastifyReply {
   return reply.code(202).send(undefined as unknown as null);
 }
 
 /** The body exactly as sent (the server parses every content type as text); "" when empty. */
-function rawBody(request: FastifyRequest): string {
+export function rawBody(request: FastifyRequest): string {
   return typeof request.body === "string" ? request.body : "";
 }
 
 /**
  * daprd decodes these routes' bodies into its request message: empty or any JSON object is
- * accepted and ignored; anything else is a malformed request.
+ * accepted and ignored; anything else is a malformed request. Returns the object, if any.
  */
-function requireEmptyOrObject(request: FastifyRequest): void {
+export function requireEmptyOrObject(request: FastifyRequest): Record<string, unknown> | undefined {
   const body = rawBody(request);
-  if (body.length === 0) return;
+  if (body.length === 0) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -220,6 +220,7 @@ function requireEmptyOrObject(request: FastifyRequest): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw apiErrors.malformedBody("the body must be a JSON object");
   }
+  return value as Record<string, unknown>;
 }
 
 /**

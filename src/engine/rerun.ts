@@ -26,6 +26,8 @@ export interface RerunRequest {
   overwriteInput: boolean;
   /** For a child-workflow target: the new child's instance ID. */
   newChildInstanceId?: string | undefined;
+  /** Whether a timer may be the target (daprd's RPC allows it; the HTTP route does not). Default true. */
+  timers?: boolean | undefined;
 }
 
 export type RerunProblem =
@@ -50,7 +52,7 @@ export function forkForRerun(
   const sourceState = foldHistory(request.sourceInstanceId, source).state(request.sourceInstanceId);
   if (!sourceState || !isTerminal(sourceState.status)) return { kind: "not-terminal", status: sourceState?.status ?? "PENDING" };
   if (sourceState.parentInstance) return { kind: "is-child" };
-  const at = source.findIndex((e) => e.eventId === request.eventId && isScheduling(e));
+  const at = source.findIndex((e) => e.eventId === request.eventId && isScheduling(e) && (request.timers !== false || e.kind !== "timerCreated"));
   if (at < 0) {
     const other = source.find((e) => e.eventId === request.eventId);
     return other ? { kind: "not-rerunnable", eventKind: other.kind } : { kind: "no-event" };

@@ -38,6 +38,7 @@ export class GrpcServer {
     const definition = loadTaskHubService();
     const { implementation, streams } = taskHubService(definition, {
       service: options.engine.service,
+      queries: options.engine.queries,
       workers: options.engine.workers,
       watch: options.engine.watch,
       logger: options.logger,

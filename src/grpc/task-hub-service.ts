@@ -19,13 +19,16 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { isTerminal } from "../engine/state.js";
+import { limits } from "../limits.js";
 import type { InstanceWatch, WaitResult } from "../orchestration/instance-watch.js";
 import type { WorkerSet } from "../orchestration/worker.js";
+import type { InstanceQueries } from "../orchestration/instance-queries.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import {
   eventToPb,
   exactNanos,
   millis,
+  orchestrationStateToPb,
   type PbActivityResponse,
   type PbString,
   type PbTimestamp,
@@ -39,6 +42,7 @@ import { activityKey, PendingReplies, RemoteWorker, turnKey, WarmHistories } fro
 
 export interface TaskHubServiceDeps {
   service: WorkflowService;
+  queries: InstanceQueries;
   workers: WorkerSet;
   watch: InstanceWatch;
   logger: Logger;
@@ -54,8 +58,6 @@ export interface TaskHubServiceDeps {
 
 /** GetWorkItemsRequest.capabilities: WORKER_CAPABILITY_STATEFUL_HISTORY. */
 const statefulHistoryCapability = 2;
-/** Instances a filter purge deletes per call; `isComplete` is false while more match. */
-const purgeBatchMax = 1_000;
 
 /** A failure with its gRPC status, for the handler wrappers to send. */
 export class GrpcError extends Error {
@@ -288,8 +290,8 @@ export function taskHubService(
           createdFrom: millis(filter.createdTimeFrom),
           createdTo: millis(filter.createdTimeTo),
           statuses: statuses.length > 0 ? statuses : undefined,
-        }, options, purgeBatchMax);
-        return { deletedInstanceCount: result.purged.length, isComplete: { value: !result.more } };
+        }, options, limits.bulkPurgeInstancesMax);
+        return { deletedInstanceCount: result.deleted, isComplete: { value: result.isComplete } };
       }
       const instanceId = required(request.instanceId, "instanceId");
       const result = await deps.service.purge(instanceId, options);
@@ -352,6 +354,56 @@ export function taskHubService(
           throw new GrpcError(Status.NOT_FOUND, `target event '${result.eventKind}' with ID '${request.eventID ?? 0}' is not an event that can be rerun`);
         case "bad-option":
           throw new GrpcError(Status.INVALID_ARGUMENT, result.message);
+      }
+    },
+
+    // The earlier protocol's query (proto/legacy): the HTTP list's filters that it has, and its paging.
+    QueryInstances: (request: {
+      query?: {
+        runtimeStatus?: number[];
+        createdTimeFrom?: PbTimestamp;
+        createdTimeTo?: PbTimestamp;
+        maxInstanceCount?: number;
+        continuationToken?: PbString;
+        instanceIdPrefix?: PbString;
+        fetchInputsAndOutputs?: boolean;
+      };
+    }) => {
+      const query = request.query ?? {};
+      const statuses = (query.runtimeStatus ?? []).map((n) => {
+        const status = statusFromNumber(n);
+        if (!status) throw new GrpcError(Status.INVALID_ARGUMENT, `query.runtimeStatus: unknown status ${n}`);
+        return status;
+      });
+      const size = query.maxInstanceCount ?? 0;
+      if (size < 0 || size > limits.listPageSizeMax) {
+        throw new GrpcError(Status.INVALID_ARGUMENT, `query.maxInstanceCount must be from 1 to ${limits.listPageSizeMax} (0 for ${limits.listPageSizeDefault})`);
+      }
+      const page = deps.queries.list({
+        statuses: statuses.length > 0 ? statuses : undefined,
+        createdFrom: millis(query.createdTimeFrom),
+        createdTo: millis(query.createdTimeTo),
+        instanceIdPrefix: valueOf(query.instanceIdPrefix),
+      }, size || limits.listPageSizeDefault, valueOf(query.continuationToken));
+      if ("kind" in page) throw new GrpcError(Status.INVALID_ARGUMENT, page.message);
+      return {
+        orchestrationState: page.instances.map((i) => orchestrationStateToPb(i, query.fetchInputsAndOutputs === true)),
+        ...(page.continuationToken ? { continuationToken: { value: page.continuationToken } } : {}),
+      };
+    },
+
+    RewindInstance: async (request: { instanceId?: string; reason?: PbString }) => {
+      const instanceId = required(request.instanceId, "instanceId");
+      const result = await deps.service.rewind(instanceId, valueOf(request.reason));
+      switch (result.kind) {
+        case "rewound":
+          return {};
+        case "not-found":
+          throw new GrpcError(Status.NOT_FOUND, `workflow instance '${instanceId}' not found`);
+        case "not-failed":
+          throw new GrpcError(Status.FAILED_PRECONDITION, `workflow instance '${instanceId}' is ${result.status}; only a FAILED instance can be rewound`);
+        case "child-running":
+          throw new GrpcError(Status.FAILED_PRECONDITION, `child workflow '${result.instanceId}', created after the failure, is ${result.status}; terminate it first`);
       }
     },
 

@@ -6,6 +6,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ActivityReport, EngineObserver, TurnReport } from "../orchestration/engine-observer.js";
+import type { RuntimeStatus } from "../orchestration/workflow-service.js";
 
 export interface MetricSources {
   queueDepths: () => { readyInstances: number; pendingTimers: number; queuedActivities: number; runningActivities: number };
@@ -27,6 +28,7 @@ export class Metrics implements EngineObserver {
   private readonly activities: Counter<"activity_name" | "status">;
   private readonly activityLatency: Histogram<"activity_name">;
   private readonly httpRequests: Counter<"method" | "path" | "status">;
+  private readonly retentionPurgedTotal: Counter<"status">;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -73,6 +75,12 @@ export class Metrics implements EngineObserver {
       help: "Time of one activity execution on its worker.",
       labelNames: ["activity_name"],
       buckets: stepBuckets,
+      registers,
+    });
+    this.retentionPurgedTotal = new Counter({
+      name: "workflowd_retention_purged_total",
+      help: "Instances the retention policy (spec.workflow.stateRetentionPolicy) purged, children included, by the status that made them due.",
+      labelNames: ["status"],
       registers,
     });
     this.httpRequests = new Counter({
@@ -126,6 +134,10 @@ export class Metrics implements EngineObserver {
   activityExecuted(report: ActivityReport): void {
     this.activities.inc({ activity_name: report.name, status: report.ok ? "success" : "failed" });
     this.activityLatency.observe({ activity_name: report.name }, report.durationMs / 1000);
+  }
+
+  retentionPurged(status: RuntimeStatus, count: number): void {
+    this.retentionPurgedTotal.inc({ status }, count);
   }
 
   // -- HTTP -------------------------------------------------------------------------------

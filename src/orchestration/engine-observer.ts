@@ -27,10 +27,13 @@ export interface EngineObserver {
   workflowStarted(workflowName: string): void;
   turnCommitted(report: TurnReport): void;
   activityExecuted(report: ActivityReport): void;
+  /** The retention sweeper purged `count` instances (children included) of finished `status` trees. */
+  retentionPurged(status: RuntimeStatus, count: number): void;
 }
 
 export const silentObserver: EngineObserver = {
   workflowStarted() {},
   turnCommitted() {},
   activityExecuted() {},
+  retentionPurged() {},
 };

@@ -70,6 +70,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
       consumedSeqs: outcome.inboxKept ? [] : prepared.consumedSeqs,
       outcome,
       now: deps.clock(),
+      loaded: snapshot.instance,
     };
     // Shares one transaction (and one fsync) with the other writes of this moment.
     const committed = await deps.store.grouped(() => deps.store.commitTurn(commit));

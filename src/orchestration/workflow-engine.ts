@@ -1,7 +1,7 @@
 /**
  * Wires the orchestration layer together over one store: the worker set, the turn
  * scheduler, the activity dispatcher and the management service. Start-up recovery and
- * graceful stop live here; transports (HTTP, gRPC) only hold a reference to `service`.
+ * graceful stop live here; transports (HTTP, gRPC) only hold references to `service` and `queries`.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -9,7 +9,9 @@ import { limits } from "../limits.js";
 import type { SqliteStore } from "../store/sqlite-store.js";
 import { ActivityDispatcher } from "./activity-dispatcher.js";
 import { type EngineObserver, silentObserver } from "./engine-observer.js";
+import { InstanceQueries } from "./instance-queries.js";
 import { InstanceWatch } from "./instance-watch.js";
+import { type RetentionPolicy, RetentionSweeper } from "./retention-sweeper.js";
 import { TurnScheduler } from "./turn-scheduler.js";
 import { WorkerSet } from "./worker.js";
 import { WorkflowService } from "./workflow-service.js";
@@ -22,15 +24,20 @@ export interface WorkflowEngineOptions {
   turnTimeoutMs?: number;
   /** Hears about starts, turns and activities (metrics). */
   observer?: EngineObserver;
+  /** Purge finished instances after these times (daprd's stateRetentionPolicy); none when undefined. */
+  retention?: RetentionPolicy | undefined;
 }
 
 export class WorkflowEngine {
   readonly workers = new WorkerSet();
   readonly service: WorkflowService;
+  /** Listing, counts and history pages. */
+  readonly queries: InstanceQueries;
   /** Waits for instances to reach a state (the gRPC wait calls). */
   readonly watch: InstanceWatch;
   private readonly scheduler: TurnScheduler;
   private readonly dispatcher: ActivityDispatcher;
+  private readonly sweeper: RetentionSweeper | undefined;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
 
   constructor(private readonly options: WorkflowEngineOptions) {
@@ -38,6 +45,7 @@ export class WorkflowEngine {
     const clock = options.clock ?? Date.now;
     const observer = options.observer ?? silentObserver;
     const newExecutionId = () => randomUUID().replaceAll("-", "");
+    this.queries = new InstanceQueries(store);
     this.watch = new InstanceWatch((id) => store.getInstance(id), limits.instanceWatchPollMs);
     this.dispatcher = new ActivityDispatcher({
       store,
@@ -66,6 +74,9 @@ export class WorkflowEngine {
       },
       observer,
     });
+    this.sweeper = options.retention
+      ? new RetentionSweeper({ store, policy: options.retention, clock, logger, observer, checkMs: limits.retentionCheckMs })
+      : undefined;
     this.service = new WorkflowService({
       store,
       clock,
@@ -83,6 +94,7 @@ export class WorkflowEngine {
     this.state = "running";
     this.dispatcher.start();
     this.scheduler.start();
+    this.sweeper?.start();
   }
 
   get isRunning(): boolean {
@@ -97,7 +109,7 @@ export class WorkflowEngine {
     }
     this.state = "stopping";
     this.watch.close();
-    await Promise.all([this.scheduler.stop(), this.dispatcher.stop(graceMs)]);
+    await Promise.all([this.scheduler.stop(), this.dispatcher.stop(graceMs), this.sweeper?.stop()]);
     this.state = "stopped";
   }
 }

@@ -10,14 +10,9 @@ import { randomUUID } from "node:crypto";
 import { newEvent, type ExactNanos, type ExecutionStarted, type HistoryEvent, type WireValue } from "../engine/history.js";
 import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.js";
 import { forkForRerun, type RerunProblem, type RerunRequest } from "../engine/rerun.js";
-import type {
-  InstanceIdPage,
-  InstanceRecord,
-  PurgeFilter,
-  PurgeOptions,
-  PurgeResult,
-  SqliteStore,
-} from "../store/sqlite-store.js";
+import { planRewind, type ChildOutcome, type RewindPlan, type RewindProblem } from "../engine/rewind.js";
+import { terminalStatuses } from "../engine/state.js";
+import type { InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition, PurgeOptions, PurgeResult, SqliteStore } from "../store/sqlite-store.js";
 import type { EngineObserver } from "./engine-observer.js";
 
 export interface WorkflowServiceDeps {
@@ -41,6 +36,9 @@ export type StartResult =
   | { kind: "exists"; instanceId: string }
   | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem };
 
+export type { InstanceFilter, PurgeOptions };
+export type { RuntimeStatus } from "../engine/state.js";
+
 export interface StartOptions {
   scheduledStartAt?: number | undefined;
   scheduledStartNanos?: ExactNanos | undefined;
@@ -59,6 +57,18 @@ export type RerunResult =
   | { kind: "exists"; instanceId: string }
   | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem }
   | RerunProblem;
+
+export type RewindResult = { kind: "rewound" } | { kind: "not-found" } | RewindProblem;
+
+export interface BulkPurgeResult {
+  /** Instances deleted, children included. */
+  deleted: number;
+  /** False when matches remain beyond this call's limit: call again. */
+  isComplete: boolean;
+}
+
+/** Instances a bulk purge deletes per transaction: small, so no write holds the event loop for long. */
+const bulkPurgeBatch = 50;
 
 /** "ok" covers the no-op cases (an event for a finished instance is accepted and dropped). */
 export type CommandResult = "ok" | "not-found";
@@ -125,10 +135,84 @@ export class WorkflowService {
     return store.grouped(() => store.purge(instanceId, options));
   }
 
-  /** Purges up to `limit` instances matching the filter (finished ones only, unless `force`). */
-  purgeMatching(filter: PurgeFilter, options: PurgeOptions, limit: number): Promise<{ purged: string[]; more: boolean }> {
+  /**
+   * Purges up to `limit` instances matching the filter in small transactions. With
+   * `recursive` only top-level ones (no parent left) match, each purged with its children as
+   * `purge` does. Without `force` only finished ones
+   * match, and a tree with an unfinished member is skipped. `isComplete` is true once the
+   * matches are exhausted (skipped trees do not count: calling again would find them again).
+   */
+  async purgeMatching(filter: InstanceFilter, options: PurgeOptions, limit: number): Promise<BulkPurgeResult> {
     const { store } = this.deps;
-    return store.grouped(() => store.purgeMatching(filter, options, limit));
+    const statuses = options.force ? filter.statuses : (filter.statuses ?? terminalStatuses).filter((s) => terminalStatuses.includes(s));
+    const match: InstanceFilter = { ...filter, statuses, rootsOnly: options.recursive };
+    if (statuses?.length === 0) return { deleted: 0, isComplete: true };
+    let after: ListPosition | undefined;
+    let matched = 0;
+    let deleted = 0;
+    while (matched < limit) {
+      const batch = store.listInstances(match, after, Math.min(bulkPurgeBatch, limit - matched));
+      if (batch.length === 0) return { deleted, isComplete: true };
+      deleted += await store.grouped(() => {
+        let count = 0;
+        for (const { instanceId } of batch) {
+          const result = store.purge(instanceId, options);
+          if (result.kind === "purged") count += result.instanceIds.length;
+        }
+        return count;
+      });
+      matched += batch.length;
+      const last = batch.at(-1)!;
+      after = { createdAt: last.createdAt, instanceId: last.instanceId };
+    }
+    return { deleted, isComplete: store.listInstances(match, after, 1).length === 0 };
+  }
+
+  /**
+   * Continues a FAILED instance from its failure point (see engine/rewind.ts), with its failed
+   * children rewound too, all in one transaction.
+   */
+  async rewind(instanceId: string, reason: string | undefined): Promise<RewindResult> {
+    const { store } = this.deps;
+    const now = this.deps.clock();
+    const plans: { instance: InstanceRecord; plan: RewindPlan }[] = [];
+    const result = await store.grouped((): RewindResult => {
+      const root = store.getInstance(instanceId);
+      if (!root) return { kind: "not-found" };
+      const pending = [root];
+      const purges: string[] = [];
+      for (let instance = pending.shift(); instance; instance = pending.shift()) {
+        const history = store.history(instance.instanceId) ?? [];
+        const children = new Map<string, ChildOutcome | undefined>();
+        for (const event of history) {
+          if (event.kind !== "subOrchestrationInstanceCreated") continue;
+          const child = store.getInstance(event.instanceId);
+          children.set(event.instanceId, child && { status: child.status, output: child.output, failureDetails: child.failureDetails });
+        }
+        const plan = planRewind({ instanceId: instance.instanceId, history, children, reason, now });
+        if (plan.kind !== "rewind") return plan;
+        plans.push({ instance, plan });
+        purges.push(...plan.purgeChildren);
+        for (const childId of plan.rewindChildren) pending.push(store.getInstance(childId)!);
+      }
+      // Planned in full before anything is written: a refusal leaves every instance as it was.
+      for (const id of purges) store.purge(id, { recursive: true, force: false });
+      for (const { instance, plan } of plans) {
+        store.rewriteInstance({ instanceId: instance.instanceId, expectedVersion: instance.version, ...plan, now });
+      }
+      return { kind: "rewound" };
+    });
+    if (result.kind !== "rewound") return result;
+    for (const { instance, plan } of plans) {
+      if (plan.inbox.length > 0) this.deps.notify(instance.instanceId);
+      for (const effect of plan.effects) {
+        if (effect.kind !== "scheduleTimer") continue;
+        if (effect.fireAt <= now) this.deps.notify(instance.instanceId);
+        else this.deps.wakeAt(effect.fireAt);
+      }
+    }
+    if (plans.some(({ plan }) => plan.effects.some((e) => e.kind === "scheduleActivity"))) this.deps.activitiesQueued();
+    return result;
   }
 
   /**

@@ -666,6 +666,12 @@ export function activityResultFromPb(response: PbActivityResponse): ActivityResu
  * non-empty errorType and errorMessage: the Node client builds failure details only when
  * both are set.
  */
+/** The earlier file's OrchestrationState (QueryInstances): the same fields, the status under its old name. */
+export function orchestrationStateToPb(instance: InstanceView, withPayloads: boolean) {
+  const { workflowStatus, ...rest } = workflowStateToPb(instance, withPayloads);
+  return { ...rest, orchestrationStatus: workflowStatus };
+}
+
 export function workflowStateToPb(instance: InstanceView, withPayloads: boolean) {
   const failure = instance.failureDetails;
   return definedOnly({

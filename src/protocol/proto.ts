@@ -43,9 +43,27 @@ export function loadHistoryEventType(): protobuf.Type {
   return root.lookupType("HistoryEvent");
 }
 
+/**
+ * The methods of the earlier protocol file that the current one dropped and workflowd still
+ * serves (see `proto/legacy/SOURCE.md`): same paths, their own message types.
+ */
+export const legacyMethods = ["QueryInstances", "RewindInstance"] as const;
+export const legacyProtoFile = "legacy/orchestrator_service.proto";
+
+/** TaskHubSidecarService as served: the current file's methods plus `legacyMethods`. */
 export function loadTaskHubService(): ServiceDefinition {
-  const definition = loadPackageDefinition(loadSync(protoFile, loaderOptions));
+  const service = serviceOf(protoFile);
+  const legacy = serviceOf(legacyProtoFile);
+  const added = Object.fromEntries(legacyMethods.filter((m) => !service[m]).map((method) => {
+    if (!legacy[method]) throw new Error(`${protoDir}${legacyProtoFile} does not define ${method}`);
+    return [method, legacy[method]!];
+  }));
+  return { ...service, ...added };
+}
+
+function serviceOf(file: string): ServiceDefinition {
+  const definition = loadPackageDefinition(loadSync(file, loaderOptions));
   const service = (definition.TaskHubSidecarService as { service?: ServiceDefinition } | undefined)?.service;
-  if (!service) throw new Error(`${protoPath} does not define TaskHubSidecarService`);
+  if (!service) throw new Error(`${protoDir}${file} does not define TaskHubSidecarService`);
   return service;
 }

@@ -14,6 +14,7 @@
  *               released lease lets it run again (at-least-once). The row is deleted in the
  *               same transaction that puts its result into the inbox. `scheduled` is
  *               the TaskScheduled event whose protocol fields the request carries.
+ *   settings    values made once per database (the continuation-token key).
  */
 import type { Database } from "better-sqlite3";
 
@@ -85,6 +86,22 @@ const migrations: readonly string[] = [
   ALTER TABLE instances ADD COLUMN workflow_version TEXT;
   -- Stalled instances run again when a worker connects: found without a scan.
   CREATE INDEX instances_stalled ON instances (instance_id) WHERE status = 'STALLED';
+  `,
+  `
+  -- Listing instances newest first (keyset paging on created_at, instance_id), also by status
+  -- and by name. A turn's UPDATE sets these columns only when they change (statements.ts), so
+  -- the indexes cost nothing on most turns.
+  CREATE INDEX instances_by_created ON instances (created_at, instance_id);
+  CREATE INDEX instances_by_status ON instances (status, created_at, instance_id);
+  CREATE INDEX instances_by_name ON instances (name, created_at, instance_id);
+  -- Retention and bulk purge: finished instances by when they finished. Partial, so a turn
+  -- of a running instance (which moves last_updated_at) never writes it.
+  CREATE INDEX instances_finished ON instances (status, last_updated_at)
+    WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED');
+  -- Settings made once per database. page_token_key signs continuation tokens, so a token
+  -- stays valid across restarts and one we did not issue is recognised.
+  CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  INSERT INTO settings (name, value) VALUES ('page_token_key', lower(hex(randomblob(32))));
   `,
 ];
 

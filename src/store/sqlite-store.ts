@@ -76,6 +76,11 @@ export interface TurnCommit {
   consumedSeqs: readonly number[];
   outcome: TurnOutcome;
   now: number;
+  /**
+   * The listed columns as loaded (the version guard makes them current): the commit rewrites
+   * them only when the turn changed one. Without it they are always rewritten.
+   */
+  loaded?: Pick<InstanceRecord, "status" | "name" | "createdAt"> | undefined;
 }
 
 export type CommitResult =
@@ -90,17 +95,33 @@ export interface InstanceIdPage {
   continuationToken: string | undefined;
 }
 
+/** What a listing selects; every field optional, all combined (AND). Times in ms, `To` exclusive. */
+export interface InstanceFilter {
+  statuses?: readonly RuntimeStatus[] | undefined;
+  name?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+  lastUpdatedFrom?: number | undefined;
+  lastUpdatedTo?: number | undefined;
+  /** A literal, case-sensitive prefix. */
+  instanceIdPrefix?: string | undefined;
+  /** Direct children of this instance. */
+  parentInstanceId?: string | undefined;
+  /** Only instances without a parent (or whose parent was purged). */
+  rootsOnly?: boolean | undefined;
+}
+
+/** A position in the newest-first order (created_at, then instance_id, descending). */
+export interface ListPosition {
+  createdAt: number;
+  instanceId: string;
+}
+
 export interface PurgeOptions {
   /** Also purge the instance's children, and theirs. */
   recursive: boolean;
   /** Purge whatever the status (a running instance's queued work is dropped with it). */
   force: boolean;
-}
-
-export interface PurgeFilter {
-  createdFrom?: number | undefined;
-  createdTo?: number | undefined;
-  statuses?: readonly RuntimeStatus[] | undefined;
 }
 
 export type PurgeResult =
@@ -238,6 +259,70 @@ export class SqliteStore {
     };
   }
 
+  /**
+   * Up to `limit` instances matching the filter, newest first (created_at, then instance_id,
+   * descending), strictly after `after`. With several statuses, each status is read along its
+   * own index and the pages are merged, so no query sorts more than `limit` rows.
+   */
+  listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): InstanceRecord[] {
+    const statuses = filter.statuses ? [...new Set(filter.statuses)] : [undefined];
+    const rows = this.atomic.deferred(() =>
+      statuses.flatMap((status) => this.listStatement(filter, status !== undefined, after !== undefined).all({
+        ...filterParams(filter),
+        status: status ?? null,
+        after_at: after?.createdAt ?? null,
+        after_id: after?.instanceId ?? null,
+        limit,
+      }) as InstanceRow[]),
+    );
+    if (statuses.length > 1) rows.sort((a, b) => b.created_at - a.created_at || (a.instance_id < b.instance_id ? 1 : a.instance_id > b.instance_id ? -1 : 0));
+    return rows.slice(0, limit).map(toRecord);
+  }
+
+  /** How many instances match the filter, by status (statuses with none are left out). */
+  countInstances(filter: InstanceFilter): Partial<Record<RuntimeStatus, number>> {
+    const { sql } = buildFilter(filter, false);
+    const statement = this.cachedStatement(`count:${sql}`, () =>
+      `SELECT status, count(*) AS n FROM instances WHERE ${sql}${filter.statuses ? " AND status IN (SELECT value FROM json_each(@statuses))" : ""} GROUP BY status`);
+    const rows = statement.all({ ...filterParams(filter), statuses: filter.statuses ? JSON.stringify(filter.statuses) : null }) as { status: RuntimeStatus; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  /** Up to `limit` committed history events of an instance from position `from`; undefined when unknown. */
+  historyPage(instanceId: string, from: number, limit: number): { events: HistoryEvent[]; length: number } | undefined {
+    return this.atomic.deferred(() => {
+      const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
+      if (!row) return undefined;
+      const hot = this.hot.get(instanceId);
+      if (hot && hot.version === row.version && hot.executionId === row.execution_id) {
+        return { events: hot.history.slice(from, from + limit), length: row.history_length };
+      }
+      const rows = this.stmt.getHistoryPage.all(instanceId, from, limit) as { seq: number; event: string }[];
+      const events = rows.map((h) => decodeEvent(h.event, `instance '${instanceId}' history #${h.seq}`));
+      return { events, length: row.history_length };
+    });
+  }
+
+  /**
+   * Finished instances whose status is `status` and that finished before `before`, oldest
+   * first, after a position: the candidates of retention.
+   */
+  finishedBefore(status: RuntimeStatus, before: number, after: { at: number; instanceId: string } | undefined, limit: number): { instanceId: string; at: number }[] {
+    const rows = this.stmt.finishedBefore.all({
+      status,
+      before,
+      after_at: after?.at ?? -1,
+      after_id: after?.instanceId ?? "",
+      limit,
+    }) as { instance_id: string; last_updated_at: number }[];
+    return rows.map((r) => ({ instanceId: r.instance_id, at: r.last_updated_at }));
+  }
+
+  /** The key that signs continuation tokens (made once per database). */
+  pageTokenKey(): string {
+    return (this.stmt.pageTokenKey.get() as { value: string }).value;
+  }
+
   /** Instances that are STALLED (versioning), to run again when a worker connects. */
   stalledInstanceIds(): string[] {
     return (this.stmt.stalledInstances.all() as { instance_id: string }[]).map((r) => r.instance_id);
@@ -283,27 +368,42 @@ export class SqliteStore {
   }
 
   /**
-   * Purges up to `limit` instances matching the filter (created in [from, to), with one of
-   * the statuses). Without `force` only finished instances (and trees whose members are all
-   * finished) are purged; others are skipped, not errors. `more` says whether matches remain.
+   * Replaces a finished instance's history and state (a rewind, see engine/rewind.ts) and
+   * queues the work and events it continues with, in one transaction guarded by `version`.
    */
-  purgeMatching(filter: PurgeFilter, options: PurgeOptions, limit: number): { purged: string[]; more: boolean } {
+  rewriteInstance(rewrite: {
+    instanceId: string;
+    expectedVersion: number;
+    events: readonly HistoryEvent[];
+    state: InstanceState;
+    effects: readonly Effect[];
+    inbox: readonly HistoryEvent[];
+    now: number;
+  }): "rewritten" | "conflict" {
     return this.atomic.immediate(() => {
-      const statuses = filter.statuses ?? (options.force ? null : terminalStatuses);
-      const rows = this.stmt.purgeCandidates.all({
-        from: filter.createdFrom ?? null,
-        to: filter.createdTo ?? null,
-        statuses: statuses ? JSON.stringify(statuses) : null,
-        limit: limit + 1,
-      }) as { instance_id: string }[];
-      const purged: string[] = [];
-      for (const { instance_id } of rows.slice(0, limit)) {
-        // Each match once: an earlier match's recursive purge may have taken it already.
-        if (!this.stmt.getStatus.get(instance_id)) continue;
-        const result = this.purge(instance_id, options);
-        if (result.kind === "purged") purged.push(...result.instanceIds);
-      }
-      return { purged, more: rows.length > limit };
+      const { instanceId, state, now } = rewrite;
+      const updated = this.stmt.rewriteInstance.run({
+        instance_id: instanceId,
+        expected_version: rewrite.expectedVersion,
+        name: state.name,
+        execution_id: state.executionId,
+        status: state.status,
+        created_at: state.createdAt,
+        last_updated_at: state.lastUpdatedAt,
+        input: state.input ?? null,
+        workflow_version: state.version ?? null,
+        history_length: rewrite.events.length,
+      });
+      if (updated.changes === 0) return "conflict";
+      this.hot.delete(instanceId);
+      this.stmt.deleteHistory.run(instanceId);
+      this.stmt.deleteInboxOf.run(instanceId);
+      this.stmt.deleteActivitiesOf.run(instanceId);
+      rewrite.events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
+      const touched = new Set<string>();
+      for (const effect of rewrite.effects) this.applyEffect(instanceId, state.executionId, effect, now, touched);
+      for (const event of rewrite.inbox) this.insertInbox(instanceId, now, null, event);
+      return "rewritten";
     });
   }
 
@@ -495,10 +595,7 @@ export class SqliteStore {
       instance_id: instanceId,
       expected_version: commit.expectedVersion,
       has_state: state ? 1 : 0,
-      name: state?.name ?? null,
       execution_id: state?.executionId ?? null,
-      status: state?.status ?? null,
-      created_at: state?.createdAt ?? null,
       last_updated_at: state?.lastUpdatedAt ?? null,
       input: state?.input ?? null,
       output: state?.output ?? null,
@@ -508,6 +605,10 @@ export class SqliteStore {
       history_length: outcome.historyMode === "replace" ? outcome.events.length : commit.historyLength + outcome.events.length,
     });
     if (updated.changes === 0) throw new ConflictError(`instance '${instanceId}' changed since it was loaded`);
+    const before = commit.loaded;
+    if (state && (!before || before.status !== state.status || before.name !== state.name || before.createdAt !== state.createdAt)) {
+      this.stmt.updateInstanceListed.run(state.name, state.status, state.createdAt, instanceId);
+    }
     let deleted = 0;
     for (const seq of commit.consumedSeqs) deleted += this.stmt.deleteInbox.run(seq, instanceId).changes;
     if (deleted !== commit.consumedSeqs.length) {
@@ -637,6 +738,25 @@ export class SqliteStore {
     this.stmt.deleteInstance.run(instanceId);
   }
 
+  /** Statements built from a filter's shape, prepared once per shape. */
+  private readonly shaped = new Map<string, Database.Statement>();
+
+  private cachedStatement(key: string, sql: () => string): Database.Statement {
+    let statement = this.shaped.get(key);
+    if (!statement) {
+      statement = this.db.prepare(sql());
+      this.shaped.set(key, statement);
+    }
+    return statement;
+  }
+
+  private listStatement(filter: InstanceFilter, byStatus: boolean, hasAfter: boolean): Database.Statement {
+    const { sql } = buildFilter(filter, hasAfter);
+    const where = byStatus ? `status = @status AND ${sql}` : sql;
+    return this.cachedStatement(`list:${where}`, () =>
+      `SELECT * FROM instances WHERE ${where} ORDER BY created_at DESC, instance_id DESC LIMIT @limit`);
+  }
+
   private prepareStatements(): { [Name in keyof typeof storeSql]: Database.Statement } {
     const entries = Object.entries(storeSql).map(([name, sql]) => [name, this.db.prepare(sql)]);
     return Object.fromEntries(entries) as { [Name in keyof typeof storeSql]: Database.Statement };
@@ -677,6 +797,39 @@ export class SqliteStore {
       throw error;
     }
   }
+}
+
+/**
+ * The WHERE clause for a filter's set fields (statuses are applied by the caller). Only the
+ * shape depends on the filter; values are bound as the named parameters of `filterParams`.
+ */
+function buildFilter(filter: InstanceFilter, hasAfter: boolean): { sql: string } {
+  const parts = ["1"];
+  if (filter.name !== undefined) parts.push("name = @name");
+  if (filter.createdFrom !== undefined) parts.push("created_at >= @created_from");
+  if (filter.createdTo !== undefined) parts.push("created_at < @created_to");
+  if (filter.lastUpdatedFrom !== undefined) parts.push("last_updated_at >= @updated_from");
+  if (filter.lastUpdatedTo !== undefined) parts.push("last_updated_at < @updated_to");
+  // A literal prefix: compared as a substring, so `_` and `%` are plain characters.
+  if (filter.instanceIdPrefix !== undefined) parts.push("instance_id >= @prefix AND substr(instance_id, 1, length(@prefix)) = @prefix");
+  if (filter.parentInstanceId !== undefined) parts.push("parent_instance_id = @parent");
+  if (filter.rootsOnly) {
+    parts.push("(parent_instance_id IS NULL OR NOT EXISTS (SELECT 1 FROM instances p WHERE p.instance_id = instances.parent_instance_id))");
+  }
+  if (hasAfter) parts.push("(created_at, instance_id) < (@after_at, @after_id)");
+  return { sql: parts.join(" AND ") };
+}
+
+function filterParams(filter: InstanceFilter): Record<string, string | number> {
+  const params: Record<string, string | number> = {};
+  if (filter.name !== undefined) params.name = filter.name;
+  if (filter.createdFrom !== undefined) params.created_from = filter.createdFrom;
+  if (filter.createdTo !== undefined) params.created_to = filter.createdTo;
+  if (filter.lastUpdatedFrom !== undefined) params.updated_from = filter.lastUpdatedFrom;
+  if (filter.lastUpdatedTo !== undefined) params.updated_to = filter.lastUpdatedTo;
+  if (filter.instanceIdPrefix !== undefined) params.prefix = filter.instanceIdPrefix;
+  if (filter.parentInstanceId !== undefined) params.parent = filter.parentInstanceId;
+  return params;
 }
 
 /** better-sqlite3 clamps a backup step's page count to this; more pages than any database has. */

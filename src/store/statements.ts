@@ -15,19 +15,14 @@ export const storeSql = {
   getInstance: "SELECT * FROM instances WHERE instance_id = ?",
   getStatus: "SELECT status FROM instances WHERE instance_id = ?",
   getChildren: "SELECT instance_id FROM instances WHERE parent_instance_id = ?",
-  purgeCandidates: `
-    SELECT instance_id FROM instances
-    WHERE (@from IS NULL OR created_at >= @from) AND (@to IS NULL OR created_at < @to)
-      AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))
-    ORDER BY created_at, instance_id LIMIT @limit`,
   listInstanceIds: "SELECT rowid AS position, instance_id FROM instances WHERE rowid > ? ORDER BY rowid LIMIT ?",
   stalledInstances: "SELECT instance_id FROM instances WHERE status = 'STALLED'",
+  // Columns that are indexed for listing (name, status, created_at) are set by
+  // updateInstanceListed, and only when one of them changes: SQLite rewrites an index entry
+  // whenever its column is SET, even to the same value.
   updateInstance: `
     UPDATE instances SET
-      name = CASE WHEN @has_state THEN @name ELSE name END,
       execution_id = CASE WHEN @has_state THEN @execution_id ELSE execution_id END,
-      status = CASE WHEN @has_state THEN @status ELSE status END,
-      created_at = CASE WHEN @has_state THEN @created_at ELSE created_at END,
       last_updated_at = CASE WHEN @has_state THEN @last_updated_at ELSE last_updated_at END,
       input = CASE WHEN @has_state THEN @input ELSE input END,
       output = CASE WHEN @has_state THEN @output ELSE output END,
@@ -37,8 +32,25 @@ export const storeSql = {
       history_length = @history_length,
       version = version + 1
     WHERE instance_id = @instance_id AND version = @expected_version`,
+  updateInstanceListed: "UPDATE instances SET name = ?, status = ?, created_at = ? WHERE instance_id = ?",
+  rewriteInstance: `
+    UPDATE instances SET
+      name = @name, execution_id = @execution_id, status = @status, created_at = @created_at,
+      last_updated_at = @last_updated_at, input = @input, output = NULL, failure_details = NULL,
+      workflow_version = @workflow_version, history_length = @history_length, version = version + 1
+    WHERE instance_id = @instance_id AND version = @expected_version`,
+  pageTokenKey: "SELECT value FROM settings WHERE name = 'page_token_key'",
+  // Retention: finished instances, oldest first by when they finished, after a
+  // (last_updated_at, instance_id) position. The IN repeats the partial index's condition so
+  // that SQLite may use instances_finished.
+  finishedBefore: `
+    SELECT instance_id, last_updated_at FROM instances
+    WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED') AND status = @status AND last_updated_at < @before
+      AND (last_updated_at, instance_id) > (@after_at, @after_id)
+    ORDER BY last_updated_at, instance_id LIMIT @limit`,
   deleteInstance: "DELETE FROM instances WHERE instance_id = ?",
   getHistory: "SELECT seq, event FROM history WHERE instance_id = ? ORDER BY seq",
+  getHistoryPage: "SELECT seq, event FROM history WHERE instance_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
   insertHistory: "INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)",
   deleteHistory: "DELETE FROM history WHERE instance_id = ?",
   getInbox: `

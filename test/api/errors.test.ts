@@ -297,7 +297,8 @@ describe.each(prefixes)("error answers under %s", (prefix) => {
       ["POST", "/workflows/dapr/x/raiseevent/e"],
       ["POST", "/workflows/dapr/x/stop"],
       ["POST", "/workflows/dapr/x/raiseEvent"],
-      ["GET", "/workflows/dapr"],
+      ["GET", "/workflows"],
+      ["GET", "/workflows/dapr/x/history/extra"],
       ["POST", "/workflows/dapr/hello/start/extra"],
     ])("%s <prefix>%s → 404 ERR_NOT_FOUND", async (method, path) => {
       const res = await server.app.inject({ method: method as "GET" | "POST", url: `${prefix}${path}` });
@@ -316,6 +317,11 @@ describe.each(prefixes)("error answers under %s", (prefix) => {
       ["PUT", "/workflows/dapr/hello/start", "POST"],
       ["GET", "/workflows/dapr/hello/start", "POST"],
       ["PATCH", "/workflows/anything/x/purge", "POST"],
+      ["POST", "/workflows/dapr", "GET, DELETE, HEAD"],
+      ["PUT", "/workflows/dapr", "GET, DELETE, HEAD"],
+      ["POST", "/workflows/dapr/x/history", "GET, HEAD"],
+      ["GET", "/workflows/dapr/x/rerun", "POST"],
+      ["DELETE", "/workflows/dapr/x/rewind", "POST"],
     ])("%s <prefix>%s → 405 ERR_METHOD_NOT_ALLOWED with Allow: %s", async (method, path, allow) => {
       const res = await server.app.inject({ method: method as "GET", url: `${prefix}${path}` });
       expectError(injected(res), 405, "ERR_METHOD_NOT_ALLOWED");

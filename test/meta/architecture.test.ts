@@ -55,7 +55,7 @@ const allowed: Record<string, string[]> = {
   // The durabletask wire model (the vendored proto, conversions to and from its messages),
   // shared by both transports: gRPC speaks it, the HTTP history route shows it as JSON.
   protocol: ["orchestration", "engine"],
-  api: ["orchestration", "engine", "protocol", "token"],
+  api: ["orchestration", "engine", "protocol", "limits", "token"],
   grpc: ["orchestration", "engine", "protocol", "limits", "token"],
   // The command-line client talks to a server over HTTP only; it reads the server's flag
   // table for its help text.
@@ -63,7 +63,9 @@ const allowed: Record<string, string[]> = {
   token: [],
   limits: [],
   version: [],
-  config: ["limits"],
+  config: ["limits", "dapr-configuration"],
+  // Reads a Dapr Configuration resource (retention policy); pure parsing.
+  "dapr-configuration": [],
   app: ["api", "grpc", "metrics", "orchestration", "runtime", "store", "limits", "version"],
   metrics: ["orchestration"],
   index: ["app", "runtime", "engine"],

@@ -89,14 +89,19 @@ describe("openapi/workflowd.yaml", () => {
     expect(result.valid).toBe(false);
   });
 
-  it("documents the seven workflow routes under every version prefix, with the same responses and unique operation IDs", () => {
+  it("documents the workflow and operations routes under every version prefix, with the same responses and unique operation IDs", () => {
     const canonical = operations(committed).filter(({ path }) => path.startsWith("/v1.0/workflows/"));
     expect(canonical.map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort()).toEqual([
+      "DELETE /v1.0/workflows/{component}",
+      "GET /v1.0/workflows/{component}",
       "GET /v1.0/workflows/{component}/{instanceId}",
+      "GET /v1.0/workflows/{component}/{instanceId}/history",
       "POST /v1.0/workflows/{component}/{instanceId}/pause",
       "POST /v1.0/workflows/{component}/{instanceId}/purge",
       "POST /v1.0/workflows/{component}/{instanceId}/raiseEvent/{eventName}",
+      "POST /v1.0/workflows/{component}/{instanceId}/rerun",
       "POST /v1.0/workflows/{component}/{instanceId}/resume",
+      "POST /v1.0/workflows/{component}/{instanceId}/rewind",
       "POST /v1.0/workflows/{component}/{instanceId}/terminate",
       "POST /v1.0/workflows/{component}/{name}/start",
     ]);
@@ -137,10 +142,11 @@ describe("openapi/workflowd.yaml", () => {
     expect([...statuses].sort()).toEqual([...used].sort());
   });
 
-  it("marks the raw request bodies of start and raiseEvent as optional, and only those", () => {
+  it("marks the raw request bodies of start, raiseEvent and rerun as optional, and only those", () => {
     const withBody = operations(committed).filter(({ operation }) => operation.requestBody);
     expect(withBody.map(({ operation }) => operation.operationId).sort()).toEqual(
-      ["raiseEventWorkflow", "raiseEventWorkflow_alpha1", "raiseEventWorkflow_beta1", "startWorkflow", "startWorkflow_alpha1", "startWorkflow_beta1"],
+      ["raiseEventWorkflow", "raiseEventWorkflow_alpha1", "raiseEventWorkflow_beta1", "rerunWorkflow", "rerunWorkflow_alpha1", "rerunWorkflow_beta1",
+        "startWorkflow", "startWorkflow_alpha1", "startWorkflow_beta1"],
     );
     for (const { operation } of withBody) expect(operation.requestBody?.required).toBe(false);
   });

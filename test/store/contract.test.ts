@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newEvent, type ExecutionStarted } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
+import { schemaVersion } from "../../src/store/migrations.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -263,7 +264,7 @@ describe("SqliteStore on a file", () => {
     expect(second.getInstance("kept")?.status).toBe("PENDING");
     second.close();
     const raw = new Database(path);
-    expect(raw.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 2 }]);
+    expect(raw.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: schemaVersion }]);
     raw.prepare("UPDATE schema_version SET version = 99").run();
     raw.close();
     expect(() => new SqliteStore({ path, busyTimeoutMs: 100 })).toThrow(/newer than this workflowd/);

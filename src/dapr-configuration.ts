@@ -1,0 +1,63 @@
+/**
+ * The parts of a Dapr `Configuration` resource (the YAML daprd takes with `--config`) that
+ * workflowd applies: `spec.workflow.stateRetentionPolicy`. Other fields are daprd's and are
+ * ignored. Durations are Go duration strings, as daprd parses them ("168h", "1h30m", "0s").
+ */
+import { parse } from "yaml";
+
+/** Milliseconds after an instance finishes until it is purged, by final status. */
+export interface RetentionPolicy {
+  anyTerminal?: number | undefined;
+  completed?: number | undefined;
+  failed?: number | undefined;
+  terminated?: number | undefined;
+}
+
+export interface DaprConfiguration {
+  retention: RetentionPolicy | undefined;
+}
+
+/** Throws an Error whose message says what is wrong and where (no file name: the caller adds it). */
+export function parseDaprConfiguration(text: string): DaprConfiguration {
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    throw new Error(`not valid YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+  if (typeof document !== "object" || document === null) throw new Error("expected a Dapr Configuration resource (kind: Configuration)");
+  const resource = document as { kind?: unknown; spec?: { workflow?: { stateRetentionPolicy?: unknown } } };
+  if (resource.kind !== "Configuration") throw new Error(`expected kind: Configuration, found kind: ${String(resource.kind)}`);
+  const policy = resource.spec?.workflow?.stateRetentionPolicy;
+  if (policy === undefined || policy === null) return { retention: undefined };
+  if (typeof policy !== "object") throw new Error("spec.workflow.stateRetentionPolicy must be a mapping");
+  const retention: RetentionPolicy = {};
+  for (const [key, value] of Object.entries(policy)) {
+    if (!["anyTerminal", "completed", "failed", "terminated"].includes(key)) {
+      throw new Error(`spec.workflow.stateRetentionPolicy.${key} is not a setting; use anyTerminal, completed, failed or terminated`);
+    }
+    const ms = parseGoDuration(String(value));
+    if (ms === undefined) {
+      throw new Error(`spec.workflow.stateRetentionPolicy.${key}: '${String(value)}' is not a duration; write it as Go does, e.g. 168h, 30m or 1h30m`);
+    }
+    retention[key as keyof RetentionPolicy] = ms;
+  }
+  return { retention };
+}
+
+const goUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A non-negative Go duration ("1h30m", "1.5h", "300ms", "0") in milliseconds; undefined when malformed. */
+export function parseGoDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "0") return 0;
+  const pattern = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (const match of trimmed.matchAll(pattern)) {
+    total += Number(match[1]) * goUnits[match[2]!]!;
+    consumed += match[0].length;
+  }
+  if (consumed === 0 || consumed !== trimmed.length) return undefined;
+  return Math.round(total);
+}

@@ -1,0 +1,98 @@
+/**
+ * Read-only operations over many instances: list (filtered, newest first, paged), counts by
+ * status, and one instance's history a page at a time. The HTTP API, the gRPC service and
+ * (over HTTP) the CLI and the console are thin transports over these.
+ *
+ * Paging is keyset paging: a token names the position after the page's last item, so a
+ * listing neither repeats nor skips instances that existed when it began while others are
+ * created, progress or are purged meanwhile (new ones sort ahead of the position). The order
+ * key is the creation time of the current execution: a continue-as-new moves an instance to
+ * the front, as it would in a fresh listing.
+ */
+import { createHash } from "node:crypto";
+import type { HistoryEvent } from "../engine/history.js";
+import type { RuntimeStatus } from "../engine/state.js";
+import type { InstanceFilter, InstanceRecord, SqliteStore } from "../store/sqlite-store.js";
+import { PageTokens } from "./page-tokens.js";
+
+export type { InstanceFilter };
+
+export interface InstancePage {
+  instances: InstanceRecord[];
+  /** Present when more may follow. */
+  continuationToken: string | undefined;
+}
+
+export interface HistoryPage {
+  events: HistoryEvent[];
+  continuationToken: string | undefined;
+}
+
+/** Why a token was refused (the transports answer a malformed request). */
+export type TokenProblem = { kind: "bad-token"; message: string };
+
+export class InstanceQueries {
+  private readonly tokens: PageTokens;
+
+  constructor(private readonly store: SqliteStore) {
+    this.tokens = new PageTokens(store.pageTokenKey());
+  }
+
+  list(filter: InstanceFilter, pageSize: number, continuationToken: string | undefined): InstancePage | TokenProblem {
+    const digest = filterDigest(filter);
+    let after: { createdAt: number; instanceId: string } | undefined;
+    if (continuationToken) {
+      const payload = this.tokens.read(continuationToken);
+      const [kind, createdAt, instanceId, forFilter] = payload ?? [];
+      if (kind !== "list" || typeof createdAt !== "number" || typeof instanceId !== "string") {
+        return { kind: "bad-token", message: "continuationToken is not one this server issued for a listing" };
+      }
+      if (forFilter !== digest) return { kind: "bad-token", message: "continuationToken was issued for a listing with other filters" };
+      after = { createdAt, instanceId };
+    }
+    // One more than asked tells whether another page exists, so the last page has no token.
+    const rows = this.store.listInstances(filter, after, pageSize + 1);
+    const instances = rows.slice(0, pageSize);
+    const last = instances.at(-1);
+    return {
+      instances,
+      continuationToken: rows.length > pageSize && last ? this.tokens.issue(["list", last.createdAt, last.instanceId, digest]) : undefined,
+    };
+  }
+
+  counts(filter: InstanceFilter): Partial<Record<RuntimeStatus, number>> {
+    return this.store.countInstances(filter);
+  }
+
+  /** Undefined for an unknown instance. */
+  history(instanceId: string, pageSize: number, continuationToken: string | undefined): HistoryPage | TokenProblem | undefined {
+    const instance = this.store.getInstance(instanceId);
+    if (!instance) return undefined;
+    let from = 0;
+    if (continuationToken) {
+      const [kind, forInstance, executionId, position] = this.tokens.read(continuationToken) ?? [];
+      if (kind !== "history" || forInstance !== instanceId || typeof position !== "number") {
+        return { kind: "bad-token", message: "continuationToken is not one this server issued for this instance's history" };
+      }
+      if (executionId !== instance.executionId) {
+        return { kind: "bad-token", message: "the instance continued as new since continuationToken was issued; read its history from the start" };
+      }
+      from = position;
+    }
+    const page = this.store.historyPage(instanceId, from, pageSize);
+    if (!page) return undefined;
+    const next = from + page.events.length;
+    return {
+      events: page.events,
+      continuationToken: next < page.length ? this.tokens.issue(["history", instanceId, instance.executionId, next]) : undefined,
+    };
+  }
+}
+
+/** Identifies a filter's values, so a token is used only with the filters it was issued for. */
+function filterDigest(filter: InstanceFilter): string {
+  const normalized = Object.entries({ ...filter, statuses: filter.statuses ? [...new Set(filter.statuses)].sort() : undefined })
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return createHash("sha256").update(JSON.stringify(normalized)).digest("base64url").slice(0, 12);
+}
