@@ -2,7 +2,6 @@
  * Help text, generated from the command declarations and the server's flag table
  * (config.ts `serverFlags`), so it lists exactly what the parsers accept.
  */
-import { serverFlags } from "../config.js";
 import { commonCompat, commonOptions, outputOption, type CommandSpec, type OptionSpec } from "./command.js";
 
 const environment: readonly (readonly [string, string])[] = [
@@ -11,7 +10,12 @@ const environment: readonly (readonly [string, string])[] = [
   ["DAPR_API_TOKEN", "sent as the dapr-api-token header; needed when the server has a token"],
 ];
 
-export function topLevelHelp(commands: readonly CommandSpec[]): string {
+/**
+ * The server's flag table is imported only here, when it is printed: config.ts brings the
+ * YAML parser with it, which every other command would load for nothing.
+ */
+export async function topLevelHelp(commands: readonly CommandSpec[]): Promise<string> {
+  const { serverFlags } = await import("../config.js");
   const lines = [
     "workflowd: the workflow part of the Dapr sidecar in one process, and a client for it.",
     "",
@@ -38,7 +42,7 @@ export function topLevelHelp(commands: readonly CommandSpec[]): string {
     ...columns(environment),
     "",
     "Server flags (each also read from its environment variable; the flag wins):",
-    ...serverFlagLines(),
+    ...serverFlagLines(serverFlags),
   ];
   return lines.join("\n") + "\n";
 }
@@ -72,7 +76,7 @@ export function commandHelp(spec: CommandSpec): string {
 }
 
 /** The flag and its variable on one line, what it sets on the next: two names fill the width. */
-function serverFlagLines(): string[] {
+function serverFlagLines(serverFlags: Readonly<Record<string, { env: string; help: string }>>): string[] {
   const flags = Object.entries(serverFlags).map(([name, flag]) => [`--${name} <value>`, flag] as const);
   const width = Math.max(...flags.map(([label]) => label.length));
   return flags.flatMap(([label, flag]) => [`  ${label.padEnd(width)}  ${flag.env}`, ...wrap(flag.help, 90).map((line) => `      ${line}`)]);

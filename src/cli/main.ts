@@ -40,9 +40,13 @@ function findCommand(name: string): CommandSpec | undefined {
   return commands.find((command) => command.name === name || command.aliases?.includes(name));
 }
 
-/** Whether argv's first word belongs to the CLI (and not to the server's flags). */
+/**
+ * Whether argv's first word belongs to the CLI rather than to the server, which takes only
+ * flags: any word (an unknown one gets "unknown command" here rather than the server's
+ * complaint about an argument), and the help and version flags.
+ */
 export function isCliCommand(word: string | undefined): boolean {
-  return word !== undefined && (findCommand(word) !== undefined || groupWords.has(word) || helpWords.has(word) || versionWords.has(word));
+  return word !== undefined && (!word.startsWith("-") || helpWords.has(word) || versionWords.has(word));
 }
 
 export interface CliIo {
@@ -73,7 +77,7 @@ async function dispatch(argv: readonly string[], env: NodeJS.ProcessEnv, io: Cli
       if (!spec) throw new UsageError(`unknown command '${topic}'`);
       io.stdout(commandHelp(spec));
     } else {
-      io.stdout(topLevelHelp(commands));
+      io.stdout(await topLevelHelp(commands));
     }
     return exitCodes.ok;
   }
@@ -82,7 +86,7 @@ async function dispatch(argv: readonly string[], env: NodeJS.ProcessEnv, io: Cli
     return exitCodes.ok;
   }
   const spec = findCommand(word);
-  if (!spec) throw new UsageError(`unknown command '${word}'`);
+  if (!spec) throw new UsageError(`unknown command '${word}' (the commands: ${commands.map((c) => c.name).join(", ")}, backup)`);
   // --help wins over everything else on the line, even flags that would not parse.
   const beforeTerminator = rest.indexOf("--") === -1 ? rest : rest.slice(0, rest.indexOf("--"));
   if (beforeTerminator.some((arg) => arg === "--help" || arg === "-h")) {

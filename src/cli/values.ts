@@ -54,10 +54,11 @@ export function parseAgeOrTime(text: string, flag: string, now: Date): Date {
   return new Date(now.getTime() - parseDuration(text, flag));
 }
 
-/** The runtime statuses the API knows; CONTINUED_AS_NEW and CANCELED are Dapr's, never stored. */
-export const runtimeStatuses = [
-  "RUNNING", "COMPLETED", "FAILED", "TERMINATED", "PENDING", "SUSPENDED", "STALLED", "CONTINUED_AS_NEW", "CANCELED",
-] as const;
+/** The runtime statuses an instance can be stored with, in `dapr workflow`'s order. */
+export const runtimeStatuses = ["RUNNING", "COMPLETED", "FAILED", "TERMINATED", "PENDING", "SUSPENDED", "STALLED"] as const;
+
+/** Statuses `dapr workflow` offers that workflowd never stores (the server would refuse them). */
+const neverStored = ["CONTINUED_AS_NEW", "CANCELED"];
 
 /** Statuses a purge may select: the server purges only finished instances. */
 export const purgeableStatuses = ["COMPLETED", "FAILED", "TERMINATED"] as const;
@@ -69,6 +70,9 @@ export function parseStatuses(values: readonly string[], flag: string, allowed: 
     for (const part of value.split(",")) {
       const status = part.trim().toUpperCase();
       if (status === "") continue;
+      if (neverStored.includes(status)) {
+        throw new UsageError(`${flag}: workflowd never stores ${status} instances (a continued-as-new instance is RUNNING under its ID; none is CANCELED)`);
+      }
       if (!allowed.includes(status)) {
         throw new UsageError(`${flag}: unknown status '${part.trim()}'; use ${allowed.join(", ")}`);
       }

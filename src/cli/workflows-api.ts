@@ -85,8 +85,10 @@ export class WorkflowsApi {
     return this.json("GET", base, { query });
   }
 
-  async history(instanceId: string, continuationToken: string | undefined): Promise<Body<HistoryPage>> {
-    const query = new URLSearchParams(continuationToken ? { continuationToken } : {});
+  async history(instanceId: string, page: { pageSize?: number | undefined; continuationToken?: string | undefined }): Promise<Body<HistoryPage>> {
+    const query = new URLSearchParams();
+    if (page.pageSize !== undefined) query.set("pageSize", String(page.pageSize));
+    if (page.continuationToken) query.set("continuationToken", page.continuationToken);
     return this.json("GET", `${base}/${id(instanceId)}/history`, { query });
   }
 

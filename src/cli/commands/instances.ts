@@ -47,6 +47,7 @@ export const listCommand: CommandSpec = {
     prefix: { type: "string", value: "<text>", help: "only instance IDs starting with this" },
     parent: { type: "string", value: "<id>", help: "only child workflows of this instance" },
     limit: { type: "string", value: "<n>", help: `show at most n instances (default ${defaultLimit}; 0: no limit)` },
+    "page-size": { type: "string", value: "<n>", help: `instances per request, 1 to ${pageSizeMax} (default: up to the limit)` },
     count: { type: "boolean", help: "print the number of matching instances per status instead" },
     inputs: {
       type: "boolean",
@@ -63,12 +64,15 @@ export const listCommand: CommandSpec = {
     if (context.flag("count")) return count(context, filter);
     const limit = parseCount(context.string("limit") ?? String(defaultLimit), "--limit");
     const fetchInputsAndOutputs = context.flag("inputs") || context.output === "wide";
+    const pageSizeText = context.string("page-size");
+    const pageSizeCap = pageSizeText === undefined ? pageSizeMax : parseCount(pageSizeText, "--page-size", 1);
+    if (pageSizeCap > pageSizeMax) throw new UsageError(`--page-size: at most ${pageSizeMax}`, "list");
 
     const instances: InstanceState[] = [];
     const bodies: string[] = [];
     let continuationToken: string | undefined;
     do {
-      const pageSize = limit === 0 ? pageSizeMax : Math.min(pageSizeMax, limit - instances.length);
+      const pageSize = limit === 0 ? pageSizeCap : Math.min(pageSizeCap, limit - instances.length);
       const page = await context.api.list(filter, { pageSize, fetchInputsAndOutputs, ...(continuationToken ? { continuationToken } : {}) });
       bodies.push(page.text);
       instances.push(...page.value.instances);
@@ -93,7 +97,9 @@ export const listCommand: CommandSpec = {
 };
 
 async function count(context: CommandContext, filter: InstanceFilter): Promise<void> {
-  if (context.string("limit") !== undefined) throw new UsageError("--count counts every match; it takes no --limit", "list");
+  if (context.string("limit") !== undefined || context.string("page-size") !== undefined) {
+    throw new UsageError("--count counts every match; it takes no --limit or --page-size", "list");
+  }
   if (context.output === "wide" || context.output === "ids") throw new UsageError(`--count prints a table or json, not ${context.output}`, "list");
   const { text, value } = await context.api.count(filter);
   if (context.output === "json") return context.print(withNewline(text));
