@@ -131,8 +131,16 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
       // Fastify answers 414 and echoes the whole URL; a path segment no route could match
       // is a malformed URL like any other (400, as docs/errors.md says).
       return apiErrors.malformedUrl();
-    case "FST_ERR_VALIDATION":
+    case "FST_ERR_VALIDATION": {
+      // A query parameter of the wrong shape (e.g. given twice where one value is taken) is
+      // named, as the routes' own checks name theirs.
+      const first = fastifyError.validation?.[0];
+      if (fastifyError.validationContext === "querystring" && first) {
+        const name = first.instancePath.replace(/^\//, "") || String((first.params as { missingProperty?: string }).missingProperty ?? "");
+        return apiErrors.badParameter(name, first.instancePath ? `${first.message ?? "invalid"} (given more than once?)` : "is required");
+      }
       return apiErrors.malformedBody(fastifyError.message ?? "invalid request");
+    }
     default:
       break;
   }

@@ -282,8 +282,8 @@ export class SqliteStore {
   /** How many instances match the filter, by status (statuses with none are left out). */
   countInstances(filter: InstanceFilter): Partial<Record<RuntimeStatus, number>> {
     const { sql } = buildFilter(filter, false);
-    const statement = this.cachedStatement(`count:${sql}`, () =>
-      `SELECT status, count(*) AS n FROM instances WHERE ${sql}${filter.statuses ? " AND status IN (SELECT value FROM json_each(@statuses))" : ""} GROUP BY status`);
+    const where = filter.statuses ? `${sql} AND status IN (SELECT value FROM json_each(@statuses))` : sql;
+    const statement = this.cachedStatement(`count:${where}`, () => `SELECT status, count(*) AS n FROM instances WHERE ${where} GROUP BY status`);
     const rows = statement.all({ ...filterParams(filter), statuses: filter.statuses ? JSON.stringify(filter.statuses) : null }) as { status: RuntimeStatus; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
