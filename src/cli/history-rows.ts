@@ -23,7 +23,7 @@ export function historyRow(event: HistoryEventJson, detailsMax?: number): Histor
   const body = asRecord(event[typeKey]);
   // protojson leaves out zero values, so a missing eventId is event 0.
   const eventId = typeof event.eventId === "number" ? event.eventId : 0;
-  const details = describe(body).join("  ");
+  const details = describe(body, reasonTypes.has(typeKey) ? "reason" : "input").join("  ");
   return {
     eventId: eventId >= 0 ? String(eventId) : "",
     time: isoTime(event.timestamp),
@@ -33,7 +33,10 @@ export function historyRow(event: HistoryEventJson, detailsMax?: number): Histor
   };
 }
 
-function describe(body: Record<string, unknown>): string[] {
+/** Event types whose `input` is the reason a user gave (suspend, resume, rewind). */
+const reasonTypes = new Set(["executionSuspended", "executionResumed"]);
+
+function describe(body: Record<string, unknown>, inputLabel: string): string[] {
   const parts: string[] = [];
   const add = (key: string, value: unknown) => {
     if (value === undefined || value === null || value === "") return;
@@ -54,7 +57,7 @@ function describe(body: Record<string, unknown>): string[] {
   add("description", body.description);
   // A StringValue (a start's or task's version) or, on workflowStarted, a WorkflowVersion message.
   add("version", typeof body.version === "string" ? body.version : asRecord(body.version).name);
-  add("input", body.input);
+  add(inputLabel, body.input);
   add("output", body.result);
   return parts;
 }

@@ -13,8 +13,8 @@ export const purgeCommand: CommandSpec = {
   summary: "Delete finished instances and their children, by ID or by age",
   usage: [
     "purge <instance-id>...",
-    "purge --all-older-than <age|time> [--status S]",
-    "purge --all [--status S]",
+    "purge --all-older-than <age|time> [--status S] [--prefix P]",
+    "purge --all [--status S] [--prefix P]",
   ],
   description: [
     "Only COMPLETED, FAILED and TERMINATED instances can be purged; purging an ID that is still running " +
@@ -41,6 +41,7 @@ export const purgeCommand: CommandSpec = {
       aliases: ["all-filter-status"],
       help: `with --all or --all-older-than: only these statuses (${purgeableStatuses.join(", ")}); repeatable or comma-separated`,
     },
+    prefix: { type: "string", value: "<text>", help: "with --all or --all-older-than: only instance IDs starting with this" },
   },
   outputs: ["table", "json"],
   compat: {
@@ -57,13 +58,15 @@ export const purgeCommand: CommandSpec = {
     const olderThan = context.string("all-older-than");
     const all = context.flag("all");
     const statuses = context.strings("status");
+    const prefix = context.string("prefix");
     const ids = context.positionals;
-    if (ids.length > 0 && (olderThan !== undefined || all || statuses.length > 0)) {
-      throw new UsageError("give instance IDs or --all/--all-older-than [--status], not both", "purge");
+    const narrowed = statuses.length > 0 || prefix !== undefined;
+    if (ids.length > 0 && (olderThan !== undefined || all || narrowed)) {
+      throw new UsageError("give instance IDs or --all/--all-older-than [--status] [--prefix], not both", "purge");
     }
     if (ids.length === 0 && olderThan === undefined && !all) {
-      throw new UsageError(statuses.length > 0
-        ? "--status narrows a bulk purge: add --all-older-than <age> or --all"
+      throw new UsageError(narrowed
+        ? `${statuses.length > 0 ? "--status" : "--prefix"} narrows a bulk purge: add --all-older-than <age> or --all`
         : "give the instance IDs to purge, or --all-older-than <age>, or --all", "purge");
     }
     if (olderThan !== undefined && all) throw new UsageError("--all and --all-older-than exclude each other", "purge");
@@ -71,6 +74,7 @@ export const purgeCommand: CommandSpec = {
     return purgeMatching(context, {
       statuses: statuses.length > 0 ? parseStatuses(statuses, "--status", purgeableStatuses) : [...purgeableStatuses],
       ...(olderThan !== undefined ? { createdTo: parseAgeOrTime(olderThan, "--all-older-than", context.now) } : {}),
+      ...(prefix !== undefined ? { instanceIdPrefix: prefix } : {}),
     });
   },
 };
