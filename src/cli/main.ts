@@ -61,6 +61,7 @@ const processIo: CliIo = {
 
 /** Runs one CLI invocation (argv without node and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
+  if (io === processIo) stopQuietlyWhenThePipeCloses();
   try {
     return await dispatch(groupWords.has(argv[0] ?? "") ? argv.slice(1) : argv, env, io);
   } catch (error) {
@@ -124,6 +125,17 @@ async function dispatch(argv: readonly string[], env: NodeJS.ProcessEnv, io: Cli
     throw error;
   }
   return exitCodes.ok;
+}
+
+/**
+ * A reader that stops early (`workflowd list | head`) closes the pipe, and the next write
+ * fails with EPIPE: end quietly, as other command-line tools do, rather than with Node's
+ * "Unhandled 'error' event" and a stack trace.
+ */
+function stopQuietlyWhenThePipeCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => process.exit(error.code === "EPIPE" ? exitCodes.ok : exitCodes.serverError));
+  }
 }
 
 function report(error: unknown, io: CliIo): number {

@@ -23,8 +23,12 @@ export interface CliResult {
 /** What the CLI reads; a run never inherits the test runner's values. */
 const clientEnvNames = ["DAPR_HTTP_PORT", "DAPR_HTTP_ENDPOINT", "DAPR_API_TOKEN"];
 
-/** Runs `workflowd <args>` to completion. `env` is added to a clean environment. */
-export function cli(args: readonly string[], env: Record<string, string> = {}, stdin?: string): Promise<CliResult> {
+/**
+ * Runs `workflowd <args>` to completion. `env` is added to a clean environment. With
+ * `closeStdoutEarly`, the reading end of stdout is closed after the first chunk, as
+ * `workflowd ... | head -1` does.
+ */
+export function cli(args: readonly string[], env: Record<string, string> = {}, stdin?: string, closeStdoutEarly = false): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [...serverEnvNames, ...clientEnvNames]) delete childEnv[name];
   Object.assign(childEnv, env);
@@ -32,7 +36,10 @@ export function cli(args: readonly string[], env: Record<string, string> = {}, s
     const child = spawn(process.execPath, [mainJs, ...args], { env: childEnv, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      if (closeStdoutEarly) child.stdout.destroy();
+    });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
     child.once("error", reject);
@@ -50,7 +57,7 @@ export { freePort };
 export interface SharedServer {
   readonly server: ServerProcess;
   /** `workflowd <args>` against this server (DAPR_HTTP_PORT set), plus `env`. */
-  run(args: readonly string[], env?: Record<string, string>, stdin?: string): Promise<CliResult>;
+  run(args: readonly string[], env?: Record<string, string>, stdin?: string, closeStdoutEarly?: boolean): Promise<CliResult>;
 }
 
 /**
@@ -97,8 +104,8 @@ export function useSharedServer(env: Record<string, string> = {}): SharedServer 
       if (!server) throw new Error("the shared server is not started yet");
       return server;
     },
-    run(args, extraEnv = {}, stdin) {
-      return cli(args, { DAPR_HTTP_PORT: String(this.server.port), ...extraEnv }, stdin);
+    run(args, extraEnv = {}, stdin, closeStdoutEarly) {
+      return cli(args, { DAPR_HTTP_PORT: String(this.server.port), ...extraEnv }, stdin, closeStdoutEarly);
     },
   };
 }

@@ -85,6 +85,18 @@ describe.concurrent("get", () => {
   });
 });
 
+describe.concurrent("output into a pipe", () => {
+  it("a reader that stops early (| head) ends the command quietly, exit 0 and no stack trace", async ({ expect }) => {
+    // The body is far larger than a pipe's buffer, so writes continue after the reader left.
+    await shared.server.start("echo", "big-1", "z".repeat(400_000));
+    await shared.server.waitTerminal("big-1");
+    const result = await shared.run(["get", "big-1", "-o", "json"], {}, undefined, true);
+    expect(result.stdout.length).toBeLessThan(800_000);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+  });
+});
+
 describe.concurrent("raise", () => {
   it("delivers the payload as written, as <id> <event> and as dapr's <id>/<event>", async ({ expect }) => {
     await shared.server.start("waiter", "raise-1");
