@@ -16,12 +16,13 @@ const t = useGrpcTest();
 const ms = (ts: { seconds?: number; nanos?: number } | undefined) => (ts ? (ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6) : NaN);
 
 describe("raw gRPC: status codes", () => {
-  it("methods the SDKs do not call answer UNIMPLEMENTED", async () => {
+  it("methods of the entity and task-hub kind answer UNIMPLEMENTED (QueryInstances and RewindInstance are served: legacy-calls.test.ts)", async () => {
     const wd = await t.workflowd();
     const raw = t.raw(wd);
-    expect(await codeOf(call(raw, "QueryInstances", {}))).toBe(Code.UNIMPLEMENTED);
     expect(await codeOf(call(raw, "CreateTaskHub", {}))).toBe(Code.UNIMPLEMENTED);
-    expect(await codeOf(call(raw, "RewindInstance", { instanceId: "x" }))).toBe(Code.UNIMPLEMENTED);
+    expect(await codeOf(call(raw, "SignalEntity", {}))).toBe(Code.UNIMPLEMENTED);
+    expect((await call(raw, "QueryInstances", {})).orchestrationState ?? []).toEqual([]);
+    expect(await codeOf(call(raw, "RewindInstance", { instanceId: "x" }))).toBe(Code.NOT_FOUND);
   });
 
   it("StartInstance with an input above WORKFLOWD_GRPC_MAX_MESSAGE (1Ki) fails with RESOURCE_EXHAUSTED and creates nothing", async () => {
