@@ -85,7 +85,9 @@ export function useSharedServer(env: Record<string, string> = {}): SharedServer 
     });
     const child = spawn(process.execPath, [mainJs], { env: serverEnv, stdio: ["ignore", "pipe", "pipe"] });
     server = new ServerProcess(child, port, "shared server");
-    await server.waitHealthy();
+    // Generous: on a loaded machine (three test files at once on two cores) a start-up can
+    // take several seconds. The hook's own limit is 30 s.
+    await server.waitHealthy(25_000);
   });
 
   beforeEach((context) => {

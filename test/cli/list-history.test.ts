@@ -70,8 +70,16 @@ describe.concurrent("list", () => {
   });
 
   it("-o json prints the API's body as received; ls and `workflow list` list the same", async ({ expect }) => {
-    const [json, ls, grouped, plain] = await Promise.all([run("list", "-o", "json"), run("ls"), run("workflow", "list"), run("list")]);
+    const [json, inputs, ls, grouped, plain] = await Promise.all([
+      run("list", "-o", "json"),
+      run("list", "--prefix", "e-1", "--inputs", "-o", "json"),
+      run("ls"),
+      run("workflow", "list"),
+      run("list"),
+    ]);
     expect(json).toEqual({ code: 0, stdout: `${await api("?pageSize=100")}\n`, stderr: "" });
+    expect(inputs.stdout).toBe(`${await api("?pageSize=100&instanceIDPrefix=e-1&fetchInputsAndOutputs=true")}\n`);
+    expect(JSON.parse(inputs.stdout)).toMatchObject({ instances: [{ instanceID: "e-1", properties: { "dapr.workflow.input": '"e-1"' } }] });
     expect(parseTable(ls.stdout).rows.map((r) => r["INSTANCE ID"])).toEqual(parseTable(plain.stdout).rows.map((r) => r["INSTANCE ID"]));
     expect(parseTable(grouped.stdout).rows.map((r) => r["INSTANCE ID"])).toEqual(parseTable(plain.stdout).rows.map((r) => r["INSTANCE ID"]));
   });
