@@ -36,11 +36,13 @@ async function main(): Promise<void> {
     activityLeaseMs: config.activityLeaseMs,
     appId: config.appId,
     shutdownGraceMs: config.shutdownGraceMs,
+    retention: config.retention,
     logger,
   });
   logger.info({
     db: config.dbPath,
     ...store.settings(),
+    ...(config.retention ? { retention: config.retention } : {}),
     workflows: loaded.workflowNames(),
     activities: loaded.activityNames(),
   }, "store open, engine started");
@@ -87,9 +89,11 @@ if (command === "backup") {
       process.exit(1);
     },
   );
-} else if (isCliCommand(command)) {
+} else if (isCliCommand(command) || commandArgs.includes("--help") || commandArgs.includes("-h")) {
+  // Server flags followed by --help (`workflowd --port 1 --help`) ask for the help too.
+  const args = isCliCommand(command) ? process.argv.slice(2) : ["--help"];
   // exitCode rather than exit(): a large table piped to another program is written in full.
-  void runCli(process.argv.slice(2), process.env).then((code) => {
+  void runCli(args, process.env).then((code) => {
     process.exitCode = code;
   });
 } else {

@@ -30,6 +30,8 @@ function importsOf(file: string): Import[] {
     found.push({ specifier: match[3]!, typeOnly: Boolean(match[2]) });
   }
   for (const match of text.matchAll(/^\s*import\s+["']([^"']+)["']/gm)) found.push({ specifier: match[1]!, typeOnly: false });
+  // Dynamic imports (main.ts loads the server's modules only when it runs the server).
+  for (const match of text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) found.push({ specifier: match[1]!, typeOnly: false });
   return found;
 }
 
