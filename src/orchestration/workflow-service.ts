@@ -198,7 +198,9 @@ export class WorkflowService {
       // Planned in full before anything is written: a refusal leaves every instance as it was.
       for (const id of purges) store.purge(id, { recursive: true, force: false });
       for (const { instance, plan } of plans) {
-        store.rewriteInstance({ instanceId: instance.instanceId, expectedVersion: instance.version, ...plan, now });
+        const rewritten = store.rewriteInstance({ instanceId: instance.instanceId, expectedVersion: instance.version, ...plan, now });
+        // Read and written in this one transaction: a conflict is a bug, and rolls it all back.
+        if (rewritten !== "rewritten") throw new Error(`rewind of '${instance.instanceId}': the instance changed while it was rewound`);
       }
       return { kind: "rewound" };
     });

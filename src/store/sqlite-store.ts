@@ -383,16 +383,8 @@ export class SqliteStore {
     return this.atomic.immediate(() => {
       const { instanceId, state, now } = rewrite;
       const updated = this.stmt.rewriteInstance.run({
-        instance_id: instanceId,
+        ...stateColumns(instanceId, state, rewrite.events.length),
         expected_version: rewrite.expectedVersion,
-        name: state.name,
-        execution_id: state.executionId,
-        status: state.status,
-        created_at: state.createdAt,
-        last_updated_at: state.lastUpdatedAt,
-        input: state.input ?? null,
-        workflow_version: state.version ?? null,
-        history_length: rewrite.events.length,
       });
       if (updated.changes === 0) return "conflict";
       this.hot.delete(instanceId);
@@ -414,17 +406,7 @@ export class SqliteStore {
    */
   createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): "created" | "exists" {
     return this.atomic.immediate(() => {
-      const inserted = this.stmt.insertFork.run({
-        instance_id: instanceId,
-        name: state.name,
-        execution_id: state.executionId,
-        status: state.status,
-        created_at: state.createdAt,
-        last_updated_at: state.lastUpdatedAt,
-        input: state.input ?? null,
-        workflow_version: state.version ?? null,
-        history_length: events.length,
-      });
+      const inserted = this.stmt.insertFork.run(stateColumns(instanceId, state, events.length));
       if (inserted.changes === 0) return "exists";
       events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
       const touched = new Set<string>();
@@ -797,6 +779,21 @@ export class SqliteStore {
       throw error;
     }
   }
+}
+
+/** An instance row's columns from a state the engine folded (a fork, a rewind). */
+function stateColumns(instanceId: string, state: InstanceState, historyLength: number) {
+  return {
+    instance_id: instanceId,
+    name: state.name,
+    execution_id: state.executionId,
+    status: state.status,
+    created_at: state.createdAt,
+    last_updated_at: state.lastUpdatedAt,
+    input: state.input ?? null,
+    workflow_version: state.version ?? null,
+    history_length: historyLength,
+  };
 }
 
 /**
