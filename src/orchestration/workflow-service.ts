@@ -70,6 +70,13 @@ export interface BulkPurgeResult {
 /** Instances a bulk purge deletes per transaction: small, so no write holds the event loop for long. */
 const bulkPurgeBatch = 50;
 
+/** A rewind refused after some of its writes: thrown so that its transaction rolls back. */
+class RewindRefused extends Error {
+  constructor(readonly problem: RewindProblem) {
+    super("rewind refused");
+  }
+}
+
 /** "ok" covers the no-op cases (an event for a finished instance is accepted and dropped). */
 export type CommandResult = "ok" | "not-found";
 
@@ -138,9 +145,9 @@ export class WorkflowService {
   /**
    * Purges up to `limit` instances matching the filter in small transactions. With
    * `recursive` only top-level ones (no parent left) match, each purged with its children as
-   * `purge` does. Without `force` only finished ones
-   * match, and a tree with an unfinished member is skipped. `isComplete` is true once the
-   * matches are exhausted (skipped trees do not count: calling again would find them again).
+   * `purge` does. Without `force` only finished ones match, and a tree with an unfinished
+   * member is skipped. `isComplete` is true once the matches are exhausted (skipped trees do
+   * not count: calling again would find them again).
    */
   async purgeMatching(filter: InstanceFilter, options: PurgeOptions, limit: number): Promise<BulkPurgeResult> {
     const { store } = this.deps;
@@ -176,7 +183,7 @@ export class WorkflowService {
     const { store } = this.deps;
     const now = this.deps.clock();
     const plans: { instance: InstanceRecord; plan: RewindPlan }[] = [];
-    const result = await store.grouped((): RewindResult => {
+    const rewound = store.grouped((): RewindResult => {
       const root = store.getInstance(instanceId);
       if (!root) return { kind: "not-found" };
       const pending = [root];
@@ -196,13 +203,22 @@ export class WorkflowService {
         for (const childId of plan.rewindChildren) pending.push(store.getInstance(childId)!);
       }
       // Planned in full before anything is written: a refusal leaves every instance as it was.
-      for (const id of purges) store.purge(id, { recursive: true, force: false });
+      for (const id of purges) {
+        const purged = store.purge(id, { recursive: true, force: false });
+        // A descendant of a child decided after the failure still runs: throwing rolls back
+        // the purges already made.
+        if (purged.kind === "not-terminal") throw new RewindRefused({ kind: "child-running", instanceId: purged.instanceId, status: purged.status });
+      }
       for (const { instance, plan } of plans) {
         const rewritten = store.rewriteInstance({ instanceId: instance.instanceId, expectedVersion: instance.version, ...plan, now });
         // Read and written in this one transaction: a conflict is a bug, and rolls it all back.
         if (rewritten !== "rewritten") throw new Error(`rewind of '${instance.instanceId}': the instance changed while it was rewound`);
       }
       return { kind: "rewound" };
+    });
+    const result = await rewound.catch((error: unknown) => {
+      if (error instanceof RewindRefused) return error.problem;
+      throw error;
     });
     if (result.kind !== "rewound") return result;
     for (const { instance, plan } of plans) {

@@ -49,9 +49,21 @@ async function* repairableParent(ctx: WorkflowContext, what?: string): AsyncGene
   return yield ctx.callChildWorkflow(repairable, what ?? "child");
 }
 
+/** On the failure, starts a child that waits for an event, then fails: a child decided after the failure. */
+async function* givesUpWithChild(ctx: WorkflowContext): AsyncGenerator<unknown, string, any> {
+  try {
+    return yield ctx.callActivity(fragile, "y");
+  } catch {
+    ctx.callChildWorkflow("approval", { item: "fallback" });
+    yield ctx.createTimer(0);
+    throw new Error("gave up");
+  }
+}
+
 function registerTestWorkflows(registry: WorkflowRegistry): void {
   registerAll(registry);
-  registry.registerWorkflow(repairable).registerWorkflow(repairableParent).registerActivity(prepare).registerActivity(fragile);
+  registry.registerWorkflow(repairable).registerWorkflow(repairableParent).registerWorkflow(givesUpWithChild)
+    .registerActivity(prepare).registerActivity(fragile);
 }
 
 let server: TestServer;
@@ -436,6 +448,26 @@ describe("rewind", () => {
     expect(JSON.parse((await api.waitForStatus(id, "COMPLETED")).properties!["dapr.workflow.output"]!)).toEqual(["prepared gift", "done gift"]);
     expect((await api.state(childId)).runtimeStatus).toBe("COMPLETED");
     expect(calls.get(`prepare:${childId}`)).toBe(1);
+  });
+
+  it("409 while a child started after the failure still runs (nothing changes); once it is finished, the rewind goes through", async () => {
+    broken = true;
+    const id = newId("rewindchild");
+    await api.start("givesUpWithChild", id);
+    await api.waitForStatus(id, "FAILED");
+    const child = (await list(`parentInstanceID=${encodeURIComponent(id)}`)).instances[0]!.instanceID;
+    await api.waitForState(child, (s) => s.properties?.["dapr.workflow.custom_status"] !== undefined);
+    const historyBefore = (await server.http.get(api.url(`${seg(id)}/history`))).text;
+    expectError(await api.command(id, "rewind"), 409, "ERR_REWIND_WORKFLOW", new RegExp(`child workflow '${child}'.*RUNNING`));
+    expect((await api.state(id)).runtimeStatus).toBe("FAILED");
+    expect((await server.http.get(api.url(`${seg(id)}/history`))).text).toBe(historyBefore);
+    await api.commandOk(child, "terminate");
+    await api.waitForStatus(child, "TERMINATED");
+    broken = false;
+    expect((await api.command(id, "rewind")).status).toBe(202);
+    expect((await api.waitForStatus(id, "COMPLETED")).properties?.["dapr.workflow.output"]).toBe('"done y"');
+    // The child decided after the failure was purged; the replay did not start it again.
+    expect(await server.http.get(api.url(seg(child)))).toMatchObject({ status: 404 });
   });
 
   it("409 ERR_REWIND_WORKFLOW unless FAILED; 404 unknown; 400 for a body that is not an object or a reason that is not a string", async () => {
