@@ -19,10 +19,13 @@ import { loadHistoryEventType } from "./proto.js";
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 const historyEventMessage = loadHistoryEventType();
+// Resolved once here, so the walk below never resolves a field per event.
+historyEventMessage.root.resolveAll();
 
 export function historyEventJson(event: HistoryEvent): { [key: string]: JsonValue } {
-  const message = historyEventMessage.fromObject(eventToPb(event));
-  const json = messageJson(historyEventMessage, message);
+  // eventToPb's object is in the wire shape proto-loader uses (Timestamps as seconds and
+  // nanos, wrappers as { value }, enums as numbers, bytes as base64): walked as it is.
+  const json = messageJson(historyEventMessage, eventToPb(event) as Record<string, unknown>);
   return { eventId: event.eventId, ...json };
 }
 
@@ -40,14 +43,14 @@ const wrapperTypes = new Set([
 
 const int64Types = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
 
-function messageJson(type: protobuf.Type, message: protobuf.Message): { [key: string]: JsonValue } {
+/** Only the fields set on the message (its own keys), in the order of the type's fields. */
+function messageJson(type: protobuf.Type, record: Record<string, unknown>): { [key: string]: JsonValue } {
   const out: { [key: string]: JsonValue } = {};
-  const record = message as unknown as Record<string, unknown>;
-  for (const field of type.fieldsArray) {
-    if (!Object.prototype.hasOwnProperty.call(record, field.name)) continue;
+  const set = Object.keys(record);
+  const fields = set.length > 1 ? type.fieldsArray.filter((f) => set.includes(f.name)) : set.map((name) => type.fields[name]).filter((f) => f !== undefined);
+  for (const field of fields) {
     const value = record[field.name];
     if (value === null || value === undefined) continue;
-    field.resolve();
     if (field.map) {
       const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, fieldValueJson(field, v)] as const);
       if (entries.length > 0) out[field.name] = Object.fromEntries(entries);
@@ -83,7 +86,7 @@ function fieldValueJson(field: protobuf.Field, value: unknown): JsonValue {
       const wrapped = (value as { value?: unknown }).value;
       return scalarJson(inner.type, wrapped ?? defaultOf(inner.type));
     }
-    return messageJson(resolved, value as protobuf.Message);
+    return messageJson(resolved, value as Record<string, unknown>);
   }
   return scalarJson(field.type, value);
 }
@@ -97,7 +100,7 @@ function defaultOf(type: string): unknown {
 
 function scalarJson(type: string, value: unknown): JsonValue {
   if (int64Types.has(type)) return String(value);
-  if (type === "bytes") return Buffer.from(value as Uint8Array).toString("base64");
+  if (type === "bytes") return typeof value === "string" ? value : Buffer.from(value as Uint8Array).toString("base64");
   if ((type === "double" || type === "float") && typeof value === "number" && !Number.isFinite(value)) {
     return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   }

@@ -279,13 +279,25 @@ export class SqliteStore {
     return rows.slice(0, limit).map(toRecord);
   }
 
-  /** How many instances match the filter, by status (statuses with none are left out). */
+  /**
+   * How many instances match the filter, by status (statuses with none are left out). Without
+   * a filter, from the trigger-kept totals; with one, one index range count per status.
+   */
   countInstances(filter: InstanceFilter): Partial<Record<RuntimeStatus, number>> {
-    const { sql } = buildFilter(filter, false);
-    const where = filter.statuses ? `${sql} AND status IN (SELECT value FROM json_each(@statuses))` : sql;
-    const statement = this.cachedStatement(`count:${where}`, () => `SELECT status, count(*) AS n FROM instances WHERE ${where} GROUP BY status`);
-    const rows = statement.all({ ...filterParams(filter), statuses: filter.statuses ? JSON.stringify(filter.statuses) : null }) as { status: RuntimeStatus; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    return this.atomic.deferred(() => {
+      const totals = this.stmt.statusCounts.all() as { status: RuntimeStatus; n: number }[];
+      const wanted = totals.filter((t) => !filter.statuses || filter.statuses.includes(t.status));
+      const { sql } = buildFilter(filter, false);
+      if (sql === "1") return Object.fromEntries(wanted.map((t) => [t.status, t.n]));
+      const statement = this.cachedStatement(`count:${sql}`, () => `SELECT count(*) AS n FROM instances WHERE status = @status AND ${sql}`);
+      const params = filterParams(filter);
+      const counts: Partial<Record<RuntimeStatus, number>> = {};
+      for (const { status } of wanted) {
+        const n = (statement.get({ ...params, status }) as { n: number }).n;
+        if (n > 0) counts[status] = n;
+      }
+      return counts;
+    });
   }
 
   /** Up to `limit` committed history events of an instance from position `from`; undefined when unknown. */
@@ -804,7 +816,10 @@ function buildFilter(filter: InstanceFilter, hasAfter: boolean): { sql: string }
   const parts = ["1"];
   if (filter.name !== undefined) parts.push("name = @name");
   if (filter.createdFrom !== undefined) parts.push("created_at >= @created_from");
-  if (filter.createdTo !== undefined) parts.push("created_at < @created_to");
+  // With a position, the position (issued under the same filter) already lies below
+  // createdTo; leaving the bound out lets SQLite seek to the position instead of scanning
+  // down from createdTo on every page.
+  if (filter.createdTo !== undefined && !hasAfter) parts.push("created_at < @created_to");
   if (filter.lastUpdatedFrom !== undefined) parts.push("last_updated_at >= @updated_from");
   if (filter.lastUpdatedTo !== undefined) parts.push("last_updated_at < @updated_to");
   // A literal prefix: compared as a substring, so `_` and `%` are plain characters.
@@ -821,7 +836,7 @@ function filterParams(filter: InstanceFilter): Record<string, string | number> {
   const params: Record<string, string | number> = {};
   if (filter.name !== undefined) params.name = filter.name;
   if (filter.createdFrom !== undefined) params.created_from = filter.createdFrom;
-  if (filter.createdTo !== undefined) params.created_to = filter.createdTo;
+  if (filter.createdTo !== undefined) params.created_to = filter.createdTo; // unused with a position (buildFilter)
   if (filter.lastUpdatedFrom !== undefined) params.updated_from = filter.lastUpdatedFrom;
   if (filter.lastUpdatedTo !== undefined) params.updated_to = filter.lastUpdatedTo;
   if (filter.instanceIdPrefix !== undefined) params.prefix = filter.instanceIdPrefix;

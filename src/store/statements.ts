@@ -40,6 +40,7 @@ export const storeSql = {
       workflow_version = @workflow_version, history_length = @history_length, version = version + 1
     WHERE instance_id = @instance_id AND version = @expected_version`,
   pageTokenKey: "SELECT value FROM settings WHERE name = 'page_token_key'",
+  statusCounts: "SELECT status, n FROM status_counts WHERE n > 0",
   // Retention: finished instances, oldest first by when they finished, after a
   // (last_updated_at, instance_id) position. The IN repeats the partial index's condition so
   // that SQLite may use instances_finished.
