@@ -284,7 +284,13 @@ export type HistoryEventBody = DistributiveOmit<HistoryEvent, "eventId" | "times
 
 /** The object without its undefined properties, so stored events and messages hold only what was given. */
 export function definedOnly<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  // A plain loop: this runs for every event converted to or from the wire.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
 
 export function newEvent<E extends HistoryEventBody>(

@@ -29,17 +29,12 @@ export function historyEventJson(event: HistoryEvent): { [key: string]: JsonValu
   return { eventId: event.eventId, ...json };
 }
 
-const wrapperTypes = new Set([
-  ".google.protobuf.StringValue",
-  ".google.protobuf.BytesValue",
-  ".google.protobuf.BoolValue",
-  ".google.protobuf.Int32Value",
-  ".google.protobuf.UInt32Value",
-  ".google.protobuf.Int64Value",
-  ".google.protobuf.UInt64Value",
-  ".google.protobuf.FloatValue",
-  ".google.protobuf.DoubleValue",
-]);
+// Looked up once: protobufjs computes `fullName` on every read, too slow to compare per field.
+const timestampType = historyEventMessage.root.lookupType("google.protobuf.Timestamp");
+const wrapperTypes = new Set(
+  ["StringValue", "BytesValue", "BoolValue", "Int32Value", "UInt32Value", "Int64Value", "UInt64Value", "FloatValue", "DoubleValue"]
+    .map((name) => historyEventMessage.root.lookupType(`google.protobuf.${name}`)),
+);
 
 const int64Types = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
 
@@ -80,8 +75,8 @@ function fieldValueJson(field: protobuf.Field, value: unknown): JsonValue {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Enum) return resolved.valuesById[value as number] ?? (value as number);
   if (resolved instanceof protobuf.Type) {
-    if (resolved.fullName === ".google.protobuf.Timestamp") return timestampJson(value as { seconds?: unknown; nanos?: number });
-    if (wrapperTypes.has(resolved.fullName)) {
+    if (resolved === timestampType) return timestampJson(value as { seconds?: unknown; nanos?: number });
+    if (wrapperTypes.has(resolved)) {
       const inner = resolved.fields.value!;
       const wrapped = (value as { value?: unknown }).value;
       return scalarJson(inner.type, wrapped ?? defaultOf(inner.type));
@@ -111,9 +106,12 @@ function scalarJson(type: string, value: unknown): JsonValue {
 export function timestampJson(ts: { seconds?: unknown; nanos?: number }): string {
   const seconds = Number(ts.seconds ?? 0);
   const nanos = ts.nanos ?? 0;
-  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
-  if (nanos === 0) return `${base}Z`;
+  // Whole milliseconds (the usual case): Date writes them as they are.
+  if (nanos % 1_000_000 === 0) {
+    const iso = new Date(seconds * 1000 + nanos / 1_000_000).toISOString();
+    return nanos === 0 ? `${iso.slice(0, 19)}Z` : iso;
+  }
   const digits = String(nanos).padStart(9, "0");
-  const fraction = nanos % 1_000_000 === 0 ? digits.slice(0, 3) : nanos % 1_000 === 0 ? digits.slice(0, 6) : digits;
-  return `${base}.${fraction}Z`;
+  const fraction = nanos % 1_000 === 0 ? digits.slice(0, 6) : digits;
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
 }
