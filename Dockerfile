@@ -29,6 +29,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 RUN npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src ./src
+# The web console's sources; the build writes its static files to dist/console.
+COPY console ./console
 COPY examples ./examples
 # The durabletask protocol files the gRPC service loads at start-up (with their licence).
 COPY proto ./proto

@@ -43,6 +43,8 @@ export interface BuildAppOptions {
   shutdownGraceMs?: number;
   /** Defaults to a silent logger. */
   logger?: Logger;
+  /** Serve the web console at /ui/ (default true). */
+  ui?: boolean;
   /** Purge finished instances after these times (daprd's spec.workflow.stateRetentionPolicy). */
   retention?: RetentionPolicy | undefined;
   /** Milliseconds since the epoch; for tests that need a controlled clock. */
@@ -100,6 +102,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     const app = await createHttpServer({
       service: engine.service,
       queries: engine.queries,
+      ui: options.ui,
       logger,
       bodyBytesMax: options.bodyBytesMax ?? limits.bodyBytesDefault,
       apiToken: options.apiToken || undefined,

@@ -18,6 +18,8 @@ export interface Config {
   dbPath: string;
   /** A Dapr Configuration YAML file (retention policy), if any. */
   configPath: string | undefined;
+  /** Serve the web console at /ui/. */
+  ui: boolean;
   /** Its `spec.workflow.stateRetentionPolicy`; undefined: keep finished instances. */
   retention: RetentionPolicy | undefined;
   /** Path of the workflows module, or undefined to run without in-process workflows. */
@@ -48,6 +50,7 @@ export const serverFlags = {
   "metrics-port": { type: "string", env: "DAPR_METRICS_PORT", help: "Prometheus /metrics port (default 9090)" },
   db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db)" },
   workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows module, or 'none' (default: the bundled examples)" },
+  ui: { type: "string", env: "WORKFLOWD_UI", help: "serve the web console at /ui/ (default true)" },
   config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML (spec.workflow.stateRetentionPolicy)" },
   "log-level": { type: "string", env: "LOG_LEVEL", help: "debug, info, warn or error (default info)" },
   "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY", help: "largest HTTP request body, e.g. 4Mi (default 4Mi)" },
@@ -82,6 +85,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dbPath: get("db") ?? "./data/workflowd.db",
     configPath: get("config"),
     retention: retentionOf(get("config")),
+    ui: boolean("ui", get("ui") ?? "true"),
     workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
     logLevel: get("log-level") ?? "info",
     bodyBytesMax: byteSize(get("max-body-size"), "max-body-size") ?? limits.bodyBytesDefault,

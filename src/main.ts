@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     appId: config.appId,
     shutdownGraceMs: config.shutdownGraceMs,
     retention: config.retention,
+    ui: config.ui,
     logger,
   });
   logger.info({

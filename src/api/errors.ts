@@ -64,6 +64,8 @@ export const apiErrors = {
   bodyTooLarge: (limit: number) =>
     new ApiError(413, "ERR_BODY_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`),
   routeNotFound: (method: string, path: string) => new ApiError(404, "ERR_NOT_FOUND", `no route for ${method} ${path}`),
+  consoleNotBuilt: (dir: string) =>
+    new ApiError(404, "ERR_NOT_FOUND", `the web console is not built (no ${dir}index.html): run \`npm run build\``),
   methodNotAllowed: (method: string, allowed: readonly string[]) =>
     new ApiError(405, "ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed here; use ${allowed.join(", ")}`),
   shuttingDown: () => new ApiError(503, "ERR_SHUTTING_DOWN", "workflowd is shutting down; retry against a running instance"),

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from "pino";
 import type { WorkflowService } from "../orchestration/workflow-service.js";
 import { apiTokenHook } from "./auth.js";
+import { registerConsole } from "./console-routes.js";
 import { ApiError, apiErrors, type RouteFailure } from "./errors.js";
 import { healthRoutes, type HealthRoutesOptions } from "./health-routes.js";
 import { registerOpenApi } from "./openapi.js";
@@ -23,8 +24,10 @@ export interface HttpServerOptions extends HealthRoutesOptions {
   queries: InstanceQueries;
   logger: Logger;
   bodyBytesMax: number;
-  /** When set, every route but the health checks needs a matching `dapr-api-token`. */
+  /** When set, every route but the health checks and the console's shell needs a matching `dapr-api-token`. */
   apiToken: string | undefined;
+  /** Serve the web console at /ui/ (default true). */
+  ui?: boolean | undefined;
 }
 
 declare module "fastify" {
@@ -101,6 +104,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     await app.register(operationsRoutes, { prefix, service: options.service, queries: options.queries });
   }
   await app.register(healthRoutes, { prefix: "/v1.0", ...options });
+  if (options.ui !== false) await registerConsole(app);
   return app;
 }
 

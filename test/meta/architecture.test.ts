@@ -10,11 +10,11 @@ import { describe, expect, it } from "vitest";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const src = join(root, "src");
 
-function sourceFiles(dir: string): string[] {
+function sourceFiles(dir: string, extensions: readonly string[] = [".ts"]): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith(".ts") ? [path] : [];
+    if (entry.isDirectory()) return sourceFiles(path, extensions);
+    return extensions.some((e) => entry.name.endsWith(e)) ? [path] : [];
   });
 }
 
@@ -99,6 +99,16 @@ describe("architecture", () => {
         expect(specifier.startsWith("."), `${relative(root, file)} imports ${specifier}`).toBe(true);
       }
       expect(text, relative(root, file)).not.toMatch(/Date\.now\(|new Date\(\)|Math\.random\(|randomUUID|process\./);
+    }
+  });
+
+  it("keeps the web console a client of the public HTTP API: it imports nothing from src/", () => {
+    const consoleFiles = sourceFiles(join(root, "console", "src"), [".ts", ".tsx"]);
+    expect(consoleFiles.length).toBeGreaterThan(0);
+    for (const file of consoleFiles) {
+      for (const { specifier } of importsOf(file)) {
+        expect(specifier.startsWith(".") ? resolve(dirname(file), specifier) : specifier, relative(root, file)).not.toContain(`${root}/src`);
+      }
     }
   });
 

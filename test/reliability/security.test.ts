@@ -71,11 +71,23 @@ describe("the API token on every HTTP route", () => {
       const refusedWithout: string[] = [];
       const notRefused: string[] = [];
       const refusedWith: string[] = [];
+      const consoleShell: string[] = [];
       for (const endpoint of endpoints) {
         const key = `${endpoint.method} ${endpoint.url}`;
         const inject = (headers: Record<string, string>) => wd.app.inject({ method: endpoint.method as "GET", url: endpoint.url, headers });
         if (exempt.has(key)) {
           expect((await inject({})).statusCode, key).toBe(204);
+          continue;
+        }
+        // The web console's static shell holds no data: served without the token (its API
+        // calls carry the token the user gives it).
+        if ((endpoint.method === "GET" || endpoint.method === "HEAD") && /^\/ui(\/|$)/.test(endpoint.pattern)) {
+          const res = await inject({});
+          expect([200, 404], `${key} answered ${res.statusCode}`).toContain(res.statusCode);
+          // Static files only: the shell, its script and its style sheet, or the 404 of a missing asset.
+          expect(String(res.headers["content-type"]), key).toMatch(/^(text\/html|text\/css|text\/javascript|application\/javascript|application\/json)/);
+          if (res.statusCode === 404) expect(JSON.parse(res.body).errorCode, key).toBe("ERR_NOT_FOUND");
+          consoleShell.push(key);
           continue;
         }
         for (const headers of [{}, ...wrongTokens.map((t) => ({ "dapr-api-token": t }))]) {
@@ -94,17 +106,25 @@ describe("the API token on every HTTP route", () => {
 
       // Paths no route serves, and tricks around the health exemption, are refused too.
       const unrouted = ["/", "/v1.0", "/v1.0/healthz/../metadata", "/v1.0/healthz%2F..%2Fmetadata", "/v1.0//metadata", "/V1.0/healthz",
-        "/v1.0/healthz?/../metadata", "/v1.0/workflows/dapr/x/../../metadata", "/v1.0/%68ealthz", "/nope", "/metrics", "/openapi.json"];
+        "/v1.0/healthz?/../metadata", "/v1.0/workflows/dapr/x/../../metadata", "/v1.0/%68ealthz", "/nope", "/metrics", "/openapi.json",
+        "/ui/", "/ui/instances/x"];
       for (const url of unrouted) {
         const res = await wd.app.inject({ method: "POST", url });
         expect(res.statusCode, `POST ${url}`).toBe(401);
+      }
+      // Tricks around the console's exemption reach only the shell, never the API.
+      for (const url of ["/ui/../v1.0/workflows/dapr", "/ui/..%2F..%2Fv1.0%2Fworkflows%2Fdapr", "/ui%2F..%2Fv1.0%2Fmetadata", "/ui/assets/../../v1.0/metadata"]) {
+        const res = await wd.app.inject({ method: "GET", url });
+        expect(res.body, `GET ${url}`).not.toMatch(/"instances"|"runtimeVersion"/);
+        expect([200, 401, 404], `GET ${url} answered ${res.statusCode}`).toContain(res.statusCode);
       }
       for (const url of ["/v1.0/healthz?/../metadata", "//v1.0/healthz", "/v1.0/healthz/"]) {
         // Exempt paths spelled differently still only reach the health check.
         const res = await wd.app.inject({ method: "GET", url });
         expect([204, 401], `GET ${url} answered ${res.statusCode} ${res.body}`).toContain(res.statusCode);
       }
-      console.info(`HTTP token check: ${endpoints.length} route/method pairs from the route table, ${refusedWithout.length} refused without a token and with ${wrongTokens.length} wrong ones, served with the token; ${exempt.size} exempt`);
+      expect(consoleShell.length, "the console's routes were read").toBeGreaterThan(0);
+      console.info(`HTTP token check: ${endpoints.length} route/method pairs from the route table, ${refusedWithout.length} refused without a token and with ${wrongTokens.length} wrong ones, served with the token; ${exempt.size} health checks and ${consoleShell.length} console shell routes exempt`);
     } finally {
       await wd.app.close();
     }
