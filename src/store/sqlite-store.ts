@@ -822,8 +822,11 @@ function buildFilter(filter: InstanceFilter, hasAfter: boolean): { sql: string }
   if (filter.createdTo !== undefined && !hasAfter) parts.push("created_at < @created_to");
   if (filter.lastUpdatedFrom !== undefined) parts.push("last_updated_at >= @updated_from");
   if (filter.lastUpdatedTo !== undefined) parts.push("last_updated_at < @updated_to");
-  // A literal prefix: compared as a substring, so `_` and `%` are plain characters.
-  if (filter.instanceIdPrefix !== undefined) parts.push("instance_id >= @prefix AND substr(instance_id, 1, length(@prefix)) = @prefix");
+  // A literal prefix: a key range (so the primary key finds it), compared as a substring too,
+  // so `_` and `%` are plain characters.
+  if (filter.instanceIdPrefix !== undefined) {
+    parts.push(`instance_id >= @prefix${prefixEnd(filter.instanceIdPrefix) === undefined ? "" : " AND instance_id < @prefix_end"} AND substr(instance_id, 1, length(@prefix)) = @prefix`);
+  }
   if (filter.parentInstanceId !== undefined) parts.push("parent_instance_id = @parent");
   if (filter.rootsOnly) {
     parts.push("(parent_instance_id IS NULL OR NOT EXISTS (SELECT 1 FROM instances p WHERE p.instance_id = instances.parent_instance_id))");
@@ -839,9 +842,29 @@ function filterParams(filter: InstanceFilter): Record<string, string | number> {
   if (filter.createdTo !== undefined) params.created_to = filter.createdTo; // unused with a position (buildFilter)
   if (filter.lastUpdatedFrom !== undefined) params.updated_from = filter.lastUpdatedFrom;
   if (filter.lastUpdatedTo !== undefined) params.updated_to = filter.lastUpdatedTo;
-  if (filter.instanceIdPrefix !== undefined) params.prefix = filter.instanceIdPrefix;
+  if (filter.instanceIdPrefix !== undefined) {
+    params.prefix = filter.instanceIdPrefix;
+    const end = prefixEnd(filter.instanceIdPrefix);
+    if (end !== undefined) params.prefix_end = end;
+  }
   if (filter.parentInstanceId !== undefined) params.parent = filter.parentInstanceId;
   return params;
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in SQLite's order (UTF-8
+ * bytes, which is code point order): the prefix with its last code point incremented (a last
+ * U+10FFFF is dropped and the one before incremented). Undefined when there is none.
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const points = [...prefix].map((c) => c.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    let next = last + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000; // surrogates are not code points of UTF-8
+    if (next <= 0x10ffff) return String.fromCodePoint(...points, next);
+  }
+  return undefined;
 }
 
 /** better-sqlite3 clamps a backup step's page count to this; more pages than any database has. */
