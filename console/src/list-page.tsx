@@ -45,7 +45,8 @@ function queryOf(values: { statuses: string[]; name: string; prefix: string; fro
 }
 
 export function ListPage({ query }: { query: URLSearchParams }) {
-  const filter = useMemo(() => filterOf(query), [query.toString()]);
+  // The page is remounted for every new query (main.tsx), so the filter is fixed for its life.
+  const filter = useMemo(() => filterOf(query), []);
   const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<{ instances: Listed[]; continuationToken?: string } | undefined>();
   const [counts, setCounts] = useState<Record<string, number>>({});
@@ -55,12 +56,6 @@ export function ListPage({ query }: { query: URLSearchParams }) {
   const [confirmPurge, setConfirmPurge] = useState(false);
   const [now, setNow] = useState(Date.now());
   const [draft, setDraft] = useState({ name: filter.name ?? "", prefix: filter.instanceIDPrefix ?? "", from: filter.from, to: filter.to });
-
-  // A new filter starts at the first page.
-  useEffect(() => {
-    setTokens([undefined]);
-    setDraft({ name: filter.name ?? "", prefix: filter.instanceIDPrefix ?? "", from: filter.from, to: filter.to });
-  }, [query.toString()]);
 
   const load = useCallback(async () => {
     try {
@@ -112,8 +107,8 @@ export function ListPage({ query }: { query: URLSearchParams }) {
           All <span class="count">{total}</span>
         </button>
         {statuses.map((status) => (
-          <button type="button" key={status} aria-pressed={filter.statuses.includes(status)} aria-label={`${status} (${counts[status] ?? 0})`}
-            class={`chip status-${status.toLowerCase()}`} onClick={() => toggleStatus(status)}>
+          <button type="button" key={status} aria-pressed={filter.statuses.includes(status)} aria-label={status}
+            aria-description={`${counts[status] ?? 0} runs`} class={`chip status-${status.toLowerCase()}`} onClick={() => toggleStatus(status)}>
             {status} <span class="count">{counts[status] ?? 0}</span>
           </button>
         ))}

@@ -46,7 +46,8 @@ function App() {
         <a class="brand" href={uiBase} onClick={onLinkClick}>workflowd</a>
         <span>workflow runs</span>
       </header>
-      {route.page === "list" && <ListPage key={generation} query={route.query} />}
+      {/* A new filter is a new listing: remounted, it starts at its first page. */}
+      {route.page === "list" && <ListPage key={`${generation}?${route.query}`} query={route.query} />}
       {route.page === "run" && <RunPage key={`${generation}:${route.instanceId}`} instanceId={route.instanceId} />}
       {route.page === "missing" && (
         <main>
