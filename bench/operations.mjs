@@ -25,7 +25,7 @@
 // uniform over 30 days; 20 batch instances created in the last 2 days. The build is cached in
 // the OS temp dir (workflowd-bench-cache/operations-*) keyed by count, schema version and row
 // shapes; every run measures a fresh copy of it (the purge deletes from the copy).
-import { fork, spawn } from "node:child_process";
+import { fork } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -101,12 +101,11 @@ async function main() {
   const { SqliteStore } = await import("../dist/src/store/sqlite-store.js");
   const { InstanceQueries } = await import("../dist/src/orchestration/instance-queries.js");
   const { historyEventJson } = await import("../dist/src/protocol/history-json.js");
-  const { check, DbView, fmt, freePort, header, percentile, runScript, sleep, table, tempDir, verdict } = await import("./lib/common.mjs");
+  const { check, DbView, fmt, freePort, header, percentile, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } = await import("./lib/common.mjs");
 
   const args = process.argv.slice(2);
   const rebuild = args.includes("--rebuild");
   const count = Number(args.find((a) => !a.startsWith("--")) ?? 1_000_000);
-  const mainJs = fileURLToPath(new URL("../dist/src/main.js", import.meta.url));
   const repoRootUrl = new URL("../", import.meta.url).href;
 
   const spanDays = 30;
@@ -396,48 +395,8 @@ async function main() {
   }
 
   /** Spawns workflowd on `dbPath`; resolves once GET /v1.0/healthz answers 204. */
-  async function startServer(dbPath, workflowsModule) {
-    const port = await freePort();
-    const began = performance.now();
-    const child = spawn(process.execPath, [mainJs], {
-      env: {
-        ...process.env,
-        WORKFLOWD_DB: dbPath,
-        WORKFLOWD_HOST: "127.0.0.1",
-        WORKFLOWD_WORKFLOWS: workflowsModule,
-        WORKFLOWD_CONFIG: "",
-        DAPR_HTTP_PORT: String(port),
-        DAPR_GRPC_PORT: "0",
-        DAPR_METRICS_PORT: "0",
-        LOG_LEVEL: "warn",
-        DAPR_API_TOKEN: "",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.setEncoding("utf8").on("data", (c) => (output += c));
-    child.stderr.setEncoding("utf8").on("data", (c) => (output += c));
-    const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      const exit = await exited;
-      clearTimeout(timer);
-      check(exit.code === 0, `workflowd exited with ${JSON.stringify(exit)}: ${output}`);
-    };
-    try {
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`workflowd exited during start-up: ${output}`);
-        const res = await http(port, "GET", "/v1.0/healthz").catch(() => undefined);
-        if (res?.status === 204) break;
-        check(performance.now() - began < 60_000, `workflowd not healthy after 60 s: ${output}`);
-        await sleep(5);
-      }
-    } catch (error) {
-      await stop().catch(() => {});
-      throw error;
-    }
-    return { port, pid: child.pid, startupMs: performance.now() - began, stop, output: () => output };
+  function startServer(dbPath, workflowsModule) {
+    return spawnWorkflowd({ dbPath, workflows: workflowsModule, stopTimeoutMs: 30_000 });
   }
 
   // -- checks of the answers ----------------------------------------------------------------------

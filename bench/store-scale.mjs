@@ -14,17 +14,15 @@
 // real completed 1-activity workflow (instance row + 6 history events), with its own
 // random UUID, execution ID and timestamps. The build is cached in the OS temp dir
 // (workflowd-bench-cache/) keyed by schema version and row shape, and reused when present.
-import { spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { createWorkflowd } from "../dist/src/app.js";
 import { migrate, schemaVersion } from "../dist/src/store/migrations.js";
-import { check, fmt, freePort, header, percentile, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
+import { check, fmt, freePort, header, percentile, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } from "./lib/common.mjs";
 
 const args = process.argv.slice(2);
 const rebuild = args.includes("--rebuild");
@@ -33,7 +31,6 @@ const smallCount = 2_000;
 const getCount = 5_000;
 const warmupGets = 200;
 const instancesPerTx = 50_000;
-const mainJs = fileURLToPath(new URL("../dist/src/main.js", import.meta.url));
 
 // -- the template: what the store writes for one completed workflow ------------------------
 
@@ -186,47 +183,8 @@ function readRssMiB(pid) {
 
 /** Spawns workflowd on `dbPath`; resolves once GET /v1.0/healthz answers 204. */
 async function startServer(dbPath, label) {
-  const port = await freePort();
-  await httpGet(port, "/").catch(() => {}); // load the client code before timing
-  const began = performance.now();
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      ...process.env,
-      WORKFLOWD_DB: dbPath,
-      WORKFLOWD_HOST: "127.0.0.1",
-      DAPR_HTTP_PORT: String(port),
-      DAPR_GRPC_PORT: "0",
-      DAPR_METRICS_PORT: "0",
-      WORKFLOWD_WORKFLOWS: "none",
-      LOG_LEVEL: "warn",
-      DAPR_API_TOKEN: "",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.setEncoding("utf8").on("data", (c) => (output += c));
-  child.stderr.setEncoding("utf8").on("data", (c) => (output += c));
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    const exit = await exited;
-    clearTimeout(timer);
-    check(exit.code === 0, `${label}: workflowd exited with ${JSON.stringify(exit)}: ${output}`);
-  };
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${label}: workflowd exited during start-up: ${output}`);
-      const res = await httpGet(port, "/v1.0/healthz").catch(() => undefined);
-      if (res?.status === 204) break;
-      check(performance.now() - began < 60_000, `${label}: not healthy after 60 s: ${output}`);
-      await sleep(5);
-    }
-  } catch (error) {
-    await stop().catch(() => {});
-    throw error;
-  }
-  return { label, port, pid: child.pid, startupMs: performance.now() - began, stop, output: () => output };
+  await httpGet(await freePort(), "/").catch(() => {}); // load the client code before timing
+  return spawnWorkflowd({ dbPath, label });
 }
 
 /** One GET, checked: the instance exists, is COMPLETED and has the template's output. */

@@ -190,3 +190,54 @@ export function runScript(name, main) {
     },
   );
 }
+
+/**
+ * Spawns `node dist/src/main.js` on `dbPath` (loopback, a free HTTP port, gRPC and metrics on
+ * free ports, no token, no retention config) and resolves once GET /v1.0/healthz answers 204.
+ * `stop()` sends SIGTERM (SIGKILL after `stopTimeoutMs`) and checks the exit was clean.
+ */
+export async function spawnWorkflowd({ dbPath, workflows = "none", label = "workflowd", stopTimeoutMs = 15_000 }) {
+  const { spawn } = await import("node:child_process");
+  const mainJs = new URL("../../dist/src/main.js", import.meta.url).pathname;
+  const port = await freePort();
+  const began = performance.now();
+  const child = spawn(process.execPath, [mainJs], {
+    env: {
+      ...process.env,
+      WORKFLOWD_DB: dbPath,
+      WORKFLOWD_HOST: "127.0.0.1",
+      WORKFLOWD_WORKFLOWS: workflows,
+      WORKFLOWD_CONFIG: "",
+      DAPR_HTTP_PORT: String(port),
+      DAPR_GRPC_PORT: "0",
+      DAPR_METRICS_PORT: "0",
+      LOG_LEVEL: "warn",
+      DAPR_API_TOKEN: "",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (c) => (output += c));
+  child.stderr.setEncoding("utf8").on("data", (c) => (output += c));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
+    const exit = await exited;
+    clearTimeout(timer);
+    check(exit.code === 0, `${label}: workflowd exited with ${JSON.stringify(exit)}: ${output}`);
+  };
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${label}: workflowd exited during start-up: ${output}`);
+      const status = await fetch(`http://127.0.0.1:${port}/v1.0/healthz`).then((r) => r.status, () => undefined);
+      if (status === 204) break;
+      check(performance.now() - began < 60_000, `${label}: not healthy after 60 s: ${output}`);
+      await sleep(5);
+    }
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+  return { label, port, pid: child.pid, startupMs: performance.now() - began, stop, output: () => output };
+}
