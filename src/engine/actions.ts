@@ -30,6 +30,8 @@ export interface ScheduleTaskAction extends ActionBase {
   version?: string | undefined;
   taskExecutionId?: string | undefined;
   historyPropagationScope?: HistoryPropagationScope | undefined;
+  /** In-process runtime only (not on the wire): which retry-policy attempt this is, from 2. */
+  retryAttempt?: number | undefined;
 }
 export interface CreateTimerAction extends ActionBase {
   kind: "createTimer";

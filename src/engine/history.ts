@@ -148,6 +148,11 @@ export interface TaskScheduled extends EventBase, ScheduledWork {
   input?: string | undefined;
   /** The activity's idempotency key, the same across its retries (chosen by the SDK). */
   taskExecutionId?: string | undefined;
+  /**
+   * Which retry-policy attempt this is, from 2 (absent on a first attempt). Recorded for the
+   * in-process runtime's activity context; not a protocol field, never sent to workers.
+   */
+  retryAttempt?: number | undefined;
 }
 export interface TaskCompleted extends EventBase, Attested {
   kind: "taskCompleted";

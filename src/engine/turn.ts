@@ -229,6 +229,7 @@ function applyActions(
           taskExecutionId: action.taskExecutionId,
           historyPropagationScope: action.historyPropagationScope,
           router: action.router,
+          retryAttempt: action.retryAttempt,
         }), now, action.id);
         events.push(scheduled);
         effects.push(definedOnly({

@@ -60,9 +60,11 @@ export class WorkflowContext {
   callActivity<T = any>(activity: Activity | string, input?: unknown, options?: ActivityOptions): Task<T> {
     const name = nameOf(activity);
     const payload = serialize(input);
-    return this.withRetries<T>(options?.retryPolicy, () => {
+    return this.withRetries<T>(options?.retryPolicy, (attempt) => {
       const task = new CompletableTask<unknown>();
-      this.host.schedule({ kind: "scheduleTask", id: this.host.nextActionId(), name, input: payload }, task);
+      // The attempt number is recorded (not sent anywhere) so the activity's getAttempt() knows it.
+      const retry = attempt > 1 ? { retryAttempt: attempt } : {};
+      this.host.schedule({ kind: "scheduleTask", id: this.host.nextActionId(), name, input: payload, ...retry }, task);
       return task;
     });
   }
@@ -124,8 +126,8 @@ export class WorkflowContext {
   }
 
   /** Wraps a task's attempts in a RetryableTask when a policy is given. */
-  private withRetries<T>(policy: RetryPolicy | RetryPolicyOptions | undefined, attempt: () => CompletableTask<unknown>): Task<T> {
-    if (policy === undefined) return attempt() as Task<T>;
+  private withRetries<T>(policy: RetryPolicy | RetryPolicyOptions | undefined, attempt: (n: number) => CompletableTask<unknown>): Task<T> {
+    if (policy === undefined) return attempt(1) as Task<T>;
     return new RetryableTask<T>(RetryPolicy.from(policy), {
       nowMs: () => this.host.currentUtcMs,
       startAttempt: attempt,
@@ -147,6 +149,7 @@ export class ActivityContext {
     private readonly instanceId: string,
     private readonly taskId: number,
     private readonly attempt: number,
+    private readonly delivery: number,
   ) {}
 
   getWorkflowInstanceId(): string {
@@ -157,9 +160,18 @@ export class ActivityContext {
     return this.taskId;
   }
 
-  /** 1 on the first run; higher when the activity runs again (it runs at least once). */
+  /** The retry-policy attempt: 1, then 2, 3, ... for each attempt a retry policy starts. */
   getAttempt(): number {
     return this.attempt;
+  }
+
+  /**
+   * How many times this attempt has been handed to a worker: 1, higher when it runs again
+   * because a worker or the process went away before its result was recorded (activities run
+   * at least once). A workflowd extension; `@dapr/dapr` has no such method.
+   */
+  getDeliveryCount(): number {
+    return this.delivery;
   }
 }
 

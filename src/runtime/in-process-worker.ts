@@ -70,7 +70,7 @@ export class InProcessWorker implements Worker {
       return { ok: false, failure: { errorType: "ActivityNotRegisteredError", errorMessage: `activity '${request.name}' is not registered` } };
     }
     try {
-      const context = new ActivityContext(request.instanceId, request.taskId, request.attempt);
+      const context = new ActivityContext(request.instanceId, request.taskId, request.scheduled?.retryAttempt ?? 1, request.attempt);
       const value = await activity(context, deserialize(request.input));
       return { ok: true, result: value === null ? undefined : serialize(value) };
     } catch (error) {

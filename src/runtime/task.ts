@@ -101,7 +101,8 @@ export class WhenAnyTask extends CompositeTask<Task<unknown>> {
 export interface RetryHost {
   /** The current turn's time (history time, the same on replay). */
   nowMs(): number;
-  startAttempt(): Task<unknown>;
+  /** Starts attempt `attempt` (1, 2, 3, ...). */
+  startAttempt(attempt: number): Task<unknown>;
   startTimer(delayMs: number): Task<unknown>;
 }
 
@@ -122,14 +123,14 @@ export class RetryableTask<T> extends CompletableTask<T> implements TaskObserver
   ) {
     super();
     this.firstScheduledMs = host.nowMs();
-    host.startAttempt().parent = this;
+    host.startAttempt(1).parent = this;
   }
 
   onChildCompleted(child: Task<unknown>): void {
     if (child === this.wait) {
       this.wait = undefined;
       this.attempt += 1;
-      this.host.startAttempt().parent = this;
+      this.host.startAttempt(this.attempt).parent = this;
       return;
     }
     if (!child.isFailed) return this.complete(child.getResult() as T);

@@ -128,9 +128,9 @@ describe("payloads", () => {
     expect(seen).toEqual(["hello world", { n: [1, 2] }, "quoted", UNDEFINED]);
   });
 
-  it("the activity context carries the instance ID, the task ID and attempt 1", async () => {
+  it("the activity context carries the instance ID, the task ID, attempt 1 and delivery 1", async () => {
     function whoAmI(ctx: ActivityContext): unknown {
-      return { instanceId: ctx.getWorkflowInstanceId(), taskId: ctx.getWorkflowActivityId(), attempt: ctx.getAttempt() };
+      return { instanceId: ctx.getWorkflowInstanceId(), taskId: ctx.getWorkflowActivityId(), attempt: ctx.getAttempt(), delivery: ctx.getDeliveryCount() };
     }
     async function* ids(ctx: WorkflowContext): AsyncGenerator<unknown, unknown, any> {
       yield ctx.createTimer(0);
@@ -138,7 +138,7 @@ describe("payloads", () => {
     }
     const app = await appWith((r) => r.registerWorkflow(ids).registerActivity(whoAmI));
     const state = await app.waitForTerminal(await app.start("ids", undefined, "ctx-probe"));
-    expect(outputOf(state)).toEqual({ instanceId: "ctx-probe", taskId: 2, attempt: 1 });
+    expect(outputOf(state)).toEqual({ instanceId: "ctx-probe", taskId: 2, attempt: 1, delivery: 1 });
   });
 });
 

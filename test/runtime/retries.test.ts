@@ -72,7 +72,7 @@ describe("a retried activity in history", () => {
       [h.orchStarted(), h.started("retrier"), h.taskScheduled(1, "flaky", "7"), h.orchStarted(T1), h.taskFailed(1, failure), h.timerCreated(2, T2)],
       [h.orchStarted(T2), h.timerFired(2, T2)],
     );
-    expect(result.actions).toEqual([{ kind: "scheduleTask", id: 3, name: "flaky", input: "7" }]);
+    expect(result.actions).toEqual([{ kind: "scheduleTask", id: 3, name: "flaky", input: "7", retryAttempt: 2 }]);
   });
 
   it("the second wait is first × coefficient; after the last attempt fails the workflow fails with that failure", async () => {
@@ -103,8 +103,10 @@ describe("a retried activity in history", () => {
 describe("retries end to end", () => {
   it("an activity that fails twice then succeeds completes the workflow; waits grow by the coefficient", async () => {
     const runs: number[] = [];
-    function flaky(_ctx: ActivityContext, input: string): string {
+    const attempts: [number, number][] = [];
+    function flaky(ctx: ActivityContext, input: string): string {
       runs.push(Date.now());
+      attempts.push([ctx.getAttempt(), ctx.getDeliveryCount()]);
       if (runs.length < 3) throw new Error(`attempt ${runs.length} failed`);
       return `ok ${input}`;
     }
@@ -119,6 +121,8 @@ describe("retries end to end", () => {
     expect(state.runtimeStatus).toBe("COMPLETED");
     expect(outputOf(state)).toBe("ok x");
     expect(runs).toHaveLength(3);
+    // getAttempt counts the retry policy's attempts; each was delivered once.
+    expect(attempts).toEqual([[1, 1], [2, 1], [3, 1]]);
     expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(95);
     expect(runs[2]! - runs[1]!).toBeGreaterThanOrEqual(195);
     const kinds = app.history(id).map((e) => e.kind).filter((k) => k === "taskScheduled" || k === "timerCreated");
