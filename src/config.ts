@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { CommandLineError, ignoredDaprdFlags, parseCommandLine } from "./command-line.js";
 import { parseDaprConfiguration, type RetentionPolicy } from "./dapr-configuration.js";
 import { limits } from "./limits.js";
 
@@ -15,6 +15,8 @@ export interface Config {
   grpcPort: number;
   /** The Prometheus metrics port (0 picks a free port). */
   metricsPort: number;
+  /** Serve /metrics (daprd's --enable-metrics). */
+  metricsEnabled: boolean;
   dbPath: string;
   /** A Dapr Configuration YAML file (retention policy), if any. */
   configPath: string | undefined;
@@ -34,6 +36,8 @@ export interface Config {
   appId: string;
   activityLeaseMs: number;
   shutdownGraceMs: number;
+  /** Lines for the start-up log: daprd flags ignored, and the like. */
+  notes: string[];
 }
 
 /** The bundled examples, compiled beside this file's directory (dist/examples/index.js). */
@@ -44,58 +48,159 @@ export const bundledExamplesPath = fileURLToPath(new URL("../examples/index.js",
  * this table).
  */
 export const serverFlags = {
-  host: { type: "string", env: "WORKFLOWD_HOST", help: "address to listen on (default 0.0.0.0)" },
-  port: { type: "string", env: "DAPR_HTTP_PORT", help: "HTTP port of the Dapr Workflow API (default 3500)" },
-  "grpc-port": { type: "string", env: "DAPR_GRPC_PORT", help: "durabletask gRPC port for Dapr SDK apps (default 50001)" },
+  host: { type: "string", env: "WORKFLOWD_HOST", help: "address to listen on (default 0.0.0.0; daprd's --dapr-listen-addresses sets it too)" },
+  port: { type: "string", env: "DAPR_HTTP_PORT", help: "HTTP port of the Dapr Workflow API and the console (default 3500; also --dapr-http-port)" },
+  "grpc-port": { type: "string", env: "DAPR_GRPC_PORT", help: "durabletask gRPC port for Dapr SDK apps (default 50001; also --dapr-grpc-port)" },
   "metrics-port": { type: "string", env: "DAPR_METRICS_PORT", help: "Prometheus /metrics port (default 9090)" },
-  db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db)" },
-  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows module, or 'none' (default: the bundled examples)" },
+  "enable-metrics": { type: "boolean", env: "WORKFLOWD_ENABLE_METRICS", help: "serve /metrics (default true; --enable-metrics=false turns it off, as in daprd)" },
+  db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db; ':memory:' for a throw-away store)" },
+  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows module, 'examples' or 'none' (default: the bundled examples)" },
   ui: { type: "string", env: "WORKFLOWD_UI", help: "serve the web console at /ui/ (default true)" },
-  config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML (spec.workflow.stateRetentionPolicy)" },
-  "log-level": { type: "string", env: "LOG_LEVEL", help: "debug, info, warn or error (default info)" },
-  "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY", help: "largest HTTP request body, e.g. 4Mi (default 4Mi)" },
-  "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE", help: "largest gRPC message, e.g. 128Mi" },
+  config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML, as daprd's --config (spec.workflow.stateRetentionPolicy); default none" },
+  "log-level": { type: "string", env: "LOG_LEVEL", help: "debug, info, warn, error or fatal, as daprd's (default info)" },
+  "log-as-json": { type: "boolean", env: "", help: "daprd's flag; workflowd always writes JSON log lines (default true)" },
+  "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY", help: "largest HTTP request body, e.g. 4Mi, as daprd's --max-body-size (default 4Mi)" },
+  "dapr-http-max-request-size": { type: "string", env: "", help: "daprd's older form of the body limit, in MB (default 4)" },
+  "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE", help: "largest gRPC message, e.g. 128Mi (default 128Mi)" },
   "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT", help: "end each Node SDK's first worker stream once so it reconnects after a crash (default true)" },
   "app-id": { type: "string", env: "APP_ID", help: "the app ID /v1.0/metadata reports (default workflowd)" },
-  "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS", help: "how long a running activity is leased before it runs again" },
-  "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS", help: "how long shutdown waits for running work" },
+  "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS", help: "how long a running activity is leased before it runs again (default 300000)" },
+  "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS", help: "how long shutdown waits for running work (default 10000; also --dapr-graceful-shutdown-seconds)" },
 } as const;
-const flags = serverFlags;
+
+type Setting = keyof typeof serverFlags;
+
+/** daprd's flags workflowd accepts and ignores (for `--help`). */
+export const ignoredFlagNames: readonly string[] = Object.keys(ignoredDaprdFlags);
 
 export class ConfigError extends Error {}
 
+/** The log levels daprd takes (its logger's), which pino has too. */
+export const logLevels = ["debug", "info", "warn", "error", "fatal"] as const;
+
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { type: v.type }])),
-    strict: true,
-  });
-  const get = (name: keyof typeof flags): string | undefined => {
-    const fromFlag = values[name];
-    if (typeof fromFlag === "string") return fromFlag;
-    const fromEnv = env[flags[name].env];
-    return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv;
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv, Object.fromEntries(Object.entries(serverFlags).map(([name, f]) => [name, { bool: f.type === "boolean" }])));
+  } catch (error) {
+    if (error instanceof CommandLineError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const { values } = parsed;
+  /** A setting's value and where it came from, for messages that name what the user set. */
+  const read = (name: Setting | string): { value: string; from: string } | undefined => {
+    const fromFlag = values.get(name);
+    if (fromFlag !== undefined) return { value: fromFlag, from: `--${name}` };
+    const variable = (serverFlags as Record<string, { env: string }>)[name]?.env;
+    const fromEnv = variable ? env[variable] : undefined;
+    return fromEnv === undefined || fromEnv === "" ? undefined : { value: fromEnv, from: variable! };
   };
-  const workflows = get("workflows");
+  const setting = (name: Setting) => new SettingReader(name, serverFlags[name].env, read(name));
+
+  const db = read("db");
+  if (db && db.value.trim() === "") {
+    throw new ConfigError(`${describe("db", "WORKFLOWD_DB")} is empty (from ${db.from}); give a file path, or ':memory:' for a throw-away store`);
+  }
+  const workflows = read("workflows")?.value;
+  const logLevel = read("log-level");
+  if (logLevel && !(logLevels as readonly string[]).includes(logLevel.value)) {
+    throw new ConfigError(`${describe("log-level", "LOG_LEVEL")} '${logLevel.value}' (from ${logLevel.from}) is not a log level; use one of ${logLevels.join(", ")}`);
+  }
+  const notes: string[] = [];
+  if (parsed.ignored.length > 0) notes.push(`ignoring daprd flags that do not apply to workflowd: ${parsed.ignored.map((f) => `--${f}`).join(", ")}`);
+  if (values.get("log-as-json") === "false") notes.push("--log-as-json=false: workflowd writes JSON log lines only");
+
+  const listen = read("dapr-listen-addresses");
+  const listenHosts = listen?.value.split(",").map((h) => h.trim()).filter(Boolean);
+  if (listenHosts && listenHosts.length !== 1) {
+    throw new ConfigError(`--dapr-listen-addresses '${listen!.value}': workflowd listens on one address; give one (e.g. 0.0.0.0 or 127.0.0.1)`);
+  }
+  const maxRequestMb = read("dapr-http-max-request-size");
+  const graceSeconds = read("dapr-graceful-shutdown-seconds");
   return {
-    host: get("host") ?? "0.0.0.0",
-    port: integer("port", get("port") ?? "3500", 0, 65535),
-    grpcPort: integer("grpc-port", get("grpc-port") ?? "50001", 0, 65535),
-    metricsPort: integer("metrics-port", get("metrics-port") ?? "9090", 0, 65535),
-    dbPath: get("db") ?? "./data/workflowd.db",
-    configPath: get("config"),
-    retention: retentionOf(get("config")),
-    ui: boolean("ui", get("ui") ?? "true"),
-    workflowsPath: workflows === "none" ? undefined : workflows ?? bundledExamplesPath,
-    logLevel: get("log-level") ?? "info",
-    bodyBytesMax: byteSize(get("max-body-size"), "max-body-size") ?? limits.bodyBytesDefault,
-    grpcMessageBytesMax: byteSize(get("grpc-max-message-size"), "grpc-max-message-size") ?? limits.grpcMessageBytesMax,
-    grpcPrimeReconnect: boolean("grpc-prime-reconnect", get("grpc-prime-reconnect") ?? "true"),
+    host: read("host")?.value ?? listenHosts?.[0] ?? "0.0.0.0",
+    port: setting("port").integer(3500, 0, 65535, "a port number, or 0 for any free port"),
+    grpcPort: setting("grpc-port").integer(50001, 0, 65535, "a port number, or 0 for any free port"),
+    metricsPort: setting("metrics-port").integer(9090, 0, 65535, "a port number, or 0 for any free port"),
+    metricsEnabled: setting("enable-metrics").boolean(true),
+    dbPath: db?.value ?? "./data/workflowd.db",
+    configPath: read("config")?.value,
+    retention: retentionOf(read("config")?.value),
+    ui: setting("ui").boolean(true),
+    workflowsPath: workflows === "none" ? undefined : workflows === undefined || workflows === "examples" ? bundledExamplesPath : workflows,
+    logLevel: logLevel?.value ?? "info",
+    bodyBytesMax: maxRequestMb && !read("max-body-size")
+      ? megabytes(maxRequestMb.value)
+      : setting("max-body-size").size(limits.bodyBytesDefault),
+    grpcMessageBytesMax: setting("grpc-max-message-size").size(limits.grpcMessageBytesMax),
+    grpcPrimeReconnect: setting("grpc-prime-reconnect").boolean(true),
     apiToken: env.DAPR_API_TOKEN || undefined,
-    appId: get("app-id") ?? "workflowd",
-    activityLeaseMs: integer("activity-lease-ms", get("activity-lease-ms") ?? String(limits.activityLeaseMsDefault), 1, 2 ** 31),
-    shutdownGraceMs: integer("shutdown-grace-ms", get("shutdown-grace-ms") ?? String(limits.shutdownGraceMsDefault), 0, 2 ** 31),
+    appId: read("app-id")?.value ?? "workflowd",
+    activityLeaseMs: setting("activity-lease-ms").integer(limits.activityLeaseMsDefault, 1, 2 ** 31, "milliseconds"),
+    shutdownGraceMs: graceSeconds && !read("shutdown-grace-ms")
+      ? seconds(graceSeconds.value) * 1000
+      : setting("shutdown-grace-ms").integer(limits.shutdownGraceMsDefault, 0, 2 ** 31, "milliseconds"),
+    notes,
   };
+}
+
+/** "--port (DAPR_HTTP_PORT)": the flag and its variable, as --help lists them. */
+function describe(flag: string, variable: string): string {
+  return variable ? `--${flag} (${variable})` : `--${flag}`;
+}
+
+/** Reads one setting's value (flag, else environment, else the default) with a clear error. */
+class SettingReader {
+  constructor(
+    private readonly flag: string,
+    private readonly variable: string,
+    private readonly given: { value: string; from: string } | undefined,
+  ) {}
+
+  private fail(cause: string, fix: string): never {
+    throw new ConfigError(`${describe(this.flag, this.variable)} '${this.given!.value}' (from ${this.given!.from}) ${cause}; ${fix}`);
+  }
+
+  integer(fallback: number, min: number, max: number, what: string): number {
+    if (!this.given) return fallback;
+    const value = Number(this.given.value);
+    if (!/^\s*-?\d+\s*$/.test(this.given.value) || value < min || value > max) {
+      this.fail(`is not an integer from ${min} to ${max}`, `give ${what}`);
+    }
+    return value;
+  }
+
+  boolean(fallback: boolean): boolean {
+    if (!this.given) return fallback;
+    if (/^(true|1|yes|on)$/i.test(this.given.value)) return true;
+    if (/^(false|0|no|off)$/i.test(this.given.value)) return false;
+    this.fail("is not true or false", "give true or false");
+  }
+
+  size(fallback: number): number {
+    if (!this.given) return fallback;
+    try {
+      return byteSize(this.given.value, this.flag) ?? fallback;
+    } catch {
+      this.fail("is not a size", "give bytes or a size such as 4Mi or 10MB");
+    }
+  }
+}
+
+function megabytes(text: string): number {
+  const mb = Number(text);
+  if (!/^\d+$/.test(text.trim()) || mb < 1) {
+    throw new ConfigError(`--dapr-http-max-request-size '${text}' is not a number of megabytes; give an integer such as 4 (or use --max-body-size 4Mi)`);
+  }
+  return mb * 1024 * 1024;
+}
+
+function seconds(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim())) {
+    throw new ConfigError(`--dapr-graceful-shutdown-seconds '${text}' is not a number of seconds; give an integer such as 5`);
+  }
+  return value;
 }
 
 function retentionOf(path: string | undefined): RetentionPolicy | undefined {
@@ -113,20 +218,6 @@ function retentionOf(path: string | undefined): RetentionPolicy | undefined {
   } catch (error) {
     throw new ConfigError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-function boolean(name: string, text: string): boolean {
-  if (/^(true|1|yes|on)$/i.test(text)) return true;
-  if (/^(false|0|no|off)$/i.test(text)) return false;
-  throw new ConfigError(`${name} must be true or false, got '${text}'`);
-}
-
-function integer(name: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
-  }
-  return value;
 }
 
 const units: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };

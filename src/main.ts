@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     workflows: loaded.workflowNames(),
     activities: loaded.activityNames(),
   }, "store open, engine started");
+  for (const note of config.notes) logger.info(note);
 
   let closing = false;
   const shutdown = (signal: string) => {
@@ -72,9 +73,13 @@ async function main(): Promise<void> {
   // gRPC first: a Dapr SDK worker whose first connection fails never retries.
   const grpcPort = await grpc.listen(config.host, config.grpcPort);
   logger.info({ port: grpcPort }, "gRPC (durabletask TaskHubSidecarService) listening");
-  metrics.collectProcessMetrics();
-  const metricsPort = await metricsServer.listen(config.host, config.metricsPort);
-  logger.info({ port: metricsPort }, "metrics (Prometheus) listening on /metrics");
+  if (config.metricsEnabled) {
+    metrics.collectProcessMetrics();
+    const metricsPort = await metricsServer.listen(config.host, config.metricsPort);
+    logger.info({ port: metricsPort }, "metrics (Prometheus) listening on /metrics");
+  } else {
+    logger.info("metrics are off (--enable-metrics=false)");
+  }
   await app.listen({ host: config.host, port: config.port });
 }
 

@@ -15,7 +15,7 @@ const environment: readonly (readonly [string, string])[] = [
  * YAML parser with it, which every other command would load for nothing.
  */
 export async function topLevelHelp(commands: readonly CommandSpec[]): Promise<string> {
-  const { serverFlags } = await import("../config.js");
+  const { ignoredFlagNames, serverFlags } = await import("../config.js");
   const lines = [
     "workflowd: the workflow part of the Dapr sidecar in one process, and a client for it.",
     "",
@@ -43,6 +43,10 @@ export async function topLevelHelp(commands: readonly CommandSpec[]): Promise<st
     "",
     "Server flags (each also read from its environment variable; the flag wins):",
     ...serverFlagLines(serverFlags),
+    "",
+    "  Flags take daprd's syntax: --flag value, --flag=value, -flag value; booleans alone or =true/=false.",
+    "  daprd's flags that do not apply here are accepted and ignored (one info line at start-up):",
+    ...wrap(ignoredFlagNames.map((name) => `--${name}`).join(" "), 90).map((line) => `    ${line}`),
   ];
   return lines.join("\n") + "\n";
 }
@@ -76,8 +80,8 @@ export function commandHelp(spec: CommandSpec): string {
 }
 
 /** The flag and its variable on one line, what it sets on the next: two names fill the width. */
-function serverFlagLines(serverFlags: Readonly<Record<string, { env: string; help: string }>>): string[] {
-  const flags = Object.entries(serverFlags).map(([name, flag]) => [`--${name} <value>`, flag] as const);
+function serverFlagLines(serverFlags: Readonly<Record<string, { type: string; env: string; help: string }>>): string[] {
+  const flags = Object.entries(serverFlags).map(([name, flag]) => [`--${name}${flag.type === "boolean" ? "" : " <value>"}`, flag] as const);
   const width = Math.max(...flags.map(([label]) => label.length));
   return flags.flatMap(([label, flag]) => [`  ${label.padEnd(width)}  ${flag.env}`, ...wrap(flag.help, 90).map((line) => `      ${line}`)]);
 }

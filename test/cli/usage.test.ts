@@ -29,7 +29,8 @@ describe("help", () => {
     for (const variable of ["DAPR_HTTP_PORT", "DAPR_HTTP_ENDPOINT", "DAPR_API_TOKEN"]) expect(text).toContain(variable);
     const serverPart = text.slice(text.indexOf("Server flags"));
     for (const [name, flag] of Object.entries(serverFlags)) {
-      expect(serverPart).toMatch(new RegExp(`--${name} <value> +${flag.env}\\n +${flag.help.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+      const value = flag.type === "boolean" ? "" : " <value>";
+      expect(serverPart).toMatch(new RegExp(`--${name}${value} +${flag.env}\\n +${flag.help.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
     }
   });
 

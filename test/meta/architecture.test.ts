@@ -65,7 +65,9 @@ const allowed: Record<string, string[]> = {
   token: [],
   limits: [],
   version: [],
-  config: ["limits", "dapr-configuration"],
+  config: ["limits", "dapr-configuration", "command-line"],
+  // daprd's command-line syntax and flag tables; pure parsing.
+  "command-line": [],
   // Reads a Dapr Configuration resource (retention policy); pure parsing.
   "dapr-configuration": [],
   app: ["api", "grpc", "metrics", "orchestration", "runtime", "store", "limits", "version"],

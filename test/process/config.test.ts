@@ -51,14 +51,33 @@ describe("configuration", () => {
     expect(outputOf(state)).toBe("FLAGS WIN");
   });
 
+  it("a daprd container's argument list starts workflowd unchanged: its flags are read, the ones that do not apply are named once", async () => {
+    const [httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+    const args = [
+      "-app-id", "orders", "-dapr-http-port", String(httpPort), "-dapr-grpc-port", String(grpcPort), "-metrics-port", String(metricsPort),
+      "-placement-host-address", "placement:50005", "-scheduler-host-address", "scheduler:50006", "-resources-path", "./components",
+      "-log-level", "info", "-enable-metrics=false", "-app-port", "8080", "--dapr-graceful-shutdown-seconds", "3",
+    ];
+    const server = await processes.spawn({ port: httpPort, args, env: { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: join(processes.tempDir(), "wf.db") } });
+    await server.waitHealthy();
+    const metadata = (await (await fetch(`${server.baseUrl}/v1.0/metadata`)).json()) as { id: string };
+    expect(metadata.id).toBe("orders");
+    expect(server.stdout).toContain(`"port":${grpcPort}`);
+    expect(server.stdout).toContain("ignoring daprd flags that do not apply to workflowd: --placement-host-address, --scheduler-host-address, --resources-path, --app-port");
+    // --enable-metrics=false: nothing listens on the metrics port.
+    await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
+    await server.start("echo", "e-1", 1);
+    expect((await server.waitTerminal("e-1")).runtimeStatus).toBe("COMPLETED");
+  });
+
   it("DAPR_HTTP_PORT=abc exits non-zero with a clear message", async () => {
     const server = await processes.spawn({ cwd: processes.tempDir(), env: { DAPR_HTTP_PORT: "abc" }, label: "bad port" });
-    await expectStartFailure(server, /port must be an integer.*'abc'/);
+    await expectStartFailure(server, /^workflowd failed to start: --port \(DAPR_HTTP_PORT\) 'abc' \(from DAPR_HTTP_PORT\) is not an integer from 0 to 65535; give a port number/);
   });
 
   it("--port out of range exits non-zero with a clear message", async () => {
     const server = await processes.spawn({ cwd: processes.tempDir(), args: ["--port", "70000"], label: "port range" });
-    await expectStartFailure(server, /port must be an integer from 0 to 65535.*'70000'/);
+    await expectStartFailure(server, /--port \(DAPR_HTTP_PORT\) '70000' \(from --port\) is not an integer from 0 to 65535/);
   });
 
   it("--max-body-size=lots exits non-zero with a clear message", async () => {
@@ -68,7 +87,7 @@ describe("configuration", () => {
 
   it("WORKFLOWD_ACTIVITY_LEASE_MS=0 exits non-zero with a clear message", async () => {
     const server = await processes.spawn({ cwd: processes.tempDir(), env: { WORKFLOWD_ACTIVITY_LEASE_MS: "0" }, label: "bad lease" });
-    await expectStartFailure(server, /activity-lease-ms must be an integer/);
+    await expectStartFailure(server, /--activity-lease-ms \(WORKFLOWD_ACTIVITY_LEASE_MS\) '0' \(from WORKFLOWD_ACTIVITY_LEASE_MS\) is not an integer from 1/);
   });
 
   it("an unknown flag exits non-zero with a clear message", async () => {
