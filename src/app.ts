@@ -45,6 +45,8 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Serve the web console at /ui/ (default true). */
   ui?: boolean;
+  /** Add workflowd's tables to a database that has other tables and none of ours. */
+  dbAdopt?: boolean;
   /** Purge finished instances after these times (daprd's spec.workflow.stateRetentionPolicy). */
   retention?: RetentionPolicy | undefined;
   /** Milliseconds since the epoch; for tests that need a controlled clock. */
@@ -71,11 +73,11 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     path: options.dbPath ?? ":memory:",
     busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
     hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
+    adoptForeign: options.dbAdopt === true,
   });
   const metrics: Metrics = new Metrics({
     queueDepths: () => store.queueDepths(Date.now()),
-    // Remote workers are the ones that take any name: one per connected SDK stream.
-    connectedWorkers: (): number => engine.workers.describe().filter((w) => w.servesAnyName).length,
+    connectedWorkers: (): number => sdkWorkers(engine),
   });
   const metricsServer = new MetricsServer(metrics.registry);
   const engine: WorkflowEngine = new WorkflowEngine({
@@ -108,7 +110,8 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       apiToken: options.apiToken || undefined,
       appId: options.appId ?? "workflowd",
       version,
-      connectedWorkers: () => engine.workers.size,
+      connectedWorkers: () => sdkWorkers(engine),
+      inProcessRuntime: () => engine.workers.describe().some((w) => !w.servesAnyName),
       notReady: () => notReady(store, engine),
     });
     // Every answered request, by route pattern (unmatched paths share one label).
@@ -137,12 +140,17 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   return (await createWorkflowd(options)).app;
 }
 
+/** Remote workers are the ones that take any name: one per connected SDK stream. */
+function sdkWorkers(engine: WorkflowEngine): number {
+  return engine.workers.describe().filter((w) => w.servesAnyName).length;
+}
+
 function notReady(store: SqliteStore, engine: WorkflowEngine): string[] {
   const down: string[] = [];
   try {
     store.ping();
-  } catch {
-    down.push("store");
+  } catch (error) {
+    down.push(`store (${error instanceof Error ? error.message : String(error)})`);
   }
   if (!engine.isRunning) down.push("engine");
   return down;

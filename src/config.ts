@@ -18,6 +18,8 @@ export interface Config {
   /** Serve /metrics (daprd's --enable-metrics). */
   metricsEnabled: boolean;
   dbPath: string;
+  /** Add workflowd's tables to a database of another program (--db-adopt). */
+  dbAdopt: boolean;
   /** A Dapr Configuration YAML file (retention policy), if any. */
   configPath: string | undefined;
   /** Serve the web console at /ui/. */
@@ -53,6 +55,7 @@ export const serverFlags = {
   "grpc-port": { type: "string", env: "DAPR_GRPC_PORT", help: "durabletask gRPC port for Dapr SDK apps (default 50001; also --dapr-grpc-port)" },
   "metrics-port": { type: "string", env: "DAPR_METRICS_PORT", help: "Prometheus /metrics port (default 9090)" },
   "enable-metrics": { type: "boolean", env: "WORKFLOWD_ENABLE_METRICS", help: "serve /metrics (default true; --enable-metrics=false turns it off, as in daprd)" },
+  "db-adopt": { type: "boolean", env: "WORKFLOWD_DB_ADOPT", help: "let workflowd add its tables to a database that has other tables and none of its own (default false: refused)" },
   db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db; ':memory:' for a throw-away store)" },
   workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows module, 'examples' or 'none' (default: the bundled examples)" },
   ui: { type: "string", env: "WORKFLOWD_UI", help: "serve the web console at /ui/ (default true)" },
@@ -124,6 +127,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     metricsPort: setting("metrics-port").integer(9090, 0, 65535, "a port number, or 0 for any free port"),
     metricsEnabled: setting("enable-metrics").boolean(true),
     dbPath: db?.value ?? "./data/workflowd.db",
+    dbAdopt: setting("db-adopt").boolean(false),
     configPath: read("config")?.value,
     retention: retentionOf(read("config")?.value),
     ui: setting("ui").boolean(true),

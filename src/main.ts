@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: config.shutdownGraceMs,
     retention: config.retention,
     ui: config.ui,
+    dbAdopt: config.dbAdopt,
     logger,
   });
   logger.info({

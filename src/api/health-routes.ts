@@ -14,7 +14,10 @@ export interface HealthRoutesOptions {
   version: string;
   /** Names of the parts that are not ready; empty when ready. */
   notReady: () => string[];
+  /** Connected Dapr SDK worker streams (gRPC); the in-process runtime is not one. */
   connectedWorkers: () => number;
+  /** Whether workflows run in-process (a workflows module was loaded). */
+  inProcessRuntime: () => boolean;
 }
 
 const NoContent = Type.Null({ description: "ready; empty body" });
@@ -72,7 +75,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     extended: { daprRuntimeVersion: options.version, runtime: "workflowd" },
     // Workflows run without actors here; the field is present because SDKs expect it.
     actorRuntime: { runtimeStatus: "DISABLED", activeActors: [], hostReady: false, placement: "" },
-    workflows: { connectedWorkers: options.connectedWorkers() },
+    workflows: { connectedWorkers: options.connectedWorkers(), inProcessRuntime: options.inProcessRuntime() },
   }));
   allowOnly(app, "/metadata", ["GET"]);
 };

@@ -81,7 +81,10 @@ export const MetadataResponse = Type.Object({
     hostReady: Type.Boolean(),
     placement: Type.String(),
   }),
-  workflows: Type.Object({ connectedWorkers: Type.Integer() }),
+  workflows: Type.Object({
+    connectedWorkers: Type.Integer({ description: "Dapr SDK apps connected over gRPC (worker streams); the in-process runtime is not counted" }),
+    inProcessRuntime: Type.Boolean({ description: "whether workflows also run in workflowd itself (a workflows module is loaded)" }),
+  }),
 }, { $id: "Metadata" });
 export type MetadataResponse = Static<typeof MetadataResponse>;
 

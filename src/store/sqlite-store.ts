@@ -16,7 +16,7 @@ import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { ExecutionStarted, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
 import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus, terminalStatuses } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
-import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated } from "./codec.js";
+import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
@@ -31,7 +31,14 @@ export interface StoreOptions {
   writesPerGroupMax?: number;
   /** Committed histories of active instances kept in memory (default 5,000; 0 for none). */
   hotHistoriesMax?: number;
+  /** Add workflowd's tables to a database that has other tables and none of ours (default: refuse). */
+  adoptForeign?: boolean;
+  /** Files up to this size get a full `quick_check` at open (default 256 MiB; 0 skips it). */
+  quickCheckBytesMax?: number;
 }
+
+/** SQLite's codes for a file whose contents are damaged, or are not a database at all. */
+const corruptionCodes = new Set(["SQLITE_CORRUPT", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_VTAB", "SQLITE_NOTADB"]);
 
 export interface InstanceRecord {
   instanceId: string;
@@ -172,6 +179,11 @@ export class SqliteStore {
    * better-sqlite3's `db.transaction()` is costly to create per call.
    */
   private readonly atomic: { immediate: <T>(work: () => T) => T; deferred: <T>(work: () => T) => T };
+  /**
+   * Set by the first fault that says the file is damaged: the store is then unhealthy until
+   * the process restarts (every later call would fail the same way).
+   */
+  private corruption: string | undefined;
   /** Histories of recently active instances, least recently used first. */
   private readonly hot = new Map<string, HotHistory>();
   private readonly hotMax: number;
@@ -183,17 +195,24 @@ export class SqliteStore {
     } catch (error) {
       throw new Error(`cannot open database '${options.path}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    // Set explicitly on every connection: better-sqlite3 opens an existing WAL database
-    // with synchronous=NORMAL, which can lose the last commits on power loss.
-    if (options.path !== ":memory:") this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
-    migrate(this.db);
+    try {
+      checkIntegrity(this.db, options.path, options.quickCheckBytesMax ?? 256 * 1024 * 1024);
+      refuseForeign(this.db, options.path, options.adoptForeign === true);
+      // Set explicitly on every connection: better-sqlite3 opens an existing WAL database
+      // with synchronous=NORMAL, which can lose the last commits on power loss.
+      if (options.path !== ":memory:") this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
+      migrate(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.stmt = this.prepareStatements();
     const transaction = this.db.transaction((work: () => unknown) => work());
     this.atomic = {
-      immediate: <T>(work: () => T) => transaction.immediate(work) as T,
-      deferred: <T>(work: () => T) => transaction.deferred(work) as T,
+      immediate: <T>(work: () => T) => this.watched(() => transaction.immediate(work) as T),
+      deferred: <T>(work: () => T) => this.watched(() => transaction.deferred(work) as T),
     };
     this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512);
     this.hotMax = options.hotHistoriesMax ?? 5_000;
@@ -204,7 +223,33 @@ export class SqliteStore {
    * the other writes queued in the same event-loop turn; resolves once it is committed.
    */
   grouped<T>(work: () => T): Promise<T> {
-    return this.group.run(work);
+    return this.group.run(work).catch((error: unknown) => {
+      this.noteFault(error);
+      throw error;
+    });
+  }
+
+  /** Why the store is unhealthy (a damaged file seen since start-up), or undefined. */
+  get corruptionSeen(): string | undefined {
+    return this.corruption;
+  }
+
+  /** Runs a read or write, remembering a fault that says the file is damaged. */
+  private watched<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      this.noteFault(error);
+      throw error;
+    }
+  }
+
+  private noteFault(error: unknown): void {
+    if (this.corruption) return;
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof StoreCorruptionError || (typeof code === "string" && corruptionCodes.has(code))) {
+      this.corruption = error instanceof Error ? error.message : String(error);
+    }
   }
 
   /** Group commits so far, and the writes they carried. */
@@ -220,9 +265,10 @@ export class SqliteStore {
     return this.db.open;
   }
 
-  /** A trivial read, for health checks: throws if the database cannot be read. */
+  /** For health checks: throws if the database cannot be read, or was seen damaged since start-up. */
   ping(): void {
-    this.stmt.ping.get();
+    if (this.corruption) throw new Error(`the database is damaged (${this.corruption}); restore it from a backup (workflowd backup)`);
+    this.watched(() => this.stmt.ping.get());
   }
 
   /** The effective pragmas, for start-up logs and benchmarks. */
@@ -244,8 +290,10 @@ export class SqliteStore {
   }
 
   getInstance(instanceId: string): InstanceRecord | undefined {
-    const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
-    return row ? toRecord(row) : undefined;
+    return this.watched(() => {
+      const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
+      return row ? toRecord(row) : undefined;
+    });
   }
 
   /** Up to `pageSize` instance IDs after position `after` (all when no size), with the position to continue from. */
@@ -849,6 +897,43 @@ function filterParams(filter: InstanceFilter): Record<string, string | number> {
   }
   if (filter.parentInstanceId !== undefined) params.parent = filter.parentInstanceId;
   return params;
+}
+
+/**
+ * Refuses a damaged file before anything runs on it, naming the path and what to do. A file up
+ * to `bytesMax` gets SQLite's `quick_check` (it reads every page: about 100 MB/s here, so a
+ * large file would hold the start-up for long); a larger one is checked as it is used (a
+ * damaged page read later makes the store unhealthy, see `noteFault`).
+ */
+function checkIntegrity(db: Database.Database, path: string, bytesMax: number): void {
+  const damaged = (cause: string) =>
+    new Error(`database '${path}' is damaged (${cause}); restore it from a backup made with \`workflowd backup\`, or move the file away to start with an empty one`);
+  let verdict: string;
+  try {
+    // Reads the header and the schema: a file that is not a database fails here.
+    db.prepare("SELECT count(*) FROM sqlite_schema").get();
+    if (path === ":memory:" || bytesMax === 0 || !existsSync(path) || statSync(path).size > bytesMax) return;
+    verdict = String(db.pragma("quick_check", { simple: true }));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && corruptionCodes.has(code)) throw damaged(error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+  if (verdict !== "ok") throw damaged(`quick_check: ${verdict.split("\n")[0]}`);
+}
+
+/**
+ * A database with tables of its own and none of workflowd's is someone else's: refused (unless
+ * adopted), so a wrong --db never adds our tables to it.
+ */
+function refuseForeign(db: Database.Database, path: string, adopt: boolean): void {
+  const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name);
+  if (tables.length === 0 || tables.includes("schema_version") || adopt) return;
+  const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? ", ..." : "");
+  throw new Error(
+    `database '${path}' is not workflowd's: it has other tables (${shown}) and no workflowd schema; ` +
+      "point --db (WORKFLOWD_DB) at a new file, or pass --db-adopt (WORKFLOWD_DB_ADOPT=true) to add workflowd's tables to it",
+  );
 }
 
 /**

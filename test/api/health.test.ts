@@ -45,7 +45,7 @@ describe("GET /v1.0/healthz/outbound", () => {
 });
 
 describe("GET /v1.0/metadata", () => {
-  it("answers 200 JSON with id, runtimeVersion, extended, components, actorRuntime and 1 connected worker", async () => {
+  it("answers 200 JSON with id, runtimeVersion, extended, components, actorRuntime; the in-process runtime is not a connected worker", async () => {
     server = await startServer({ appId: "my-app" });
     const res = await server.http.get("/v1.0/metadata");
     expect(res.status).toBe(200);
@@ -61,15 +61,15 @@ describe("GET /v1.0/metadata", () => {
     expect(Array.isArray(body.actorRuntime)).toBe(false);
     expect(typeof body.actorRuntime.runtimeStatus).toBe("string");
     expect(typeof body.actorRuntime.hostReady).toBe("boolean");
-    expect(body.workflows).toEqual({ connectedWorkers: 1 });
+    expect(body.workflows).toEqual({ connectedWorkers: 0, inProcessRuntime: true });
   });
 
-  it("reports 0 connected workers when no in-process workflows are registered", async () => {
+  it("reports 0 connected workers and no in-process runtime when no in-process workflows are registered", async () => {
     server = await startServer({ workflows: () => undefined });
     const res = await server.http.get("/v1.0/metadata");
     expect(res.status).toBe(200);
-    const body = JSON.parse(res.text) as { workflows: { connectedWorkers: number }; id: string };
-    expect(body.workflows.connectedWorkers).toBe(0);
+    const body = JSON.parse(res.text) as { workflows: { connectedWorkers: number; inProcessRuntime: boolean }; id: string };
+    expect(body.workflows).toEqual({ connectedWorkers: 0, inProcessRuntime: false });
     expect(body.id).toBe("workflowd");
   });
 
