@@ -14,6 +14,7 @@ import type { RetentionPolicy } from "./orchestration/retention-sweeper.js";
 import { WorkflowEngine } from "./orchestration/workflow-engine.js";
 import { InProcessWorker } from "./runtime/in-process-worker.js";
 import { WorkflowRegistry } from "./runtime/registry.js";
+import { DatabaseLock } from "./store/database-lock.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import { version } from "./version.js";
 
@@ -69,12 +70,21 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
   const logger = options.logger ?? pino({ level: "silent" });
   const registry = options.registry ?? new WorkflowRegistry();
   if (options.workflows) await options.workflows(registry);
-  const store = new SqliteStore({
-    path: options.dbPath ?? ":memory:",
-    busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
-    hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
-    adoptForeign: options.dbAdopt === true,
-  });
+  const dbPath = options.dbPath ?? ":memory:";
+  // One workflowd per file: taken before the database is opened, held until close.
+  const lock = dbPath === ":memory:" ? undefined : DatabaseLock.acquire(dbPath, version);
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore({
+      path: dbPath,
+      busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
+      hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
+      adoptForeign: options.dbAdopt === true,
+    });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const metrics: Metrics = new Metrics({
     queueDepths: () => store.queueDepths(Date.now()),
     connectedWorkers: (): number => sdkWorkers(engine),
@@ -126,11 +136,13 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       await grpc.close(graceMs);
       await metricsServer.close();
       store.close();
+      lock?.release();
     });
     engine.start();
     return { app, grpc, metrics, metricsServer, engine, store, registry };
   } catch (error) {
     store.close();
+    lock?.release();
     throw error;
   }
 }
