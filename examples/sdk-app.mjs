@@ -16,7 +16,9 @@ async function reserveStock(_ctx, order) {
   return { reservation: `R-${order.id}`, items: order.items.length };
 }
 
-async function chargeCard(_ctx, order) {
+// Named apart from the bundled examples' activities: `npm start` runs those in workflowd, and
+// an in-process name would take the call from this app.
+async function chargeOrder(_ctx, order) {
   if (order.total > 1000) throw new Error(`amount ${order.total} exceeds the card limit`);
   return `charged ${order.total}`;
 }
@@ -28,11 +30,11 @@ async function* processOrder(ctx, order) {
   const timeout = ctx.createTimer(30);
   if ((yield ctx.whenAny([approval, timeout])) === timeout) return { reservation, status: "approval timed out" };
   if (!approval.getResult()?.approved) return { reservation, status: "rejected" };
-  const receipt = yield ctx.callActivity(chargeCard, order);
+  const receipt = yield ctx.callActivity(chargeOrder, order);
   return { reservation, status: "done", receipt };
 }
 
-const runtime = new WorkflowRuntime().registerWorkflow(processOrder).registerActivity(reserveStock).registerActivity(chargeCard);
+const runtime = new WorkflowRuntime().registerWorkflow(processOrder).registerActivity(reserveStock).registerActivity(chargeOrder);
 const client = new DaprWorkflowClient();
 
 try {

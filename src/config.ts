@@ -26,7 +26,7 @@ export interface Config {
   ui: boolean;
   /** Its `spec.workflow.stateRetentionPolicy`; undefined: keep finished instances. */
   retention: RetentionPolicy | undefined;
-  /** Path of the workflows module, or undefined to run without in-process workflows. */
+  /** Path of the workflows module, or undefined to run without in-process workflows (the default). */
   workflowsPath: string | undefined;
   logLevel: string;
   bodyBytesMax: number;
@@ -57,7 +57,8 @@ export const serverFlags = {
   "enable-metrics": { type: "boolean", env: "WORKFLOWD_ENABLE_METRICS", help: "serve /metrics (default true; --enable-metrics=false turns it off, as in daprd)" },
   "db-adopt": { type: "boolean", env: "WORKFLOWD_DB_ADOPT", help: "let workflowd add its tables to a database that has other tables and none of its own (default false: refused)" },
   db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db; ':memory:' for a throw-away store)" },
-  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows module, 'examples' or 'none' (default: the bundled examples)" },
+  workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows: a module's path, 'examples' (the bundled ones) or 'none' (default none; npm start: examples)" },
+  "default-workflows": { type: "string", env: "", help: "what --workflows is when neither it nor WORKFLOWD_WORKFLOWS is given (npm start passes examples)" },
   ui: { type: "string", env: "WORKFLOWD_UI", help: "serve the web console at /ui/ (default true)" },
   config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML, as daprd's --config (spec.workflow.stateRetentionPolicy); default none" },
   "log-level": { type: "string", env: "LOG_LEVEL", help: "debug, info, warn, error or fatal, as daprd's (default info)" },
@@ -104,7 +105,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (db && db.value.trim() === "") {
     throw new ConfigError(`${describe("db", "WORKFLOWD_DB")} is empty (from ${db.from}); give a file path, or ':memory:' for a throw-away store`);
   }
-  const workflows = read("workflows")?.value;
+  const workflows = read("workflows")?.value ?? read("default-workflows")?.value;
   const logLevel = read("log-level");
   if (logLevel && !(logLevels as readonly string[]).includes(logLevel.value)) {
     throw new ConfigError(`${describe("log-level", "LOG_LEVEL")} '${logLevel.value}' (from ${logLevel.from}) is not a log level; use one of ${logLevels.join(", ")}`);
@@ -131,7 +132,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     configPath: read("config")?.value,
     retention: retentionOf(read("config")?.value),
     ui: setting("ui").boolean(true),
-    workflowsPath: workflows === "none" ? undefined : workflows === undefined || workflows === "examples" ? bundledExamplesPath : workflows,
+    // Opt-in: a daprd replacement runs no code of its own unless asked (an in-process name would
+    // take that name from every SDK app).
+    workflowsPath: workflows === undefined || workflows === "none" ? undefined : workflows === "examples" ? bundledExamplesPath : workflows,
     logLevel: logLevel?.value ?? "info",
     bodyBytesMax: maxRequestMb && !read("max-body-size")
       ? megabytes(maxRequestMb.value)

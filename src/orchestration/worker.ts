@@ -76,6 +76,14 @@ export type WorkerChange = "added" | "removed";
 export class WorkerSet {
   private readonly workers: Worker[] = [];
   private readonly listeners: ((change: WorkerChange) => void)[] = [];
+  private readonly shadowsReported = new Set<string>();
+
+  /**
+   * `onShadow` hears, once per name, that a worker which registered a name (the in-process
+   * runtime) was chosen while SDK apps are connected: an SDK app's workflow or activity of the
+   * same name never runs (SDKs do not announce their names, so this is all that can be seen).
+   */
+  constructor(private readonly onShadow?: (kind: "workflow" | "activity", name: string) => void) {}
 
   add(worker: Worker): void {
     this.workers.push(worker);
@@ -98,11 +106,11 @@ export class WorkerSet {
 
   /** The worker to run a workflow's turn: one that registered the name, else the least loaded catch-all. */
   forWorkflow(name: string): Worker | undefined {
-    return this.choose((w) => w.servesWorkflow(name));
+    return this.choose((w) => w.servesWorkflow(name), "workflow", name);
   }
 
   forActivity(name: string): Worker | undefined {
-    return this.choose((w) => w.servesActivity(name));
+    return this.choose((w) => w.servesActivity(name), "activity", name);
   }
 
   /** Describes each worker, for metadata and logs. */
@@ -121,11 +129,17 @@ export class WorkerSet {
     return [...names];
   }
 
-  private choose(serves: (worker: Worker) => boolean): Worker | undefined {
+  private choose(serves: (worker: Worker) => boolean, kind: "workflow" | "activity", name: string): Worker | undefined {
     let best: Worker | undefined;
     for (const worker of this.workers) {
       if (!serves(worker)) continue;
-      if (!worker.servesAnyName) return worker;
+      if (!worker.servesAnyName) {
+        if (this.onShadow && !this.shadowsReported.has(`${kind}:${name}`) && this.workers.some((w) => w.servesAnyName)) {
+          this.shadowsReported.add(`${kind}:${name}`);
+          this.onShadow(kind, name);
+        }
+        return worker;
+      }
       if (!best || worker.load() < best.load()) best = worker;
     }
     return best;

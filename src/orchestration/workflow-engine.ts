@@ -29,7 +29,7 @@ export interface WorkflowEngineOptions {
 }
 
 export class WorkflowEngine {
-  readonly workers = new WorkerSet();
+  readonly workers: WorkerSet;
   readonly service: WorkflowService;
   /** Listing, counts and history pages. */
   readonly queries: InstanceQueries;
@@ -45,6 +45,10 @@ export class WorkflowEngine {
     const clock = options.clock ?? Date.now;
     const observer = options.observer ?? silentObserver;
     const newExecutionId = () => randomUUID().replaceAll("-", "");
+    this.workers = new WorkerSet((kind, name) => logger.warn(
+      { [kind]: name },
+      `the in-process ${kind} '${name}' runs, not a connected SDK app's ${kind} of that name: the workflows module registers it; rename one, or start workflowd with --workflows none`,
+    ));
     this.queries = new InstanceQueries(store);
     this.watch = new InstanceWatch((id) => store.getInstance(id), limits.instanceWatchPollMs);
     this.dispatcher = new ActivityDispatcher({

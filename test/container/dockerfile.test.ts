@@ -319,7 +319,8 @@ describe("the Dockerfile replayed without Docker", () => {
 
   it("starts its CMD as the image's user: the API answers, workflows run, the database is on the volume, SIGTERM exits 0", async () => {
     const ports = await testPorts();
-    const child = startImage(image, { env: ports });
+    // The image runs no in-process workflows unless asked: the bundled examples, by name.
+    const child = startImage(image, { env: { ...ports, WORKFLOWD_WORKFLOWS: "examples" } });
     children.push(child);
     const { output, exited } = watch(child);
     const base = `http://127.0.0.1:${ports.DAPR_HTTP_PORT}`;

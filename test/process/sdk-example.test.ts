@@ -13,10 +13,11 @@ const processes = useProcesses();
 const example = fileURLToPath(new URL("../../examples/sdk-app.mjs", import.meta.url));
 
 describe("examples/sdk-app.mjs", () => {
-  it("completes its order workflow against workflowd, unchanged", async () => {
+  it("completes its order workflow against workflowd as `npm start` runs it (the bundled examples in-process), unchanged", async () => {
     const grpcPort = await freePort();
     const server = await processes.spawn({
-      env: { WORKFLOWD_WORKFLOWS: "none", WORKFLOWD_DB: join(processes.tempDir(), "wf.db"), DAPR_GRPC_PORT: String(grpcPort), LOG_LEVEL: "warn" },
+      env: { WORKFLOWD_DB: join(processes.tempDir(), "wf.db"), DAPR_GRPC_PORT: String(grpcPort), LOG_LEVEL: "warn" },
+      args: ["--default-workflows", "examples"],
     });
     await server.waitHealthy();
 

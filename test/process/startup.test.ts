@@ -1,7 +1,9 @@
 /**
- * Start-up with defaults, as `npm start` runs it: `node dist/src/main.js` with no database
- * or workflows setting creates ./data/workflowd.db in the working directory, loads the
- * bundled examples, and opens SQLite in WAL mode with synchronous=FULL.
+ * Start-up with defaults. `npm start` (`node dist/src/main.js --default-workflows examples`)
+ * creates ./data/workflowd.db in the working directory, loads the bundled examples, and opens
+ * SQLite in WAL mode with synchronous=FULL. The binary alone (the container, the deploy files)
+ * runs no in-process workflows: examples are opt-in, and WORKFLOWD_WORKFLOWS or --workflows
+ * choose otherwise under npm start too.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +27,7 @@ describe("start-up with defaults", () => {
     const cwd = processes.tempDir();
     // Only the port is set (a fixed 3500 could be taken); everything else is the default,
     // including the host (0.0.0.0), which 127.0.0.1 reaches.
-    const server = await processes.spawn({ cwd, env: { WORKFLOWD_HOST: undefined }, label: "defaults" });
+    const server = await processes.spawn({ cwd, env: { WORKFLOWD_HOST: undefined }, args: ["--default-workflows", "examples"], label: "npm start" });
     await server.waitHealthy();
     expect(existsSync(join(cwd, "data", "workflowd.db")), "./data/workflowd.db in the cwd").toBe(true);
 
@@ -50,12 +52,37 @@ describe("start-up with defaults", () => {
 
   it("with LOG_LEVEL=warn the start-up is silent", async () => {
     const cwd = processes.tempDir();
-    const server = await processes.spawn({ cwd, env: { LOG_LEVEL: "warn" }, label: "quiet" });
+    const server = await processes.spawn({ cwd, env: { LOG_LEVEL: "warn" }, args: ["--default-workflows", "examples"], label: "quiet" });
     await server.waitHealthy();
     await server.start("hello", "quiet-1");
     expect((await server.waitTerminal("quiet-1")).runtimeStatus).toBe("COMPLETED");
     expect(await server.stop("SIGTERM")).toEqual({ code: 0, signal: null });
     expect(server.stdout).toBe("");
     expect(server.stderr).toBe("");
+  });
+
+  it("the binary alone runs no in-process workflows: a start of an example's name waits for a worker (PENDING)", async () => {
+    const cwd = processes.tempDir();
+    const server = await processes.spawn({ cwd, label: "binary" });
+    await server.waitHealthy();
+    const startLine = await eventually("the start-up log line", () =>
+      logLines(server.stdout).find((l) => l.msg === "store open, engine started") ?? `stdout so far: ${server.stdout}`);
+    expect(startLine.workflows).toEqual([]);
+    const metadata = (await (await fetch(`${server.baseUrl}/v1.0/metadata`)).json()) as { workflows: unknown };
+    expect(metadata.workflows).toEqual({ connectedWorkers: 0, inProcessRuntime: false });
+    await server.start("hello", "nobody-runs-me");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await server.get("nobody-runs-me"))?.runtimeStatus).toBe("PENDING");
+  });
+
+  it("under npm start, WORKFLOWD_WORKFLOWS=none and --workflows none still win over the examples", async () => {
+    for (const options of [{ env: { WORKFLOWD_WORKFLOWS: "none" }, args: ["--default-workflows", "examples"] }, { args: ["--default-workflows", "examples", "--workflows", "none"] }]) {
+      const server = await processes.spawn({ cwd: processes.tempDir(), label: "npm start, none", ...options });
+      await server.waitHealthy();
+      const startLine = await eventually("the start-up log line", () =>
+        logLines(server.stdout).find((l) => l.msg === "store open, engine started") ?? `stdout so far: ${server.stdout}`);
+      expect(startLine.workflows).toEqual([]);
+      await server.stop("SIGTERM");
+    }
   });
 });
