@@ -133,10 +133,13 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     app.addHook("onClose", async () => {
       const graceMs = options.shutdownGraceMs ?? limits.shutdownGraceMsDefault;
       await engine.stop(graceMs);
+      logger.info("shutdown: engine stopped (in-flight turns committed, activities finished or given back)");
       await grpc.close(graceMs);
+      logger.info("shutdown: gRPC closed (SDK worker streams ended)");
       await metricsServer.close();
       store.close();
       lock?.release();
+      logger.info("shutdown: database closed");
     });
     engine.start();
     return { app, grpc, metrics, metricsServer, engine, store, registry };

@@ -63,6 +63,11 @@ export const limits = {
   historyPageSizeMax: 10_000,
   /** How often the retention sweeper looks for instances past their policy (a cheap indexed query). */
   retentionCheckMs: 2_000,
+  /**
+   * A workflow no worker serves is warned about only after this long: an SDK app starting up
+   * schedules its workflows a moment before its worker stream is connected.
+   */
+  unservedWorkflowWarnMs: 5_000,
   /** Node's setTimeout fires at once beyond this; longer waits are re-armed in steps. */
   timerDelayMsMax: 2_147_483_647,
 } as const;

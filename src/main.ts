@@ -12,11 +12,12 @@ async function main(): Promise<void> {
   // The server's modules are loaded here rather than at the top: the CLI commands (below)
   // never use them, and loading Fastify, gRPC, SQLite and the YAML parser would add ~0.5 s
   // to every command.
-  const [{ pino }, { createWorkflowd }, { loadConfig }, { loadWorkflowsModule }] = await Promise.all([
+  const [{ pino }, { createWorkflowd }, { loadConfig }, { loadWorkflowsModule }, { version }] = await Promise.all([
     import("pino"),
     import("./app.js"),
     import("./config.js"),
     import("./runtime/load-workflows.js"),
+    import("./version.js"),
   ]);
   const config = loadConfig(process.argv.slice(2), process.env);
   const logger = pino({ level: config.logLevel });
@@ -74,14 +75,29 @@ async function main(): Promise<void> {
   // gRPC first: a Dapr SDK worker whose first connection fails never retries.
   const grpcPort = await grpc.listen(config.host, config.grpcPort);
   logger.info({ port: grpcPort }, "gRPC (durabletask TaskHubSidecarService) listening");
+  let metricsPort: number | "off" = "off";
   if (config.metricsEnabled) {
     metrics.collectProcessMetrics();
-    const metricsPort = await metricsServer.listen(config.host, config.metricsPort);
+    metricsPort = await metricsServer.listen(config.host, config.metricsPort);
     logger.info({ port: metricsPort }, "metrics (Prometheus) listening on /metrics");
   } else {
     logger.info("metrics are off (--enable-metrics=false)");
   }
   await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const httpPort = typeof address === "object" && address ? address.port : config.port;
+  // One line that says what runs where, and what the start-up found to carry on with.
+  const queued = store.queueDepths(Date.now());
+  logger.info({
+    version,
+    httpPort,
+    grpcPort,
+    metricsPort,
+    db: config.dbPath,
+    recovered: { instancesWithWork: queued.readyInstances, timersWaiting: queued.pendingTimers, activitiesQueued: queued.queuedActivities },
+    inProcessWorkflows: loaded.workflowNames().length,
+    console: config.ui ? "/ui/" : "off",
+  }, `workflowd ${version} ready: HTTP on ${httpPort}, gRPC on ${grpcPort}, database ${config.dbPath}`);
 }
 
 // `workflowd backup <file>` (backup.ts) is a command of its own: it never starts a server.

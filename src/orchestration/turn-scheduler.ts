@@ -34,6 +34,8 @@ export class TurnScheduler {
   /** Instances notified while their turn was running: they run again afterwards. */
   private readonly again = new Set<string>();
   private readonly parked = new Map<string, Set<string>>();
+  /** Workflow names whose "no worker" warning is due, if they are still unserved then. */
+  private readonly unservedWarnings = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
   private readonly unservedActivities = new Set<string>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -77,6 +79,8 @@ export class TurnScheduler {
 
   /** Stops starting turns and waits for the running ones to commit (or fail). */
   async stop(): Promise<void> {
+    for (const timer of this.unservedWarnings.values()) clearTimeout(timer);
+    this.unservedWarnings.clear();
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
@@ -168,6 +172,12 @@ export class TurnScheduler {
     const state = outcome.state;
     if (!state) return;
     const completed = outcome.events.find((e) => e.kind === "executionCompleted");
+    if (completed && state.status === "FAILED") {
+      this.deps.logger.warn(
+        { instanceId, workflowName: state.name, errorType: state.failureDetails?.errorType, error: state.failureDetails?.errorMessage },
+        "workflow failed",
+      );
+    }
     this.deps.observer.turnCommitted({
       instanceId,
       workflowName: state.name,
@@ -188,13 +198,28 @@ export class TurnScheduler {
     this.deps.logger.warn({ instanceId, activityName }, "no worker serves this activity; it stays queued until one does");
   }
 
+  /**
+   * No worker serves the workflow yet: the instance waits. An SDK app usually starts its
+   * workflows a moment before its worker stream is up, so that is said at debug level, and a
+   * warning follows only if no worker for the name has appeared a few seconds later.
+   */
   private park(workflowName: string, instanceId: string): void {
     let ids = this.parked.get(workflowName);
     if (!ids) this.parked.set(workflowName, (ids = new Set()));
-    if (!ids.has(instanceId)) {
-      this.deps.logger.warn({ instanceId, workflowName }, "no worker serves this workflow; it waits until one does");
-    }
+    if (!ids.has(instanceId)) this.deps.logger.debug({ instanceId, workflowName }, "no worker serves this workflow yet; it waits");
     ids.add(instanceId);
+    if (this.unservedWarnings.has(workflowName)) return;
+    const timer = setTimeout(() => {
+      this.unservedWarnings.delete(workflowName);
+      const waiting = this.parked.get(workflowName);
+      if (!waiting || waiting.size === 0) return;
+      this.deps.logger.warn(
+        { workflowName, waiting: waiting.size, afterMs: limits.unservedWorkflowWarnMs },
+        "no worker serves this workflow: its instances wait until an SDK app that runs it connects (or a workflows module registers it)",
+      );
+    }, limits.unservedWorkflowWarnMs);
+    timer.unref();
+    this.unservedWarnings.set(workflowName, timer);
   }
 
   /**
