@@ -1,16 +1,19 @@
 /**
  * The gRPC server on the Dapr gRPC port (DAPR_GRPC_PORT, 50001 by default): serves
  * `TaskHubSidecarService` so apps written with the Dapr SDKs connect to workflowd exactly as
- * they connect to daprd. Message limits match the SDK clients' (128 MiB); with an API token
- * configured every call must carry it as `dapr-api-token` metadata (UNAUTHENTICATED
- * otherwise), as daprd's interceptors require.
+ * they connect to daprd, and beside it Dapr's runtime API `dapr.proto.runtime.v1.Dapr` (its
+ * workflow methods and GetMetadata; see dapr-runtime-service.ts). Message limits match the
+ * SDK clients' (128 MiB); with an API token configured every call of both services must
+ * carry it as `dapr-api-token` metadata (UNAUTHENTICATED otherwise), as daprd's interceptors
+ * require.
  */
 import { Server, ServerCredentials, type Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import type { WorkflowEngine } from "../orchestration/workflow-engine.js";
 import { tokenMatcher } from "../token.js";
-import { loadTaskHubService } from "../protocol/proto.js";
+import { loadDaprService, loadTaskHubService } from "../protocol/proto.js";
+import { daprRuntimeService } from "./dapr-runtime-service.js";
 import { ReconnectPrimer } from "./reconnect-primer.js";
 import { taskHubService, type WorkerStreams } from "./task-hub-service.js";
 
@@ -23,6 +26,15 @@ export interface GrpcServerOptions {
   messageBytesMax?: number;
   /** End each connection's first worker stream so the Node SDK retries after failures (default true). */
   primeReconnect?: boolean;
+  /** The app ID the Dapr service's GetMetadata reports (default "workflowd"). */
+  appId?: string;
+  /** The runtime version GetMetadata reports (default "unknown"). */
+  version?: string;
+  /**
+   * GetMetadata's `workflows.connected_workers` (default: the connected SDK worker streams,
+   * the workers that take any name; the in-process runtime is not one).
+   */
+  connectedWorkers?: () => number;
 }
 
 export class GrpcServer {
@@ -51,6 +63,17 @@ export class GrpcServer {
     });
     this.server.addService(definition, implementation);
     this.streams = streams;
+    const dapr = loadDaprService();
+    this.server.addService(dapr, daprRuntimeService(dapr, {
+      service: options.engine.service,
+      watch: options.engine.watch,
+      logger: options.logger,
+      authorize: tokenCheck(options.apiToken),
+      commandWaitMs: limits.grpcCommandWaitMs,
+      appId: options.appId ?? "workflowd",
+      version: options.version ?? "unknown",
+      connectedWorkers: options.connectedWorkers ?? (() => options.engine.workers.describe().filter((w) => w.servesAnyName).length),
+    }));
   }
 
   /** Listens; resolves with the port (useful with port 0). */

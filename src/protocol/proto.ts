@@ -67,3 +67,34 @@ function serviceOf(file: string): ServiceDefinition {
   if (!service) throw new Error(`${protoDir}${file} does not define TaskHubSidecarService`);
   return service;
 }
+
+/**
+ * Dapr's runtime API, `dapr.proto.runtime.v1.Dapr` (method paths
+ * `/dapr.proto.runtime.v1.Dapr/<Method>`), from the vendored files in `proto/dapr/` (as
+ * `@dapr/dapr` 3.18 ships them: dapr/dapr v1.17.0, see `proto/dapr/SOURCE.md`). Imports
+ * name files by their path from the proto root (`dapr/proto/common/v1/common.proto`), so
+ * `proto/` is the include directory; Google's well-known types come bundled with protobufjs.
+ */
+export const daprProtoFile = "dapr/proto/runtime/v1/dapr.proto";
+
+/**
+ * As `loaderOptions`, except that `bytes` fields decode to Buffers (the workflow API carries
+ * inputs and event payloads as raw bytes, stored as the text they hold) and enums to names.
+ */
+export const daprLoaderOptions: Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [protoDir],
+};
+
+export function loadDaprService(): ServiceDefinition {
+  const definition = loadPackageDefinition(loadSync(daprProtoFile, daprLoaderOptions));
+  let node: unknown = definition;
+  for (const key of ["dapr", "proto", "runtime", "v1", "Dapr"]) node = (node as Record<string, unknown> | undefined)?.[key];
+  const service = (node as { service?: ServiceDefinition } | undefined)?.service;
+  if (!service) throw new Error(`${protoDir}${daprProtoFile} does not define dapr.proto.runtime.v1.Dapr`);
+  return service;
+}
