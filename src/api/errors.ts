@@ -47,7 +47,7 @@ export const apiErrors = {
   instanceIdTooLong: () =>
     new ApiError(400, "ERR_INSTANCE_ID_TOO_LONG", "workflow instance ID exceeds the max length of 64 characters"),
   instanceIdInvalid: (id: string) =>
-    new ApiError(400, "ERR_INSTANCE_ID_INVALID", `workflow instance ID '${id}' is invalid: only alphanumeric and underscore characters are allowed`),
+    new ApiError(400, "ERR_INSTANCE_ID_INVALID", `workflow instance ID '${id}' is invalid: only letters, digits, '_' and '-' are allowed`),
   instanceNotFound: (id: string) =>
     new ApiError(404, "ERR_INSTANCE_ID_NOT_FOUND", `unable to find workflow with the provided instance ID: ${id}`),
   instanceExists: (name: string, id: string) =>

@@ -9,7 +9,7 @@ import { Api, expectError, injected, newId, prefixes, startServer, type TestServ
 
 const tooLongMessage = "workflow instance ID exceeds the max length of 64 characters";
 const invalidMessage = (id: string) =>
-  `workflow instance ID '${id}' is invalid: only alphanumeric and underscore characters are allowed`;
+  `workflow instance ID '${id}' is invalid: only letters, digits, '_' and '-' are allowed`;
 const notFoundMessage = (id: string) => `unable to find workflow with the provided instance ID: ${id}`;
 const existsMessage = (name: string, id: string) =>
   `error starting workflow '${name}': workflow instance ID '${id}' already exists; purge it before reusing the ID`;
