@@ -110,6 +110,9 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       turnTimeoutMs: limits.turnTimeoutMs,
       messageBytesMax: options.grpcMessageBytesMax ?? limits.grpcMessageBytesMax,
       primeReconnect: options.grpcPrimeReconnect ?? true,
+      appId: options.appId ?? "workflowd",
+      version,
+      connectedWorkers: () => sdkWorkers(engine),
     });
     const app = await createHttpServer({
       service: engine.service,

@@ -250,7 +250,7 @@ function notServed(method: string, responseStream: boolean, authorize: (metadata
 function invalidId(instanceId: string, problem: "too-long" | "invalid"): GrpcError {
   return problem === "too-long"
     ? new GrpcError(Status.INVALID_ARGUMENT, "workflow instance ID exceeds the max length of 64 characters")
-    : new GrpcError(Status.INVALID_ARGUMENT, `workflow instance ID '${instanceId}' is invalid: only alphanumeric and underscore characters are allowed`);
+    : new GrpcError(Status.INVALID_ARGUMENT, `workflow instance ID '${instanceId}' is invalid: only letters, digits, '_' and '-' are allowed`);
 }
 
 /**

@@ -12,7 +12,7 @@
  *   Content-Length) and WORKFLOWD_GRPC_MAX_MESSAGE on gRPC (RESOURCE_EXHAUSTED).
  */
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceDefinition, type ServiceError } from "@grpc/grpc-js";
-import { loadTaskHubService } from "../../src/protocol/proto.js";
+import { loadDaprService, loadTaskHubService } from "../../src/protocol/proto.js";
 import { request as httpRequestRaw } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -138,9 +138,12 @@ describe("the API token on every HTTP route", () => {
 const TaskHub = makeGenericClientConstructor(loadTaskHubService(), "TaskHubSidecarService") as unknown as
   (new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => Client & Record<string, any>) & { service: ServiceDefinition };
 
+/** Dapr's runtime service (its workflow methods), served on the same port. */
+const DaprRuntime = makeGenericClientConstructor(loadDaprService(), "Dapr") as unknown as typeof TaskHub;
+
 /** Calls any method of any shape with an empty request; resolves with the status code (0 = OK). */
-function callAny(client: Client & Record<string, any>, name: string, metadata: Metadata, request: object = {}): Promise<number> {
-  const method = TaskHub.service[name]!;
+function callAny(client: Client & Record<string, any>, name: string, metadata: Metadata, request: object = {}, service: ServiceDefinition = TaskHub.service): Promise<number> {
+  const method = service[name]!;
   const deadline = Date.now() + 5_000;
   return new Promise((resolve) => {
     const done = (error: ServiceError | null) => resolve(error ? error.code : 0);
@@ -205,6 +208,15 @@ describe("the API token on gRPC, and the logs", () => {
           if (code !== 16) problems.push(`${name} with ${value === undefined ? "no token" : JSON.stringify(value)} answered ${code}`);
         }
       }
+      const dapr = new DaprRuntime(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      for (const name of Object.keys(DaprRuntime.service)) {
+        for (const value of [undefined, ...wrongTokens]) {
+          const code = await callAny(dapr, name, metadataWith(value), {}, DaprRuntime.service);
+          if (code !== 16) problems.push(`Dapr/${name} with ${value === undefined ? "no token" : JSON.stringify(value)} answered ${code}`);
+        }
+      }
+      expect(await callAny(dapr, "GetMetadata", metadataWith(token), {}, DaprRuntime.service)).toBe(0);
+      dapr.close();
       expect(problems).toEqual([]);
       // With the token the calls are served (not UNAUTHENTICATED).
       expect(await callAny(client, "Hello", metadataWith(token))).toBe(0);
@@ -227,7 +239,7 @@ describe("the API token on gRPC, and the logs", () => {
       expect(output.includes(token), "the API token appears in the server's output").toBe(false);
       const leakedWrong = wrongTokens.filter((t) => t.length > 6 && output.includes(t));
       expect(leakedWrong, "wrong tokens sent by clients appear in the server's output").toEqual([]);
-      console.info(`gRPC token check: ${methods.length} methods x ${wrongTokens.length + 1} (no token and wrong tokens) all UNAUTHENTICATED; ${output.split("\n").length} debug log lines without the token`);
+      console.info(`gRPC token check: ${methods.length} TaskHubSidecarService and ${Object.keys(DaprRuntime.service).length} Dapr methods x ${wrongTokens.length + 1} (no token and wrong tokens) all UNAUTHENTICATED; ${output.split("\n").length} debug log lines without the token`);
     } finally {
       client.close();
     }
