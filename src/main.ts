@@ -21,11 +21,24 @@ async function main(): Promise<void> {
   ]);
   const config = loadConfig(process.argv.slice(2), process.env);
   const logger = pino({ level: config.logLevel });
+  // grpc-js writes its own errors to stderr (e.g. a failed listen, which workflowd reports in
+  // its own words): into the log instead, at debug.
+  const { setLogger } = await import("@grpc/grpc-js");
+  const grpcLog = (...parts: unknown[]) => logger.debug({ grpc: parts.map(String).join(" ") }, "grpc-js");
+  setLogger({ error: grpcLog, info: grpcLog, debug: grpcLog } as unknown as Console);
   process.on("unhandledRejection", (reason) => {
     logger.fatal({ err: reason }, "unhandled rejection");
     process.exit(1);
   });
-  if (config.dbPath !== ":memory:") mkdirSync(dirname(config.dbPath), { recursive: true });
+  if (config.dbPath !== ":memory:") {
+    try {
+      mkdirSync(dirname(config.dbPath), { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const cause = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code === "EACCES" || code === "EPERM" ? "permission denied" : (error as Error).message;
+      throw new Error(`--db (WORKFLOWD_DB) '${config.dbPath}': cannot create its directory '${dirname(config.dbPath)}' (${cause}); give a path in a directory workflowd can create or write`);
+    }
+  }
   const registry = config.workflowsPath ? await loadWorkflowsModule(config.workflowsPath) : undefined;
   const { app, grpc, metrics, metricsServer, store, registry: loaded } = await createWorkflowd({
     dbPath: config.dbPath,
@@ -73,17 +86,17 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 
   // gRPC first: a Dapr SDK worker whose first connection fails never retries.
-  const grpcPort = await grpc.listen(config.host, config.grpcPort);
+  const grpcPort = await listening("the gRPC port", "--grpc-port (DAPR_GRPC_PORT)", config.host, config.grpcPort, () => grpc.listen(config.host, config.grpcPort));
   logger.info({ port: grpcPort }, "gRPC (durabletask TaskHubSidecarService) listening");
   let metricsPort: number | "off" = "off";
   if (config.metricsEnabled) {
     metrics.collectProcessMetrics();
-    metricsPort = await metricsServer.listen(config.host, config.metricsPort);
+    metricsPort = await listening("the metrics port", "--metrics-port (DAPR_METRICS_PORT)", config.host, config.metricsPort, () => metricsServer.listen(config.host, config.metricsPort));
     logger.info({ port: metricsPort }, "metrics (Prometheus) listening on /metrics");
   } else {
     logger.info("metrics are off (--enable-metrics=false)");
   }
-  await app.listen({ host: config.host, port: config.port });
+  await listening("the HTTP port", "--port (DAPR_HTTP_PORT)", config.host, config.port, () => app.listen({ host: config.host, port: config.port }));
   const address = app.server.address();
   const httpPort = typeof address === "object" && address ? address.port : config.port;
   // One line that says what runs where, and what the start-up found to carry on with.
@@ -98,6 +111,17 @@ async function main(): Promise<void> {
     inProcessWorkflows: loaded.workflowNames().length,
     console: config.ui ? "/ui/" : "off",
   }, `workflowd ${version} ready: HTTP on ${httpPort}, gRPC on ${grpcPort}, database ${config.dbPath}`);
+}
+
+/** Listens, or fails with one line naming the port's role, its flag and variable, the cause and the fix. */
+async function listening<T>(role: string, setting: string, host: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    const cause = /EADDRINUSE/.test(text) ? "another process listens on it" : /EACCES/.test(text) ? "permission denied (ports below 1024 need privileges)" : /EADDRNOTAVAIL|ENOTFOUND/.test(text) ? `the address '${host}' is not one of this machine's` : text;
+    throw new Error(`${setting} ${port}: cannot listen on ${role} at ${host} (${cause}); choose another port (0 picks a free one) or stop the other process`);
+  }
 }
 
 // `workflowd backup <file>` (backup.ts) is a command of its own: it never starts a server.

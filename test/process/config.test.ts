@@ -3,7 +3,7 @@
  * values stop the start-up with a clear one-line message (no stack trace), and the body
  * limit is enforced on the wire.
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -122,10 +122,19 @@ describe("configuration", () => {
     try {
       const dir = processes.tempDir();
       const server = await processes.spawn({ port, env: { WORKFLOWD_DB: join(dir, "wf.db"), LOG_LEVEL: "warn" }, label: "port in use" });
-      await expectStartFailure(server, new RegExp(`EADDRINUSE.*${port}`));
+      await expectStartFailure(server, new RegExp(`--port \\(DAPR_HTTP_PORT\\) ${port}: cannot listen on the HTTP port at .* \\(another process listens on it\\); choose another port`));
+      const grpc = await processes.spawn({ env: { WORKFLOWD_DB: join(dir, "wf2.db"), DAPR_GRPC_PORT: String(port), LOG_LEVEL: "warn" }, label: "gRPC port in use" });
+      await expectStartFailure(grpc, new RegExp(`--grpc-port \\(DAPR_GRPC_PORT\\) ${port}: cannot listen on the gRPC port`));
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  it("a database path under a file exits non-zero naming the setting, the path and the cause", async () => {
+    const dir = processes.tempDir();
+    writeFileSync(join(dir, "afile"), "");
+    const server = await processes.spawn({ env: { WORKFLOWD_DB: join(dir, "afile", "wf.db") }, label: "db under a file" });
+    await expectStartFailure(server, /--db \(WORKFLOWD_DB\) '.*afile\/wf\.db': cannot create its directory '.*afile' \(a file is in the way\)/);
   });
 
   it("a database path that cannot be opened (a directory) exits non-zero with a clear message", async () => {
