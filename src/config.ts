@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CommandLineError, ignoredDaprdFlags, parseCommandLine } from "./command-line.js";
-import { parseDaprConfiguration, type RetentionPolicy } from "./dapr-configuration.js";
+import { type DaprConfiguration, parseDaprConfiguration, type RetentionPolicy } from "./dapr-configuration.js";
 import { limits } from "./limits.js";
 
 export interface Config {
@@ -110,7 +110,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (logLevel && !(logLevels as readonly string[]).includes(logLevel.value)) {
     throw new ConfigError(`${describe("log-level", "LOG_LEVEL")} '${logLevel.value}' (from ${logLevel.from}) is not a log level; use one of ${logLevels.join(", ")}`);
   }
+  const configuration = configurationOf(read("config")?.value);
   const notes: string[] = [];
+  if (configuration && configuration.ignored.length > 0) {
+    notes.push(`--config: ignoring the sections workflowd does not apply (daprd's): ${configuration.ignored.join(", ")}`);
+  }
   if (parsed.ignored.length > 0) notes.push(`ignoring daprd flags that do not apply to workflowd: ${parsed.ignored.map((f) => `--${f}`).join(", ")}`);
   if (values.get("log-as-json") === "false") notes.push("--log-as-json=false: workflowd writes JSON log lines only");
 
@@ -126,11 +130,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     port: setting("port").integer(3500, 0, 65535, "a port number, or 0 for any free port"),
     grpcPort: setting("grpc-port").integer(50001, 0, 65535, "a port number, or 0 for any free port"),
     metricsPort: setting("metrics-port").integer(9090, 0, 65535, "a port number, or 0 for any free port"),
-    metricsEnabled: setting("enable-metrics").boolean(true),
+    // The flag (or its variable) wins over the Configuration's spec.metrics.enabled.
+    metricsEnabled: setting("enable-metrics").boolean(configuration?.metricsEnabled ?? true),
     dbPath: db?.value ?? "./data/workflowd.db",
     dbAdopt: setting("db-adopt").boolean(false),
     configPath: read("config")?.value,
-    retention: retentionOf(read("config")?.value),
+    retention: configuration?.retention,
     ui: setting("ui").boolean(true),
     // Opt-in: a daprd replacement runs no code of its own unless asked (an in-process name would
     // take that name from every SDK app).
@@ -210,7 +215,7 @@ function seconds(text: string): number {
   return value;
 }
 
-function retentionOf(path: string | undefined): RetentionPolicy | undefined {
+function configurationOf(path: string | undefined): DaprConfiguration | undefined {
   if (path === undefined) return undefined;
   const where = `--config / WORKFLOWD_CONFIG '${path}'`;
   let text: string;
@@ -221,7 +226,7 @@ function retentionOf(path: string | undefined): RetentionPolicy | undefined {
     throw new ConfigError(`${where}: cannot read it (${cause}); give the path of a Dapr Configuration YAML file`);
   }
   try {
-    return parseDaprConfiguration(text).retention;
+    return parseDaprConfiguration(text);
   } catch (error) {
     throw new ConfigError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -15,7 +15,14 @@ export interface RetentionPolicy {
 
 export interface DaprConfiguration {
   retention: RetentionPolicy | undefined;
+  /** `spec.metrics.enabled`; undefined when not set. */
+  metricsEnabled: boolean | undefined;
+  /** The sections of `spec` workflowd does not apply (daprd's), for a start-up note. */
+  ignored: string[];
 }
+
+/** The `spec` sections workflowd reads; daprd's others are noted and ignored. */
+const appliedSections = ["workflow", "metrics"];
 
 /** Throws an Error whose message says what is wrong and where (no file name: the caller adds it). */
 export function parseDaprConfiguration(text: string): DaprConfiguration {
@@ -26,10 +33,13 @@ export function parseDaprConfiguration(text: string): DaprConfiguration {
     throw new Error(`not valid YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   }
   if (typeof document !== "object" || document === null) throw new Error("expected a Dapr Configuration resource (kind: Configuration)");
-  const resource = document as { kind?: unknown; spec?: { workflow?: { stateRetentionPolicy?: unknown } } };
+  const resource = document as { kind?: unknown; spec?: { workflow?: { stateRetentionPolicy?: unknown }; metrics?: { enabled?: unknown } } };
   if (resource.kind !== "Configuration") throw new Error(`expected kind: Configuration, found kind: ${String(resource.kind)}`);
+  const ignored = Object.keys(resource.spec ?? {}).filter((section) => !appliedSections.includes(section)).map((s) => `spec.${s}`);
+  const enabled = resource.spec?.metrics?.enabled;
+  if (enabled !== undefined && typeof enabled !== "boolean") throw new Error(`spec.metrics.enabled must be true or false, found '${String(enabled)}'`);
   const policy = resource.spec?.workflow?.stateRetentionPolicy;
-  if (policy === undefined || policy === null) return { retention: undefined };
+  if (policy === undefined || policy === null) return { retention: undefined, metricsEnabled: enabled, ignored };
   if (typeof policy !== "object") throw new Error("spec.workflow.stateRetentionPolicy must be a mapping");
   const retention: RetentionPolicy = {};
   for (const [key, value] of Object.entries(policy)) {
@@ -42,7 +52,7 @@ export function parseDaprConfiguration(text: string): DaprConfiguration {
     }
     retention[key as keyof RetentionPolicy] = ms;
   }
-  return { retention };
+  return { retention, metricsEnabled: enabled, ignored };
 }
 
 const goUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };

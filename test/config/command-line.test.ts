@@ -1,4 +1,7 @@
 /** The server's command line in daprd's syntax, and the errors that name what was set. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
@@ -53,5 +56,19 @@ describe("daprd's command line", () => {
   it("an environment value's error names the variable the user set", () => {
     expect(() => load([], { LOG_LEVEL: "trace" })).toThrow("--log-level (LOG_LEVEL) 'trace' (from LOG_LEVEL) is not a log level");
     expect(() => load([], { DAPR_GRPC_PORT: "x" })).toThrow("--grpc-port (DAPR_GRPC_PORT) 'x' (from DAPR_GRPC_PORT) is not an integer from 0 to 65535; give a port number");
+  });
+
+  it("a Dapr Configuration turns metrics off unless the flag says otherwise, and its other sections are noted", () => {
+    const dir = mkdtempSync(join(tmpdir(), "workflowd-config-"));
+    const path = join(dir, "config.yaml");
+    writeFileSync(path, "kind: Configuration\nspec:\n  metrics:\n    enabled: false\n  tracing:\n    samplingRate: '1'\n");
+    try {
+      const config = load(["--config", path]);
+      expect(config.metricsEnabled).toBe(false);
+      expect(config.notes).toEqual(["--config: ignoring the sections workflowd does not apply (daprd's): spec.tracing"]);
+      expect(load(["--config", path, "--enable-metrics"]).metricsEnabled).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,6 +14,12 @@ describe("parseGoDuration", () => {
 describe("parseDaprConfiguration", () => {
   const doc = (policy: string) => `apiVersion: dapr.io/v1alpha1\nkind: Configuration\nspec:\n  workflow:\n    stateRetentionPolicy:\n${policy}`;
 
+  it("reads spec.metrics.enabled and names the sections it does not apply", () => {
+    const parsed = parseDaprConfiguration("kind: Configuration\nspec:\n  metrics:\n    enabled: false\n  tracing:\n    samplingRate: '1'\n  accessControl: {}\n");
+    expect(parsed).toEqual({ retention: undefined, metricsEnabled: false, ignored: ["spec.tracing", "spec.accessControl"] });
+    expect(() => parseDaprConfiguration("kind: Configuration\nspec:\n  metrics:\n    enabled: 'no'\n")).toThrow("spec.metrics.enabled must be true or false");
+  });
+
   it("reads stateRetentionPolicy, ignoring daprd's other settings", () => {
     expect(parseDaprConfiguration(doc("      anyTerminal: 168h\n      failed: \"30m\"\n")).retention).toEqual({ anyTerminal: 604_800_000, failed: 1_800_000 });
     expect(parseDaprConfiguration("kind: Configuration\nspec:\n  tracing:\n    samplingRate: '1'\n").retention).toBeUndefined();
