@@ -128,13 +128,14 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("runs what `npm run build` produces, as `npm start` does, in exec form so SIGTERM reaches Node", () => {
+  it("runs what `npm run build` produces, as `npm start` does but without the examples, in exec form so SIGTERM reaches Node", () => {
     const cmd = only(finalStage, "CMD");
     expect(cmd.exec, "exec-form CMD").toBeDefined();
     const [program, entry, ...rest] = cmd.exec!;
     expect(program).toBe("node");
     expect(rest).toEqual([]);
-    expect(`node ${entry}`).toBe(packageJson.scripts.start);
+    // npm start adds only the examples as its default workflows; the image runs none unless asked.
+    expect(`node ${entry} --default-workflows examples`).toBe(packageJson.scripts.start);
     expect(packageJson.bin.workflowd).toBe(entry);
     expect(entry!.startsWith(`${outDir}/`), `${entry} is under tsconfig's outDir`).toBe(true);
     expect(existsSync(join(repoRoot, entry!)), `${entry} exists after npm run build`).toBe(true);
