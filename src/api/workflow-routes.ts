@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { daprProperties } from "../orchestration/dapr-properties.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import { apiErrors, routeFailures } from "./errors.js";
 import { allowOnly } from "./method-guard.js";
@@ -229,19 +230,7 @@ export function requireEmptyOrObject(request: FastifyRequest): Record<string, un
  * (daprd master).
  */
 export function toStateResponse(instance: InstanceView): WorkflowStateResponse {
-  const failure = instance.failureDetails;
-  const candidates: [string, string | undefined][] = [
-    ["dapr.workflow.custom_status", instance.customStatus],
-    ["dapr.workflow.failure.error_message", failure?.errorMessage],
-    ["dapr.workflow.failure.error_type", failure?.errorType],
-    ["dapr.workflow.failure.stack_trace", failure?.stackTrace],
-    ["dapr.workflow.input", instance.input],
-    ["dapr.workflow.output", instance.status === "FAILED" ? undefined : instance.output],
-  ];
-  const properties: Record<string, string> = {};
-  for (const [key, value] of candidates.sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (value) properties[key] = value;
-  }
+  const properties = daprProperties(instance);
   return {
     instanceID: instance.instanceId,
     workflowName: instance.name,

@@ -29,6 +29,7 @@ import {
 import type { Logger } from "pino";
 import { checkInstanceId } from "../engine/instance-id.js";
 import { isTerminal } from "../engine/state.js";
+import { daprProperties } from "../orchestration/dapr-properties.js";
 import type { InstanceWatch } from "../orchestration/instance-watch.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import { exactNanos, millis, type PbTimestamp, timestamp } from "../protocol/convert.js";
@@ -254,24 +255,11 @@ function invalidId(instanceId: string, problem: "too-long" | "invalid"): GrpcErr
 }
 
 /**
- * daprd's GetWorkflowResponse for an instance, with the HTTP GET's properties (the same
- * rules as `toStateResponse` in src/api/workflow-routes.ts: empty values left out, no output
- * for a FAILED instance), so both APIs read back the same values.
+ * daprd's GetWorkflowResponse for an instance, with the same properties as the HTTP GET
+ * (orchestration/dapr-properties.ts), so both APIs read back the same values.
  */
 export function workflowResponse(instance: InstanceView) {
-  const failure = instance.failureDetails;
-  const candidates: [string, string | undefined][] = [
-    ["dapr.workflow.custom_status", instance.customStatus],
-    ["dapr.workflow.failure.error_message", failure?.errorMessage],
-    ["dapr.workflow.failure.error_type", failure?.errorType],
-    ["dapr.workflow.failure.stack_trace", failure?.stackTrace],
-    ["dapr.workflow.input", instance.input],
-    ["dapr.workflow.output", instance.status === "FAILED" ? undefined : instance.output],
-  ];
-  const properties: Record<string, string> = {};
-  for (const [key, value] of candidates) {
-    if (value) properties[key] = value;
-  }
+  const properties = daprProperties(instance);
   return {
     instance_id: instance.instanceId,
     workflow_name: instance.name,
