@@ -33,7 +33,7 @@ import { daprProperties } from "../orchestration/dapr-properties.js";
 import type { InstanceWatch } from "../orchestration/instance-watch.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import { exactNanos, millis, type PbTimestamp, timestamp } from "../protocol/convert.js";
-import { GrpcError } from "./task-hub-service.js";
+import { GrpcError, type Unary, unaryHandler, waitForInstance } from "./unary.js";
 
 export interface DaprRuntimeServiceDeps {
   service: WorkflowService;
@@ -73,7 +73,6 @@ export function notServedMessage(method: string): string {
   return `workflowd serves only the workflow API; Dapr's ${method} is not available`;
 }
 
-type Unary = (request: any, call: ServerUnaryCall<any, any>) => Promise<object> | object;
 
 interface InstanceRequest {
   instance_id?: string;
@@ -92,11 +91,7 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
 
   /** As the TaskHub commands: return once the change shows, or after a bounded wait (daprd blocks). */
   const settle = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean) => {
-    const abort = new AbortController();
-    call.on("cancelled", () => abort.abort());
-    const deadline = call.getDeadline();
-    const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
-    await deps.watch.waitFor(instanceId, until, Math.max(0, Math.min(deadlineMs, deps.commandWaitMs)), abort.signal);
+    await waitForInstance(deps.watch, call, instanceId, until, deps.commandWaitMs);
     return {};
   };
 
@@ -213,23 +208,10 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
   for (const [method, definitionOf] of Object.entries(definition)) {
     const handler = handlers[method];
     implementation[method] = handler
-      ? unary(method, handler, deps)
+      ? unaryHandler(method, handler, deps.authorize, deps.logger)
       : notServed(method, definitionOf.responseStream, deps.authorize);
   }
   return implementation;
-}
-
-function unary(method: string, handler: Unary, deps: DaprRuntimeServiceDeps) {
-  return async (call: ServerUnaryCall<any, any>, callback: sendUnaryData<object>) => {
-    if (!deps.authorize(call.metadata)) return callback({ code: Status.UNAUTHENTICATED, details: "invalid api token" });
-    try {
-      callback(null, await handler(call.request, call));
-    } catch (error) {
-      if (error instanceof GrpcError) return callback({ code: error.code, details: error.message });
-      deps.logger.error({ err: error, method }, "gRPC call failed");
-      callback({ code: Status.INTERNAL, details: `${method} failed: ${error instanceof Error ? error.message : String(error)}` });
-    }
-  };
 }
 
 /** UNIMPLEMENTED (after the token check, as daprd's interceptor runs first), for every call shape. */

@@ -10,7 +10,6 @@
  */
 import {
   type Metadata,
-  type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -20,7 +19,7 @@ import {
 import type { Logger } from "pino";
 import { isTerminal } from "../engine/state.js";
 import { limits } from "../limits.js";
-import type { InstanceWatch, WaitResult } from "../orchestration/instance-watch.js";
+import type { InstanceWatch } from "../orchestration/instance-watch.js";
 import type { WorkerSet } from "../orchestration/worker.js";
 import type { InstanceQueries } from "../orchestration/instance-queries.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
@@ -39,6 +38,7 @@ import {
 } from "../protocol/convert.js";
 import type { ReconnectPrimer } from "./reconnect-primer.js";
 import { activityKey, PendingReplies, RemoteWorker, turnKey, WarmHistories } from "./remote-worker.js";
+import { GrpcError, type Unary, unaryHandler, waitForInstance } from "./unary.js";
 
 export interface TaskHubServiceDeps {
   service: WorkflowService;
@@ -59,14 +59,6 @@ export interface TaskHubServiceDeps {
 /** GetWorkItemsRequest.capabilities: WORKER_CAPABILITY_STATEFUL_HISTORY. */
 const statefulHistoryCapability = 2;
 
-/** A failure with its gRPC status, for the handler wrappers to send. */
-export class GrpcError extends Error {
-  constructor(readonly code: Status, message: string) {
-    super(message);
-  }
-}
-
-type Unary = (request: any, call: ServerUnaryCall<any, any>) => Promise<object> | object;
 
 /** The live GetWorkItems streams, so shutdown can end them. */
 export interface WorkerStreams {
@@ -82,16 +74,7 @@ export function taskHubService(
   const streams = new Map<RemoteWorker, ServerWritableStream<any, unknown>>();
   let connections = 0;
 
-  const unary = (method: string, handler: Unary) => async (call: ServerUnaryCall<any, any>, callback: sendUnaryData<object>) => {
-    if (!deps.authorize(call.metadata)) return callback({ code: Status.UNAUTHENTICATED, details: "invalid api token" });
-    try {
-      callback(null, await handler(call.request, call));
-    } catch (error) {
-      if (error instanceof GrpcError) return callback({ code: error.code, details: error.message });
-      deps.logger.error({ err: error, method }, "gRPC call failed");
-      callback({ code: Status.INTERNAL, details: `${method} failed: ${error instanceof Error ? error.message : String(error)}` });
-    }
-  };
+  const unary = (method: string, handler: Unary) => unaryHandler(method, handler, deps.authorize, deps.logger);
 
   const getWorkItems = (call: ServerWritableStream<{ capabilities?: number[] }, unknown>) => {
     if (!deps.authorize(call.metadata)) {
@@ -145,14 +128,8 @@ export function taskHubService(
     }
   };
 
-  /** Waits for the instance until it holds, the call's deadline passes or the caller cancels; at most `limitMs`. */
-  const waitFor = async (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean, limitMs = Infinity): Promise<WaitResult> => {
-    const abort = new AbortController();
-    call.on("cancelled", () => abort.abort());
-    const deadline = call.getDeadline();
-    const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
-    return deps.watch.waitFor(instanceId, until, Math.max(0, Math.min(deadlineMs, limitMs)), abort.signal);
-  };
+  const waitFor = (call: ServerUnaryCall<any, any>, instanceId: string, until: (i: InstanceView) => boolean, limitMs = Infinity) =>
+    waitForInstance(deps.watch, call, instanceId, until, limitMs);
 
   const waitReply = async (call: ServerUnaryCall<any, any>, request: { instanceId?: string; getInputsAndOutputs?: boolean }, until: (i: InstanceView) => boolean) => {
     const instanceId = required(request.instanceId, "instanceId");
