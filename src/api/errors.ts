@@ -4,6 +4,7 @@
  * (pkg/messages/predefined.go) where daprd has the code. docs/errors.md mirrors this table
  * and a test keeps the two in step.
  */
+import { messages } from "../orchestration/messages.js";
 
 export const errorCatalogue = {
   ERR_INSTANCE_ID_TOO_LONG: { status: 400, summary: "start: the instance ID is longer than 64 UTF-8 bytes" },
@@ -44,18 +45,13 @@ export class ApiError extends Error {
 }
 
 export const apiErrors = {
-  instanceIdTooLong: () =>
-    new ApiError(400, "ERR_INSTANCE_ID_TOO_LONG", "workflow instance ID exceeds the max length of 64 characters"),
-  instanceIdInvalid: (id: string) =>
-    new ApiError(400, "ERR_INSTANCE_ID_INVALID", `workflow instance ID '${id}' is invalid: only letters, digits, '_' and '-' are allowed`),
+  instanceIdTooLong: () => new ApiError(400, "ERR_INSTANCE_ID_TOO_LONG", messages.instanceIdTooLong()),
+  instanceIdInvalid: (id: string) => new ApiError(400, "ERR_INSTANCE_ID_INVALID", messages.instanceIdInvalid(id)),
   instanceNotFound: (id: string) =>
     new ApiError(404, "ERR_INSTANCE_ID_NOT_FOUND", `unable to find workflow with the provided instance ID: ${id}`),
-  instanceExists: (name: string, id: string) =>
-    new ApiError(409, "ERR_START_WORKFLOW", `error starting workflow '${name}': workflow instance ID '${id}' already exists; purge it before reusing the ID`),
+  instanceExists: (name: string, id: string) => new ApiError(409, "ERR_START_WORKFLOW", messages.instanceExists(name, id)),
   purgeNotTerminal: (id: string, blockingId: string, status: string) =>
-    new ApiError(409, "ERR_PURGE_WORKFLOW", blockingId === id
-      ? `error purging workflow ${id}: workflow is ${status}; only COMPLETED, FAILED or TERMINATED workflows can be purged`
-      : `error purging workflow ${id}: child workflow ${blockingId} is ${status}; only COMPLETED, FAILED or TERMINATED workflows can be purged`),
+    new ApiError(409, "ERR_PURGE_WORKFLOW", messages.purgeNotTerminal(id, blockingId, status)),
   malformedBody: (detail: string) => new ApiError(400, "ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${detail}`),
   badParameter: (name: string, detail: string) => new ApiError(400, "ERR_MALFORMED_REQUEST", `invalid query parameter '${name}': ${detail}`),
   rerunRefused: (id: string, detail: string) => new ApiError(409, "ERR_RERUN_WORKFLOW", `error rerunning workflow '${id}': ${detail}`),

@@ -30,6 +30,7 @@ import type { Logger } from "pino";
 import { checkInstanceId } from "../engine/instance-id.js";
 import { isTerminal } from "../engine/state.js";
 import { daprProperties } from "../orchestration/dapr-properties.js";
+import { messages } from "../orchestration/messages.js";
 import type { InstanceWatch } from "../orchestration/instance-watch.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import { exactNanos, millis, type PbTimestamp, timestamp } from "../protocol/convert.js";
@@ -121,10 +122,7 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
         case "started":
           return { instance_id: result.instanceId };
         case "exists":
-          throw new GrpcError(
-            Status.ALREADY_EXISTS,
-            `error starting workflow '${name}': workflow instance ID '${result.instanceId}' already exists; purge it before reusing the ID`,
-          );
+          throw new GrpcError(Status.ALREADY_EXISTS, messages.instanceExists(name, result.instanceId));
         case "invalid-id":
           throw invalidId(result.instanceId, result.problem);
       }
@@ -176,12 +174,7 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
         case "not-found":
           throw notFound(instanceId);
         case "not-terminal":
-          throw new GrpcError(
-            Status.FAILED_PRECONDITION,
-            result.instanceId === instanceId
-              ? `error purging workflow ${instanceId}: workflow is ${result.status}; only COMPLETED, FAILED or TERMINATED workflows can be purged`
-              : `error purging workflow ${instanceId}: child workflow ${result.instanceId} is ${result.status}; only COMPLETED, FAILED or TERMINATED workflows can be purged`,
-          );
+          throw new GrpcError(Status.FAILED_PRECONDITION, messages.purgeNotTerminal(instanceId, result.instanceId, result.status));
       }
     },
   };
@@ -232,8 +225,8 @@ function notServed(method: string, responseStream: boolean, authorize: (metadata
 
 function invalidId(instanceId: string, problem: "too-long" | "invalid"): GrpcError {
   return problem === "too-long"
-    ? new GrpcError(Status.INVALID_ARGUMENT, "workflow instance ID exceeds the max length of 64 characters")
-    : new GrpcError(Status.INVALID_ARGUMENT, `workflow instance ID '${instanceId}' is invalid: only letters, digits, '_' and '-' are allowed`);
+    ? new GrpcError(Status.INVALID_ARGUMENT, messages.instanceIdTooLong())
+    : new GrpcError(Status.INVALID_ARGUMENT, messages.instanceIdInvalid(instanceId));
 }
 
 /**
