@@ -66,25 +66,26 @@ export class InstanceQueries {
 
   /** Undefined for an unknown instance. */
   history(instanceId: string, pageSize: number, continuationToken: string | undefined): HistoryPage | TokenProblem | undefined {
-    const instance = this.store.getInstance(instanceId);
-    if (!instance) return undefined;
     let from = 0;
+    let issuedFor: unknown;
     if (continuationToken) {
       const [kind, forInstance, executionId, position] = this.tokens.read(continuationToken) ?? [];
       if (kind !== "history" || forInstance !== instanceId || typeof position !== "number") {
         return { kind: "bad-token", message: "continuationToken is not one this server issued for this instance's history" };
       }
-      if (executionId !== instance.executionId) {
-        return { kind: "bad-token", message: "the instance continued as new since continuationToken was issued; read its history from the start" };
-      }
       from = position;
+      issuedFor = executionId;
     }
+    // One read: the page carries the execution it belongs to.
     const page = this.store.historyPage(instanceId, from, pageSize);
     if (!page) return undefined;
+    if (continuationToken && issuedFor !== page.executionId) {
+      return { kind: "bad-token", message: "the instance continued as new since continuationToken was issued; read its history from the start" };
+    }
     const next = from + page.events.length;
     return {
       events: page.events,
-      continuationToken: next < page.length ? this.tokens.issue(["history", instanceId, instance.executionId, next]) : undefined,
+      continuationToken: next < page.length ? this.tokens.issue(["history", instanceId, page.executionId, next]) : undefined,
     };
   }
 }

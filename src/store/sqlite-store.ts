@@ -229,11 +229,6 @@ export class SqliteStore {
     });
   }
 
-  /** Why the store is unhealthy (a damaged file seen since start-up), or undefined. */
-  get corruptionSeen(): string | undefined {
-    return this.corruption;
-  }
-
   /** Runs a read or write, remembering a fault that says the file is damaged. */
   private watched<T>(work: () => T): T {
     try {
@@ -349,17 +344,17 @@ export class SqliteStore {
   }
 
   /** Up to `limit` committed history events of an instance from position `from`; undefined when unknown. */
-  historyPage(instanceId: string, from: number, limit: number): { events: HistoryEvent[]; length: number } | undefined {
+  historyPage(instanceId: string, from: number, limit: number): { events: HistoryEvent[]; length: number; executionId: string } | undefined {
     return this.atomic.deferred(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
       const hot = this.hot.get(instanceId);
       if (hot && hot.version === row.version && hot.executionId === row.execution_id) {
-        return { events: hot.history.slice(from, from + limit), length: row.history_length };
+        return { events: hot.history.slice(from, from + limit), length: row.history_length, executionId: row.execution_id };
       }
       const rows = this.stmt.getHistoryPage.all(instanceId, from, limit) as { seq: number; event: string }[];
       const events = rows.map((h) => decodeEvent(h.event, `instance '${instanceId}' history #${h.seq}`));
-      return { events, length: row.history_length };
+      return { events, length: row.history_length, executionId: row.execution_id };
     });
   }
 
