@@ -10,12 +10,14 @@ import { GrpcServer } from "./grpc/grpc-server.js";
 import { Metrics } from "./metrics/metrics.js";
 import { MetricsServer } from "./metrics/metrics-server.js";
 import { limits } from "./limits.js";
+import type { TracingSettings } from "./dapr-configuration.js";
 import type { RetentionPolicy } from "./orchestration/retention-sweeper.js";
 import { WorkflowEngine } from "./orchestration/workflow-engine.js";
 import { InProcessWorker } from "./runtime/in-process-worker.js";
 import { WorkflowRegistry } from "./runtime/registry.js";
 import { DatabaseLock } from "./store/database-lock.js";
 import { SqliteStore } from "./store/sqlite-store.js";
+import { tracerFor } from "./tracing/otel-tracer.js";
 import { version } from "./version.js";
 
 export interface BuildAppOptions {
@@ -50,6 +52,8 @@ export interface BuildAppOptions {
   dbAdopt?: boolean;
   /** Purge finished instances after these times (daprd's spec.workflow.stateRetentionPolicy). */
   retention?: RetentionPolicy | undefined;
+  /** daprd's spec.tracing: spans over OTLP when it names an endpoint and a rate above 0. */
+  tracing?: TracingSettings | undefined;
   /** Milliseconds since the epoch; for tests that need a controlled clock. */
   clock?: () => number;
 }
@@ -90,6 +94,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     connectedWorkers: (): number => sdkWorkers(engine),
   });
   const metricsServer = new MetricsServer(metrics.registry);
+  const tracer = tracerFor(options.tracing, options.appId ?? "workflowd", version);
   const engine: WorkflowEngine = new WorkflowEngine({
     store,
     logger,
@@ -97,6 +102,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.activityLeaseMs ? { activityLeaseMs: options.activityLeaseMs } : {}),
     retention: options.retention,
+    tracer,
   });
   try {
     if (registry.workflowNames().length + registry.activityNames().length > 0) {
@@ -140,6 +146,10 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       await grpc.close(graceMs);
       logger.info("shutdown: gRPC closed (SDK worker streams ended)");
       await metricsServer.close();
+      if (tracer) {
+        await tracer.shutdown().catch((error: unknown) => logger.warn({ err: error }, "shutdown: could not export the last spans"));
+        logger.info("shutdown: spans exported");
+      }
       store.close();
       lock?.release();
       logger.info("shutdown: database closed");
@@ -147,6 +157,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     engine.start();
     return { app, grpc, metrics, metricsServer, engine, store, registry };
   } catch (error) {
+    void tracer?.shutdown();
     store.close();
     lock?.release();
     throw error;

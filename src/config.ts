@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CommandLineError, ignoredDaprdFlags, parseCommandLine } from "./command-line.js";
-import { type DaprConfiguration, parseDaprConfiguration, type RetentionPolicy } from "./dapr-configuration.js";
+import { type DaprConfiguration, parseDaprConfiguration, type RetentionPolicy, type TracingSettings } from "./dapr-configuration.js";
 import { limits } from "./limits.js";
 
 export interface Config {
@@ -26,6 +26,8 @@ export interface Config {
   ui: boolean;
   /** Its `spec.workflow.stateRetentionPolicy`; undefined: keep finished instances. */
   retention: RetentionPolicy | undefined;
+  /** Its `spec.tracing`; undefined: no spans (trace contexts are still handed on). */
+  tracing: TracingSettings | undefined;
   /** Path of the workflows module, or undefined to run without in-process workflows (the default). */
   workflowsPath: string | undefined;
   logLevel: string;
@@ -115,6 +117,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (configuration && configuration.ignored.length > 0) {
     notes.push(`--config: ignoring the sections workflowd does not apply (daprd's): ${configuration.ignored.join(", ")}`);
   }
+  const tracing = configuration?.tracing;
+  if (tracing && tracing.ignored.length > 0) notes.push(`--config: ignoring tracing settings workflowd does not apply: ${tracing.ignored.join(", ")} (it exports over OTLP only)`);
+  if (tracing && (tracing.samplingRate === 0 || !tracing.otel)) {
+    notes.push(`--config: spec.tracing records no spans (${tracing.samplingRate === 0 ? "samplingRate is 0" : "no otel.endpointAddress"}); callers' trace contexts are still handed on to workers`);
+  }
   if (parsed.ignored.length > 0) notes.push(`ignoring daprd flags that do not apply to workflowd: ${parsed.ignored.map((f) => `--${f}`).join(", ")}`);
   if (values.get("log-as-json") === "false") notes.push("--log-as-json=false: workflowd writes JSON log lines only");
 
@@ -136,6 +143,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dbAdopt: setting("db-adopt").boolean(false),
     configPath: read("config")?.value,
     retention: configuration?.retention,
+    tracing: configuration?.tracing,
     ui: setting("ui").boolean(true),
     // Opt-in: a daprd replacement runs no code of its own unless asked (an in-process name would
     // take that name from every SDK app).

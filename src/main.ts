@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     appId: config.appId,
     shutdownGraceMs: config.shutdownGraceMs,
     retention: config.retention,
+    tracing: config.tracing,
     ui: config.ui,
     dbAdopt: config.dbAdopt,
     logger,
@@ -59,6 +60,9 @@ async function main(): Promise<void> {
     db: config.dbPath,
     ...store.settings(),
     ...(config.retention ? { retention: config.retention } : {}),
+    ...(config.tracing?.otel && config.tracing.samplingRate > 0
+      ? { tracing: { samplingRate: config.tracing.samplingRate, exportTo: `${config.tracing.otel.endpointAddress} (OTLP/${config.tracing.otel.protocol})` } }
+      : {}),
     workflows: loaded.workflowNames(),
     activities: loaded.activityNames(),
   }, "store open, engine started");

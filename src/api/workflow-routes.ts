@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { daprProperties } from "../orchestration/dapr-properties.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
+import { traceContextFrom } from "../protocol/trace-context.js";
 import { apiErrors, routeFailures } from "./errors.js";
 import { allowOnly } from "./method-guard.js";
 import {
@@ -63,7 +64,9 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
     config: { failure: routeFailures.start, rawBody: "the workflow's input" },
   }, async (request, reply) => {
     const { name } = request.params;
-    const result = await service.start(name, request.query.instanceID, rawBody(request));
+    const result = await service.start(name, request.query.instanceID, rawBody(request), {
+      parentTraceContext: traceContextFrom(request.headers.traceparent, request.headers.tracestate),
+    });
     if (result.kind === "invalid-id") {
       throw result.problem === "too-long" ? apiErrors.instanceIdTooLong() : apiErrors.instanceIdInvalid(result.instanceId);
     }

@@ -26,6 +26,7 @@ import {
   type TaskScheduled,
   type TimerCreated,
   type TimerFired,
+  type WireValue,
   type WorkflowVersion,
 } from "./history.js";
 import { childInstanceId } from "./instance-id.js";
@@ -168,6 +169,13 @@ export interface TurnIds {
   now: number;
   /** Returns a fresh execution ID (for children and continue-as-new). */
   newExecutionId: () => string;
+  /**
+   * The W3C trace context of this turn (durabletask's TraceContext message), recorded on what
+   * the turn creates: its TaskScheduled and child-creation events, the children's and a
+   * continued execution's ExecutionStarted, and detached workflows the worker gave none.
+   * Activities and children then continue the run's trace, on this sidecar and in SDK workers.
+   */
+  traceContext?: WireValue | undefined;
 }
 
 /** Raised when a worker's response breaks the protocol; the instance is failed with it. */
@@ -230,6 +238,7 @@ function applyActions(
           historyPropagationScope: action.historyPropagationScope,
           router: action.router,
           retryAttempt: action.retryAttempt,
+          parentTraceContext: ids.traceContext,
         }), now, action.id);
         events.push(scheduled);
         effects.push(definedOnly({
@@ -266,6 +275,7 @@ function applyActions(
           historyPropagationScope: action.historyPropagationScope,
           retryParentInstanceInfo: action.retryParentInstanceInfo,
           router: action.router,
+          parentTraceContext: ids.traceContext,
         }), now, action.id);
         events.push(created);
         const received = propagate(action.historyPropagationScope, state, prepared.pastEvents, events);
@@ -300,7 +310,7 @@ function applyActions(
             input: action.input,
             version: action.version,
             tags: action.tags,
-            parentTraceContext: action.parentTraceContext,
+            parentTraceContext: action.parentTraceContext ?? ids.traceContext,
             scheduledStartTimestamp: later ? action.scheduledStartTimestamp : undefined,
             scheduledStartNanos: later ? action.scheduledStartNanos : undefined,
           }), now),
@@ -351,6 +361,7 @@ function continueAsNew(
     parentInstance: state.parentInstance,
     version: action.newVersion ?? state.version,
     propagatedHistory: state.propagatedHistory,
+    parentTraceContext: ids.traceContext,
   }), ids.now);
   // Carried over exactly as the worker sent them (durabletask appends them unchanged).
   const carried: HistoryEvent[] = action.carryoverEvents ?? [];
@@ -536,6 +547,7 @@ export function childStartEvent(
       version: parent.version,
     }),
     propagatedHistory,
+    parentTraceContext: created.parentTraceContext,
   }), now);
 }
 

@@ -34,7 +34,7 @@ import { messages } from "../orchestration/messages.js";
 import type { InstanceWatch } from "../orchestration/instance-watch.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
 import { exactNanos, millis, type PbTimestamp, timestamp } from "../protocol/convert.js";
-import { GrpcError, type Unary, unaryHandler, waitForInstance } from "./unary.js";
+import { callTraceContext, GrpcError, type Unary, unaryHandler, waitForInstance } from "./unary.js";
 
 export interface DaprRuntimeServiceDeps {
   service: WorkflowService;
@@ -97,7 +97,7 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
   };
 
   const workflow: Record<(typeof daprWorkflowMethods)[number], Unary> = {
-    StartWorkflow: async (request: InstanceRequest & { workflow_name?: string; options?: Record<string, string>; input?: Buffer }) => {
+    StartWorkflow: async (request: InstanceRequest & { workflow_name?: string; options?: Record<string, string>; input?: Buffer }, call) => {
       // daprd's order: a missing ID becomes a random UUID, the ID is checked, then the name.
       const instanceId = request.instance_id || randomUUID();
       const problem = checkInstanceId(instanceId);
@@ -117,6 +117,7 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
       const result = await deps.service.start(name, instanceId, input, {
         scheduledStartAt: millis(scheduledStart),
         scheduledStartNanos: exactNanos(scheduledStart),
+        parentTraceContext: callTraceContext(call),
       });
       switch (result.kind) {
         case "started":

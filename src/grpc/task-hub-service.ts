@@ -38,7 +38,7 @@ import {
 } from "../protocol/convert.js";
 import type { ReconnectPrimer } from "./reconnect-primer.js";
 import { activityKey, PendingReplies, RemoteWorker, turnKey, WarmHistories } from "./remote-worker.js";
-import { GrpcError, type Unary, unaryHandler, waitForInstance } from "./unary.js";
+import { callTraceContext, GrpcError, type Unary, unaryHandler, waitForInstance } from "./unary.js";
 
 export interface TaskHubServiceDeps {
   service: WorkflowService;
@@ -194,14 +194,15 @@ export function taskHubService(
       executionId?: PbString;
       tags?: Record<string, string>;
       parentTraceContext?: Record<string, unknown>;
-    }) => {
+    }, call) => {
       const name = required(request.name, "name");
       const result = await deps.service.start(name, request.instanceId || undefined, valueOf(request.input), {
         scheduledStartAt: millis(request.scheduledStartTimestamp),
         scheduledStartNanos: exactNanos(request.scheduledStartTimestamp),
         version: valueOf(request.version),
         tags: request.tags,
-        parentTraceContext: request.parentTraceContext,
+        // The request's field (newer SDKs), else the call's traceparent metadata.
+        parentTraceContext: request.parentTraceContext?.traceParent ? request.parentTraceContext : callTraceContext(call),
         executionId: valueOf(request.executionId),
       });
       switch (result.kind) {

@@ -6,6 +6,8 @@
  */
 import { type Metadata, type sendUnaryData, type ServerUnaryCall, status as Status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { WireValue } from "../engine/history.js";
+import { traceContextFrom } from "../protocol/trace-context.js";
 import type { InstanceWatch, WaitResult } from "../orchestration/instance-watch.js";
 import type { InstanceView } from "../orchestration/workflow-service.js";
 
@@ -44,4 +46,9 @@ export function waitForInstance(
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
   return watch.waitFor(instanceId, until, Math.max(0, Math.min(deadlineMs, limitMs)), abort.signal);
+}
+
+/** The caller's W3C trace context from the call's `traceparent`/`tracestate` metadata, if valid. */
+export function callTraceContext(call: ServerUnaryCall<any, any>): WireValue | undefined {
+  return traceContextFrom(call.metadata.get("traceparent"), call.metadata.get("tracestate"));
 }

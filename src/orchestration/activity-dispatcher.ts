@@ -11,7 +11,8 @@ import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
 import type { ActivityWork, SqliteStore } from "../store/sqlite-store.js";
 import type { EngineObserver } from "./engine-observer.js";
-import { type ActivityResult, WorkerUnavailableError, type WorkerSet } from "./worker.js";
+import type { SpanHandle, WorkflowTracer } from "./tracing.js";
+import { type ActivityResult, type Worker, WorkerUnavailableError, type WorkerSet } from "./worker.js";
 
 export interface ActivityDispatcherDeps {
   store: SqliteStore;
@@ -25,6 +26,7 @@ export interface ActivityDispatcherDeps {
   /** Called when a result reached an instance's inbox. */
   onResultDelivered: (instanceId: string) => void;
   observer: EngineObserver;
+  tracer: WorkflowTracer;
 }
 
 export class ActivityDispatcher {
@@ -114,6 +116,15 @@ export class ActivityDispatcher {
   private async run(item: ActivityWork): Promise<void> {
     const worker = this.deps.workers.forActivity(item.name);
     if (!worker) return this.giveBack(item); // it runs when a worker for it appears
+    const span = this.deps.tracer.activity(item.name, item.instanceId, item.taskId, item.scheduled?.parentTraceContext);
+    try {
+      await this.runOn(worker, item, span);
+    } finally {
+      span.end(); // idempotent: runOn ends it with its outcome first
+    }
+  }
+
+  private async runOn(worker: Worker, item: ActivityWork, span: SpanHandle): Promise<void> {
     let result: ActivityResult;
     const began = performance.now();
     try {
@@ -126,8 +137,10 @@ export class ActivityDispatcher {
         attempt: item.attempts,
         scheduled: item.scheduled,
         propagatedHistory: item.propagatedHistory,
+        parentTraceContext: span.context,
       });
     } catch (error) {
+      span.end(`not run: ${error instanceof Error ? error.message : String(error)}`);
       // The worker could not run it (its stream closed, or it never answered within the
       // lease): give the row back so it runs again now, on whichever worker is there.
       if (error instanceof WorkerUnavailableError) {
@@ -137,6 +150,7 @@ export class ActivityDispatcher {
       }
       return this.giveBack(item);
     }
+    span.end(result.ok ? undefined : result.failure.errorMessage);
     if (this.stopped) return;
     this.deps.observer.activityExecuted({ name: item.name, ok: result.ok, durationMs: performance.now() - began });
     const now = this.deps.clock();

@@ -6,8 +6,11 @@
  * committed state (never from the in-memory one that lost: dapr/dapr's savefail chaos test
  * guards exactly that), up to `conflictRetriesMax` times.
  */
+import type { HistoryEvent } from "../engine/history.js";
+import { isTerminal } from "../engine/state.js";
 import { applyTurn, prepareTurn, type TurnOutcome } from "../engine/turn.js";
 import type { SqliteStore } from "../store/sqlite-store.js";
+import { executionStartOf, type TurnEnd, type WorkflowTracer } from "./tracing.js";
 import type { WorkerSet } from "./worker.js";
 
 export interface StepDeps {
@@ -18,6 +21,7 @@ export interface StepDeps {
   inboxBatchMax: number;
   conflictRetriesMax: number;
   turnTimeoutMs: number;
+  tracer: WorkflowTracer;
 }
 
 export class TurnTimeoutError extends Error {
@@ -45,12 +49,17 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now, snapshot.fold, retryStalled);
     if (prepared.disposition === "wait") return { kind: "idle" };
 
-    let result;
+    const name = prepared.workflowName ?? snapshot.instance.name;
+    let worker;
     if (prepared.disposition === "execute") {
-      const name = prepared.workflowName ?? snapshot.instance.name;
-      const worker = deps.workers.forWorkflow(name);
+      worker = deps.workers.forWorkflow(name);
       if (!worker) return { kind: "no-worker", workflowName: name };
-      result = await withTimeout(
+    }
+    const span = deps.tracer.turn(name, instanceId, executionStartOf(prepared.pastEvents, prepared.newEvents));
+    let outcome: TurnOutcome;
+    let committed;
+    try {
+      const result = worker && await withTimeout(
         worker.executeOrchestration({
           instanceId,
           executionId: prepared.fold.executionId ?? snapshot.instance.executionId,
@@ -61,19 +70,23 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
         deps.turnTimeoutMs,
         () => new TurnTimeoutError(`turn of '${instanceId}' took longer than ${deps.turnTimeoutMs} ms; abandoned`),
       );
+      outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId, traceContext: span.context });
+      const commit = {
+        instanceId,
+        expectedVersion: snapshot.instance.version,
+        historyLength: snapshot.history.length,
+        consumedSeqs: outcome.inboxKept ? [] : prepared.consumedSeqs,
+        outcome,
+        now: deps.clock(),
+        loaded: snapshot.instance,
+      };
+      // Shares one transaction (and one fsync) with the other writes of this moment.
+      committed = await deps.store.grouped(() => deps.store.commitTurn(commit));
+    } catch (error) {
+      span.end({ pastEvents: prepared.pastEvents, newEvents: prepared.newEvents, error: error instanceof Error ? error.message : String(error) });
+      throw error;
     }
-    const outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId });
-    const commit = {
-      instanceId,
-      expectedVersion: snapshot.instance.version,
-      historyLength: snapshot.history.length,
-      consumedSeqs: outcome.inboxKept ? [] : prepared.consumedSeqs,
-      outcome,
-      now: deps.clock(),
-      loaded: snapshot.instance,
-    };
-    // Shares one transaction (and one fsync) with the other writes of this moment.
-    const committed = await deps.store.grouped(() => deps.store.commitTurn(commit));
+    if (deps.tracer.recording) span.end(turnEnd(prepared.pastEvents, prepared.newEvents, outcome, committed.kind === "conflict" ? committed.reason : undefined));
     if (committed.kind === "committed") {
       deps.store.rememberTurn(instanceId, snapshot.instance.version + 1, snapshot.history, outcome);
       return {
@@ -86,6 +99,15 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     lastConflict = committed.reason;
   }
   return { kind: "conflict", reason: lastConflict };
+}
+
+/** What a turn's span reports: a finished execution (or a continued one) ends the run's span. */
+function turnEnd(pastEvents: readonly HistoryEvent[], newEvents: readonly HistoryEvent[], outcome: TurnOutcome, conflict: string | undefined): TurnEnd {
+  if (conflict !== undefined) return { pastEvents, newEvents, error: `conflict: ${conflict}` };
+  const state = outcome.state;
+  const finished = outcome.historyMode === "replace" ? { status: "CONTINUED_AS_NEW" as const }
+    : state && isTerminal(state.status) ? { status: state.status, failure: state.failureDetails?.errorMessage } : undefined;
+  return { pastEvents, newEvents, finished };
 }
 
 /** Rejects with `onTimeout()` if `work` has not settled in time; a late result is ignored. */

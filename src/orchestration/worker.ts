@@ -6,7 +6,7 @@
  * server. The step never knows which one ran a turn.
  */
 import type { TurnResult } from "../engine/actions.js";
-import type { FailureDetails, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
+import type { FailureDetails, HistoryEvent, PropagatedHistory, TaskScheduled, WireValue } from "../engine/history.js";
 
 export interface OrchestrationRequest {
   instanceId: string;
@@ -30,6 +30,8 @@ export interface ActivityRequest {
   scheduled?: TaskScheduled | undefined;
   /** History the activity receives (history propagation). */
   propagatedHistory?: PropagatedHistory | undefined;
+  /** The trace context of this run of the activity (its span), for the worker to continue. */
+  parentTraceContext?: WireValue | undefined;
 }
 
 export type ActivityResult =

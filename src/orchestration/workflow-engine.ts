@@ -12,6 +12,7 @@ import { type EngineObserver, silentObserver } from "./engine-observer.js";
 import { InstanceQueries } from "./instance-queries.js";
 import { InstanceWatch } from "./instance-watch.js";
 import { type RetentionPolicy, RetentionSweeper } from "./retention-sweeper.js";
+import { propagatingTracer, type WorkflowTracer } from "./tracing.js";
 import { TurnScheduler } from "./turn-scheduler.js";
 import { WorkerSet } from "./worker.js";
 import { WorkflowService } from "./workflow-service.js";
@@ -26,6 +27,8 @@ export interface WorkflowEngineOptions {
   observer?: EngineObserver;
   /** Purge finished instances after these times (daprd's stateRetentionPolicy); none when undefined. */
   retention?: RetentionPolicy | undefined;
+  /** Spans for starts, turns and activities; contexts are only handed on without it. */
+  tracer?: WorkflowTracer | undefined;
 }
 
 export class WorkflowEngine {
@@ -44,6 +47,7 @@ export class WorkflowEngine {
     const { store, logger } = options;
     const clock = options.clock ?? Date.now;
     const observer = options.observer ?? silentObserver;
+    const tracer = options.tracer ?? propagatingTracer;
     const newExecutionId = () => randomUUID().replaceAll("-", "");
     this.workers = new WorkerSet((kind, name) => logger.warn(
       { [kind]: name },
@@ -61,6 +65,7 @@ export class WorkflowEngine {
       activityConcurrencyMax: limits.activityConcurrencyMax,
       onResultDelivered: (id) => this.scheduler.notify(id),
       observer,
+      tracer,
     });
     this.scheduler = new TurnScheduler({
       store,
@@ -77,6 +82,7 @@ export class WorkflowEngine {
         for (const id of ids) this.watch.changed(id);
       },
       observer,
+      tracer,
     });
     this.sweeper = options.retention
       ? new RetentionSweeper({ store, policy: options.retention, clock, logger, observer, checkMs: limits.retentionCheckMs })
@@ -89,6 +95,7 @@ export class WorkflowEngine {
       wakeAt: (at) => this.scheduler.armWake(at),
       activitiesQueued: () => this.dispatcher.pump(),
       observer,
+      tracer,
     });
   }
 

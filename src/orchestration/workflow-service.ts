@@ -14,6 +14,7 @@ import { planRewind, type ChildOutcome, type RewindPlan, type RewindProblem } fr
 import { terminalStatuses } from "../engine/state.js";
 import type { InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition, PurgeOptions, PurgeResult, SqliteStore } from "../store/sqlite-store.js";
 import type { EngineObserver } from "./engine-observer.js";
+import type { WorkflowTracer } from "./tracing.js";
 
 export interface WorkflowServiceDeps {
   store: SqliteStore;
@@ -26,6 +27,7 @@ export interface WorkflowServiceDeps {
   /** Tells the activity dispatcher new activities are queued (a rerun's). */
   activitiesQueued: () => void;
   observer: EngineObserver;
+  tracer: WorkflowTracer;
 }
 
 /** An instance as management callers see it (the store's row, derived from history). */
@@ -98,6 +100,8 @@ export class WorkflowService {
     if (problem) return { kind: "invalid-id", instanceId: id, problem };
     const now = this.deps.clock();
     const later = options.scheduledStartAt !== undefined && options.scheduledStartAt > now;
+    // The start's span (or the caller's context as given) becomes the run's trace.
+    const span = this.deps.tracer.workflowStart(workflowName, id, options.parentTraceContext);
     const start: ExecutionStarted = newEvent({
       kind: "executionStarted",
       name: workflowName,
@@ -107,10 +111,19 @@ export class WorkflowService {
       ...(later ? { scheduledStartTimestamp: options.scheduledStartAt, scheduledStartNanos: options.scheduledStartNanos } : {}),
       ...(options.version !== undefined ? { version: options.version } : {}),
       ...(options.tags && Object.keys(options.tags).length > 0 ? { tags: options.tags } : {}),
-      ...(options.parentTraceContext ? { parentTraceContext: options.parentTraceContext } : {}),
+      ...(span.context ? { parentTraceContext: span.context } : {}),
+      ...(span.workflowSpanId ? { workflowSpanId: span.workflowSpanId } : {}),
     }, now);
     const { store } = this.deps;
-    if ((await store.grouped(() => store.createInstance(start))) === "exists") return { kind: "exists", instanceId: id };
+    let created;
+    try {
+      created = await store.grouped(() => store.createInstance(start));
+    } catch (error) {
+      span.end(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    span.end(created === "exists" ? `instance ID '${id}' already exists` : undefined);
+    if (created === "exists") return { kind: "exists", instanceId: id };
     this.deps.observer.workflowStarted(workflowName);
     if (start.scheduledStartTimestamp !== undefined) this.deps.wakeAt(start.scheduledStartTimestamp);
     else this.deps.notify(id);

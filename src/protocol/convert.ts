@@ -538,7 +538,7 @@ export function activityRequestToPb(request: ActivityRequest) {
     input: stringValue(request.input),
     workflowInstance: instanceRef(request.instanceId, request.executionId),
     taskId: request.taskId,
-    parentTraceContext: scheduled?.parentTraceContext,
+    parentTraceContext: request.parentTraceContext ?? scheduled?.parentTraceContext,
     taskExecutionId: scheduled?.taskExecutionId,
     propagatedHistory: request.propagatedHistory ? propagatedHistoryToPb(request.propagatedHistory) : undefined,
   });

@@ -587,3 +587,38 @@ describe("applyTurn: drop and wait turns", () => {
     expect(outcome.state !== undefined).toBe(hasState);
   });
 });
+
+describe("applyTurn: the turn's trace context", () => {
+  const traceContext = { traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" };
+  const mine = { traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01" };
+
+  function traced(actions: OrchestratorAction[]) {
+    const prepared = prepareTurn("inst", startedHistory({}), inbox([ev.raised("go")]), NOW);
+    return applyTurn(prepared, result(actions), { ...turnIds(NOW), traceContext });
+  }
+
+  it("is recorded on what the turn creates: activities, children (and their start), detached workflows without one of their own, a continued execution", () => {
+    const outcome = traced([
+      { kind: "scheduleTask", id: 1, name: "a" },
+      { kind: "createSubOrchestration", id: 2, name: "child", instanceId: "c1" },
+      { kind: "createDetachedWorkflow", id: 3, name: "d", instanceId: "d1" },
+      { kind: "createDetachedWorkflow", id: 4, name: "d", instanceId: "d2", parentTraceContext: mine },
+    ]);
+    const scheduled = outcome.events.find((e) => e.kind === "taskScheduled");
+    expect(scheduled).toMatchObject({ parentTraceContext: traceContext });
+    expect(outcome.events.find((e) => e.kind === "subOrchestrationInstanceCreated")).toMatchObject({ parentTraceContext: traceContext });
+    const child = outcome.effects.find((e) => e.kind === "createChild");
+    expect(child).toMatchObject({ event: { kind: "executionStarted", parentTraceContext: traceContext } });
+    const detached = outcome.effects.filter((e) => e.kind === "startDetached").map((e) => (e as { event: { parentTraceContext?: unknown } }).event.parentTraceContext);
+    expect(detached).toEqual([traceContext, mine]);
+    expect(outcome.effects.find((e) => e.kind === "scheduleActivity")).toMatchObject({ scheduled: { parentTraceContext: traceContext } });
+
+    const continued = traced([complete("CONTINUED_AS_NEW", { result: "1" })]);
+    expect(continued.requeue[0]).toMatchObject({ kind: "executionStarted", parentTraceContext: traceContext });
+  });
+
+  it("is left out when there is none (no field at all on the events)", () => {
+    const outcome = execute([{ kind: "scheduleTask", id: 1, name: "a" }, { kind: "createSubOrchestration", id: 2, name: "child", instanceId: "c1" }]);
+    for (const event of outcome.events) expect(Object.keys(event)).not.toContain("parentTraceContext");
+  });
+});

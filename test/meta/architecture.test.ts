@@ -68,10 +68,12 @@ const allowed: Record<string, string[]> = {
   config: ["limits", "dapr-configuration", "command-line"],
   // daprd's command-line syntax and flag tables; pure parsing.
   "command-line": [],
-  // Reads a Dapr Configuration resource (retention policy); pure parsing.
+  // Reads a Dapr Configuration resource (retention policy, tracing, metrics); pure parsing.
   "dapr-configuration": [],
-  app: ["api", "grpc", "metrics", "orchestration", "runtime", "store", "limits", "version"],
+  app: ["api", "grpc", "metrics", "orchestration", "runtime", "store", "tracing", "dapr-configuration", "limits", "version"],
   metrics: ["orchestration"],
+  // OpenTelemetry behind the orchestration layer's tracer interface, configured from spec.tracing.
+  tracing: ["orchestration", "engine", "dapr-configuration"],
   index: ["app", "runtime", "engine"],
   // The backup command opens the store directly: it runs no engine and no server.
   backup: ["config", "limits", "store"],
@@ -101,6 +103,12 @@ describe("architecture", () => {
         expect(specifier.startsWith("."), `${relative(root, file)} imports ${specifier}`).toBe(true);
       }
       expect(text, relative(root, file)).not.toMatch(/Date\.now\(|new Date\(\)|Math\.random\(|randomUUID|process\./);
+    }
+  });
+
+  it("keeps OpenTelemetry inside src/tracing (the rest sees the orchestration layer's tracer interface)", () => {
+    for (const file of files.filter((f) => layerOf(f) !== "tracing")) {
+      for (const { specifier } of importsOf(file)) expect(specifier, relative(root, file)).not.toMatch(/^@opentelemetry\//);
     }
   });
 
