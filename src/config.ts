@@ -62,7 +62,7 @@ export const serverFlags = {
   workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows: a module's path, 'examples' (the bundled ones) or 'none' (default none; npm start: examples)" },
   "default-workflows": { type: "string", env: "", help: "what --workflows is when neither it nor WORKFLOWD_WORKFLOWS is given (npm start passes examples)" },
   ui: { type: "string", env: "WORKFLOWD_UI", help: "serve the web console at /ui/ (default true)" },
-  config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML, as daprd's --config (spec.workflow.stateRetentionPolicy); default none" },
+  config: { type: "string", env: "WORKFLOWD_CONFIG", help: "a Dapr Configuration YAML, as daprd's --config (spec.workflow.stateRetentionPolicy, spec.tracing, spec.metrics.enabled); default none" },
   "log-level": { type: "string", env: "LOG_LEVEL", help: "debug, info, warn, error or fatal, as daprd's (default info)" },
   "log-as-json": { type: "boolean", env: "", help: "daprd's flag; workflowd always writes JSON log lines (default true)" },
   "max-body-size": { type: "string", env: "WORKFLOWD_MAX_BODY", help: "largest HTTP request body, e.g. 4Mi, as daprd's --max-body-size (default 4Mi)" },

@@ -61,11 +61,15 @@ describe("daprd's command line", () => {
   it("a Dapr Configuration turns metrics off unless the flag says otherwise, and its other sections are noted", () => {
     const dir = mkdtempSync(join(tmpdir(), "workflowd-config-"));
     const path = join(dir, "config.yaml");
-    writeFileSync(path, "kind: Configuration\nspec:\n  metrics:\n    enabled: false\n  tracing:\n    samplingRate: '1'\n");
+    writeFileSync(path, "kind: Configuration\nspec:\n  metrics:\n    enabled: false\n  tracing:\n    samplingRate: '1'\n  nameResolution: {}\n");
     try {
       const config = load(["--config", path]);
       expect(config.metricsEnabled).toBe(false);
-      expect(config.notes).toEqual(["--config: ignoring the sections workflowd does not apply (daprd's): spec.tracing"]);
+      expect(config.notes).toEqual([
+        "--config: ignoring the sections workflowd does not apply (daprd's): spec.nameResolution",
+        "--config: spec.tracing records no spans (no otel.endpointAddress); callers' trace contexts are still handed on to workers",
+      ]);
+      expect(config.tracing).toEqual({ samplingRate: 1, otel: undefined, ignored: [] });
       expect(load(["--config", path, "--enable-metrics"]).metricsEnabled).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
