@@ -1,16 +1,20 @@
 /**
  * Group commit: writes that arrive together share one transaction, so one fsync covers many
- * of them. With `synchronous=FULL` every commit waits for the disk; grouping is what lets
- * thousands of starts, events and steps per second stay fully durable.
+ * of them; grouping is what lets thousands of starts, events and steps per second stay fully
+ * durable.
  *
  * A write is a synchronous function that uses the store (its own `db.transaction` becomes a
  * savepoint inside the group). Writes queued during one turn of the event loop run together
  * in the next check phase (`setImmediate`), inside `BEGIN IMMEDIATE ... COMMIT`; each caller's
- * promise settles only after that COMMIT succeeded, so nothing is acknowledged before it is
- * on disk. A write that throws rolls back only its own savepoint and fails only its own
- * caller; a failed COMMIT fails every write of the group (none of them took effect).
+ * promise settles only after that COMMIT succeeded and is on disk, so nothing is acknowledged
+ * before it is durable. On disk means: with a `WalSync` (a file database), after the WAL's
+ * fdatasync that follows the COMMIT, which runs off the event loop while the next groups
+ * execute; without one (`synchronous=FULL`, or `:memory:`), when COMMIT returns. A write that
+ * throws rolls back only its own savepoint and fails only its own caller; a failed COMMIT or
+ * sync fails every write of the group.
  */
 import type Database from "better-sqlite3";
+import type { WalSync } from "./wal-sync.js";
 
 interface Pending {
   work: () => unknown;
@@ -31,6 +35,8 @@ export class GroupCommitter {
   constructor(
     private readonly db: Database.Database,
     private readonly writesPerGroupMax: number,
+    /** Makes committed groups durable before their callers hear back; none: COMMIT did (FULL). */
+    private readonly walSync?: WalSync | undefined,
   ) {
     // Prepared once: `db.exec` would parse the statement on every group.
     this.begin = db.prepare("BEGIN IMMEDIATE");
@@ -103,6 +109,15 @@ export class GroupCommitter {
     }
     this.stats.groups += 1;
     this.stats.writes += done.length;
-    for (const ok of done) ok.pending.resolve(ok.value);
+    if (!this.walSync) {
+      for (const ok of done) ok.pending.resolve(ok.value);
+      return;
+    }
+    this.walSync.afterCommit((error) => {
+      for (const ok of done) {
+        if (error) ok.pending.reject(error);
+        else ok.pending.resolve(ok.value);
+      }
+    });
   }
 }

@@ -18,6 +18,7 @@ import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus, t
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
+import { WalSync, WalSyncError } from "./wal-sync.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
 import type { FailureDetails } from "../engine/history.js";
@@ -35,6 +36,8 @@ export interface StoreOptions {
   adoptForeign?: boolean;
   /** Files up to this size get a full `quick_check` at open (default 256 MiB; 0 skips it). */
   quickCheckBytesMax?: number;
+  /** The WAL flush (fdatasync(2) by default); fault-injection tests pass a failing one. */
+  walFlush?: ConstructorParameters<typeof WalSync>[1];
 }
 
 /** SQLite's codes for a file whose contents are damaged, or are not a database at all. */
@@ -174,14 +177,17 @@ export class SqliteStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly group: GroupCommitter;
+  private readonly inMemory: boolean;
+  /** Flushes the WAL before a group's callers hear back (file databases). */
+  private readonly walSync: WalSync | undefined;
   /**
    * Runs a function as one transaction (a savepoint inside a group commit). Built once:
    * better-sqlite3's `db.transaction()` is costly to create per call.
    */
   private readonly atomic: { immediate: <T>(work: () => T) => T; deferred: <T>(work: () => T) => T };
   /**
-   * Set by the first fault that says the file is damaged: the store is then unhealthy until
-   * the process restarts (every later call would fail the same way).
+   * Set by the first fault that says the file is damaged or a WAL flush failed: the store is
+   * then unhealthy until the process restarts (what it says to do).
    */
   private corruption: string | undefined;
   /** Histories of recently active instances, least recently used first. */
@@ -198,10 +204,13 @@ export class SqliteStore {
     try {
       checkIntegrity(this.db, options.path, options.quickCheckBytesMax ?? 256 * 1024 * 1024);
       refuseForeign(this.db, options.path, options.adoptForeign === true);
-      // Set explicitly on every connection: better-sqlite3 opens an existing WAL database
-      // with synchronous=NORMAL, which can lose the last commits on power loss.
-      if (options.path !== ":memory:") this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = FULL");
+      // Set explicitly on every connection. A file runs in WAL mode with synchronous=NORMAL
+      // and every group commit's WAL frames are fdatasync'ed off the event loop before any
+      // caller hears back (WalSync: as durable as FULL, see wal-sync.ts); `:memory:` has no
+      // disk and keeps FULL.
+      this.inMemory = options.path === ":memory:" || options.path === "";
+      if (!this.inMemory) this.db.pragma("journal_mode = WAL");
+      this.db.pragma(this.inMemory ? "synchronous = FULL" : "synchronous = NORMAL");
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
       migrate(this.db);
     } catch (error) {
@@ -214,7 +223,8 @@ export class SqliteStore {
       immediate: <T>(work: () => T) => this.watched(() => transaction.immediate(work) as T),
       deferred: <T>(work: () => T) => this.watched(() => transaction.deferred(work) as T),
     };
-    this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512);
+    this.walSync = this.inMemory ? undefined : new WalSync(`${this.db.name}-wal`, options.walFlush);
+    this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512, this.walSync);
     this.hotMax = options.hotHistoriesMax ?? 5_000;
   }
 
@@ -242,8 +252,12 @@ export class SqliteStore {
   private noteFault(error: unknown): void {
     if (this.corruption) return;
     const code = (error as { code?: unknown }).code;
-    if (error instanceof StoreCorruptionError || (typeof code === "string" && corruptionCodes.has(code))) {
-      this.corruption = error instanceof Error ? error.message : String(error);
+    // A failed WAL flush leaves commits whose durability is unknown (after an fsync error the
+    // kernel may drop the pages): stop answering healthy until a restart re-reads the file.
+    if (error instanceof WalSyncError) {
+      this.corruption = `${error.message}; writes since the last flush may not be on disk: restart workflowd, which recovers what the disk holds`;
+    } else if (error instanceof StoreCorruptionError || (typeof code === "string" && corruptionCodes.has(code))) {
+      this.corruption = `the database is damaged (${error instanceof Error ? error.message : String(error)}); restore it from a backup (workflowd backup)`;
     }
   }
 
@@ -253,6 +267,7 @@ export class SqliteStore {
   }
 
   close(): void {
+    this.walSync?.close();
     if (this.db.open) this.db.close();
   }
 
@@ -262,15 +277,16 @@ export class SqliteStore {
 
   /** For health checks: throws if the database cannot be read, or was seen damaged since start-up. */
   ping(): void {
-    if (this.corruption) throw new Error(`the database is damaged (${this.corruption}); restore it from a backup (workflowd backup)`);
+    if (this.corruption) throw new Error(this.corruption);
     this.watched(() => this.stmt.ping.get());
   }
 
-  /** The effective pragmas, for start-up logs and benchmarks. */
-  settings(): { journalMode: string; synchronous: number } {
+  /** The effective pragmas and how commits reach the disk, for start-up logs and benchmarks. */
+  settings(): { journalMode: string; synchronous: number; durability: string } {
     return {
       journalMode: String(this.db.pragma("journal_mode", { simple: true })),
       synchronous: Number(this.db.pragma("synchronous", { simple: true })),
+      durability: this.walSync ? "fdatasync of the WAL after each group commit, before any answer" : "synchronous=FULL (in memory: none)",
     };
   }
 

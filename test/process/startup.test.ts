@@ -1,7 +1,7 @@
 /**
  * Start-up with defaults. `npm start` (`node dist/src/main.js --default-workflows examples`)
  * creates ./data/workflowd.db in the working directory, loads the bundled examples, and opens
- * SQLite in WAL mode with synchronous=FULL. The binary alone (the container, the deploy files)
+ * SQLite in WAL mode, every commit flushed to disk before it is answered. The binary alone (the container, the deploy files)
  * runs no in-process workflows: examples are opt-in, and WORKFLOWD_WORKFLOWS or --workflows
  * choose otherwise under npm start too.
  */
@@ -23,7 +23,7 @@ function logLines(stdout: string): LogLine[] {
 }
 
 describe("start-up with defaults", () => {
-  it("creates ./data/workflowd.db in its cwd, serves the bundled examples, and runs SQLite with WAL and synchronous=FULL", async () => {
+  it("creates ./data/workflowd.db in its cwd, serves the bundled examples, and runs SQLite in WAL mode with every commit flushed before it is answered", async () => {
     const cwd = processes.tempDir();
     // Only the port is set (a fixed 3500 could be taken); everything else is the default,
     // including the host (0.0.0.0), which 127.0.0.1 reaches.
@@ -33,7 +33,9 @@ describe("start-up with defaults", () => {
 
     const startLine = await eventually("the start-up log line", () =>
       logLines(server.stdout).find((l) => l.msg === "store open, engine started") ?? `stdout so far: ${server.stdout}`);
-    expect(startLine.synchronous, "PRAGMA synchronous (2 = FULL)").toBe(2);
+    // NORMAL, with the WAL fdatasync'ed off the event loop before any answer (store/wal-sync.ts).
+    expect(startLine.synchronous, "PRAGMA synchronous (1 = NORMAL)").toBe(1);
+    expect(startLine.durability).toBe("fdatasync of the WAL after each group commit, before any answer");
     expect(startLine.journalMode).toBe("wal");
     expect(startLine.db).toBe("./data/workflowd.db");
     expect(startLine.workflows).toEqual(expect.arrayContaining(["hello", "fanOutFanIn", "failing", "approval", "parent"]));

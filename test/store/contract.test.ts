@@ -243,14 +243,14 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
 });
 
 describe("SqliteStore on a file", () => {
-  it("sets WAL and synchronous=FULL on every connection, including a reopen", () => {
+  it("sets WAL and synchronous=NORMAL with a WAL flush before every answer on every connection, including a reopen", () => {
     dir = mkdtempSync(join(tmpdir(), "wfd-store-"));
     const path = join(dir, "a.db");
     const first = new SqliteStore({ path, busyTimeoutMs: 100 });
-    expect(first.settings()).toEqual({ journalMode: "wal", synchronous: 2 });
+    expect(first.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
     first.close();
     const second = new SqliteStore({ path, busyTimeoutMs: 100 });
-    expect(second.settings()).toEqual({ journalMode: "wal", synchronous: 2 });
+    expect(second.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
     second.close();
   });
 

@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GroupCommitter } from "../../src/store/group-commit.js";
+import { WalSync, WalSyncError } from "../../src/store/wal-sync.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { existsSync } from "node:fs";
 
 let dir: string;
 let db: Database.Database;
@@ -120,3 +123,81 @@ describe("GroupCommitter", () => {
     db = new Database(join(dir, "g.db")); // for afterEach
   });
 });
+
+describe("GroupCommitter with a WalSync (synchronous=NORMAL, the WAL flushed off the event loop)", () => {
+  /** A flush the test completes by hand: the real fdatasync runs when `release` is called. */
+  function heldFlush() {
+    const held: ((error: NodeJS.ErrnoException | null) => void)[] = [];
+    const flush = (_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => held.push(done);
+    return { flush, held };
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("answers only after the WAL's flush; groups that commit while a flush runs share the next one", async () => {
+    db.pragma("synchronous = NORMAL");
+    const { flush, held } = heldFlush();
+    const sync = new WalSync(join(dir, "g.db-wal"), flush);
+    const group = new GroupCommitter(db, 100, sync);
+    const heard: string[] = [];
+    const first = group.run(insert("a")).then(() => heard.push("a"));
+    await tick();
+    await tick();
+    // Committed (another connection sees it) but not flushed: nobody has heard back.
+    expect(committed()).toEqual(["a"]);
+    expect(held).toHaveLength(1);
+    expect(heard).toEqual([]);
+    // Two more groups commit while the first flush is in flight: the event loop did not wait.
+    const second = group.run(insert("b")).then(() => heard.push("b"));
+    await tick();
+    await tick();
+    const third = group.run(insert("c")).then(() => heard.push("c"));
+    await tick();
+    await tick();
+    expect(committed()).toEqual(["a", "b", "c"]);
+    expect(group.stats.groups).toBe(3);
+    expect(held).toHaveLength(1);
+    held[0]!(null);
+    await first;
+    expect(heard).toEqual(["a"]);
+    // One flush, issued after both commits, covers both.
+    expect(held).toHaveLength(2);
+    held[1]!(null);
+    await Promise.all([second, third]);
+    expect(heard).toEqual(["a", "b", "c"]);
+    expect(sync.syncs).toBe(2);
+    sync.close();
+  });
+
+  it("a failed flush fails the writes it covered (their durability is unknown)", async () => {
+    db.pragma("synchronous = NORMAL");
+    const { flush, held } = heldFlush();
+    const sync = new WalSync(join(dir, "g.db-wal"), flush);
+    const group = new GroupCommitter(db, 100, sync);
+    const pending = group.run(insert("a"));
+    await tick();
+    await tick();
+    held[0]!(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    await expect(pending).rejects.toThrow(WalSyncError);
+    await expect(pending).rejects.toThrow(/could not flush the write-ahead log '.*g.db-wal' to disk: EIO/);
+    sync.close();
+  });
+
+  it("the store on a file runs NORMAL with the real flush; it answers after it and stays readable", async () => {
+    const store = new SqliteStore({ path: join(dir, "s.db"), busyTimeoutMs: 100 });
+    expect(store.settings().synchronous).toBe(1);
+    const result = await store.grouped(() => store.enqueue("nobody", { kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 } as never, 0));
+    expect(result).toBeDefined();
+    expect(existsSync(join(dir, "s.db-wal"))).toBe(true);
+    store.close();
+  });
+
+  it("a failed flush makes the store unhealthy until restart (ping, behind /v1.0/healthz, throws)", async () => {
+    const failing = (_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => setImmediate(() => done(Object.assign(new Error("EIO: i/o error"), { code: "EIO" })));
+    const store = new SqliteStore({ path: join(dir, "f.db"), busyTimeoutMs: 100, walFlush: failing });
+    store.ping();
+    await expect(store.grouped(() => store.enqueue("nobody", { kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 } as never, 0))).rejects.toThrow(WalSyncError);
+    expect(() => store.ping()).toThrow(/could not flush the write-ahead log .* to disk: EIO.*; writes since the last flush may not be on disk: restart workflowd/);
+    store.close();
+  });
+});
+
