@@ -40,6 +40,8 @@ export interface BuildAppOptions {
   /** End each SDK connection's first worker stream so the Node SDK reconnects after a crash (default true). */
   grpcPrimeReconnect?: boolean;
   activityLeaseMs?: number;
+  /** Client starts are refused with 429 while this many instances wait for a turn (default 250,000). */
+  backlogMax?: number;
   busyTimeoutMs?: number;
   appId?: string;
   /** On close, how long running activities may take to finish before the store closes. */
@@ -101,6 +103,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     observer: metrics,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.activityLeaseMs ? { activityLeaseMs: options.activityLeaseMs } : {}),
+    backlogMax: options.backlogMax,
     retention: options.retention,
     tracer,
   });

@@ -39,6 +39,8 @@ export interface Config {
   apiToken: string | undefined;
   appId: string;
   activityLeaseMs: number;
+  /** Client starts are refused (429) while this many instances wait for a turn. */
+  backlogMax: number;
   shutdownGraceMs: number;
   /** Lines for the start-up log: daprd flags ignored, and the like. */
   notes: string[];
@@ -70,6 +72,7 @@ export const serverFlags = {
   "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE", help: "largest gRPC message, e.g. 128Mi (default 128Mi)" },
   "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT", help: "end each Node SDK's first worker stream once so it reconnects after a crash (default true)" },
   "app-id": { type: "string", env: "APP_ID", help: "the app ID /v1.0/metadata reports (default workflowd)" },
+  "max-backlog": { type: "string", env: "WORKFLOWD_MAX_BACKLOG", help: "instances waiting to run past which starts are refused with 429 and Retry-After (default 250000)" },
   "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS", help: "how long a running activity is leased before it runs again (default 300000)" },
   "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS", help: "how long shutdown waits for running work (default 10000; also --dapr-graceful-shutdown-seconds)" },
 } as const;
@@ -157,6 +160,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     apiToken: env.DAPR_API_TOKEN || undefined,
     appId: read("app-id")?.value ?? "workflowd",
     activityLeaseMs: setting("activity-lease-ms").integer(limits.activityLeaseMsDefault, 1, 2 ** 31, "milliseconds"),
+    backlogMax: setting("max-backlog").integer(limits.backlogMaxDefault, 1, 2 ** 31, "a number of instances"),
     shutdownGraceMs: graceSeconds && !read("shutdown-grace-ms")
       ? seconds(graceSeconds.value) * 1000
       : setting("shutdown-grace-ms").integer(limits.shutdownGraceMsDefault, 0, 2 ** 31, "milliseconds"),

@@ -19,6 +19,14 @@ export const limits = {
    * replays the whole history. Finished instances leave at once; 0 turns both caches off.
    */
   hotInstancesDefault: 10_000,
+  /**
+   * Default bound on instances waiting for a turn (queued, running or parked for a worker):
+   * past it, starts are refused with 429 / RESOURCE_EXHAUSTED and a retry hint instead of
+   * admitting work faster than it can ever run (well above what the benchmarks here reach).
+   */
+  backlogMaxDefault: 250_000,
+  /** The Retry-After a refused start carries, in seconds. */
+  backlogRetryAfterSeconds: 1,
   /** Activities running at once in this process. */
   activityConcurrencyMax: 64,
   /** Default activity lease: after this long without a result, the activity runs again. */

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     grpcMessageBytesMax: config.grpcMessageBytesMax,
     grpcPrimeReconnect: config.grpcPrimeReconnect,
     activityLeaseMs: config.activityLeaseMs,
+    backlogMax: config.backlogMax,
     appId: config.appId,
     shutdownGraceMs: config.shutdownGraceMs,
     retention: config.retention,

@@ -14,7 +14,7 @@ export const errorCatalogue = {
   ERR_BODY_TOO_LARGE: { status: 413, summary: "the request body is over the configured limit (default 4 MiB)" },
   ERR_NOT_FOUND: { status: 404, summary: "no route has this path" },
   ERR_METHOD_NOT_ALLOWED: { status: 405, summary: "the path exists but not for this HTTP method (see the Allow header)" },
-  ERR_START_WORKFLOW: { status: 409, summary: "start: an instance with this ID exists (409); or a storage failure (500)" },
+  ERR_START_WORKFLOW: { status: 409, summary: "start: an instance with this ID exists (409); too many instances wait to run (429, with Retry-After; --max-backlog); or a storage failure (500)" },
   ERR_GET_WORKFLOW: { status: 500, summary: "get: a storage failure" },
   ERR_TERMINATE_WORKFLOW: { status: 500, summary: "terminate: a storage failure" },
   ERR_RAISE_EVENT_WORKFLOW: { status: 500, summary: "raiseEvent: a storage failure" },
@@ -39,6 +39,8 @@ export class ApiError extends Error {
     readonly statusCode: number,
     readonly errorCode: ErrorCode,
     message: string,
+    /** Response headers the answer carries (Retry-After on a 429). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -50,6 +52,8 @@ export const apiErrors = {
   instanceNotFound: (id: string) =>
     new ApiError(404, "ERR_INSTANCE_ID_NOT_FOUND", `unable to find workflow with the provided instance ID: ${id}`),
   instanceExists: (name: string, id: string) => new ApiError(409, "ERR_START_WORKFLOW", messages.instanceExists(name, id)),
+  backlogFull: (queued: number, limit: number, retryAfterSeconds: number) =>
+    new ApiError(429, "ERR_START_WORKFLOW", messages.backlogFull(queued, limit), { "retry-after": String(retryAfterSeconds) }),
   purgeNotTerminal: (id: string, blockingId: string, status: string) =>
     new ApiError(409, "ERR_PURGE_WORKFLOW", messages.purgeNotTerminal(id, blockingId, status)),
   malformedBody: (detail: string) => new ApiError(400, "ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${detail}`),

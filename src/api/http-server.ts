@@ -116,7 +116,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const apiError = toApiError(error, request);
   if (apiError.statusCode >= 500) request.log.error({ err: error }, "request failed");
-  void reply.code(apiError.statusCode).type("application/json").send({
+  void reply.code(apiError.statusCode).headers(apiError.headers).type("application/json").send({
     errorCode: apiError.errorCode,
     message: apiError.message,
   });

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { daprProperties } from "../orchestration/dapr-properties.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
+import { limits } from "../limits.js";
 import { traceContextFrom } from "../protocol/trace-context.js";
 import { apiErrors, routeFailures } from "./errors.js";
 import { allowOnly } from "./method-guard.js";
@@ -57,6 +58,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
         400: errorResponse(["ERR_INSTANCE_ID_TOO_LONG", "ERR_INSTANCE_ID_INVALID", ["ERR_MALFORMED_REQUEST", "a malformed URL"]]),
         401: Unauthorized,
         409: errorResponse([["ERR_START_WORKFLOW", "an instance with this ID exists (in any status); purge it before reusing the ID"]]),
+        429: errorResponse([["ERR_START_WORKFLOW", "too many instances wait to run (--max-backlog); retry after the Retry-After header's seconds"]]),
         500: errorResponse([["ERR_START_WORKFLOW", "a storage failure"]]),
         ...commonErrors,
       },
@@ -71,6 +73,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
       throw result.problem === "too-long" ? apiErrors.instanceIdTooLong() : apiErrors.instanceIdInvalid(result.instanceId);
     }
     if (result.kind === "exists") throw apiErrors.instanceExists(name, result.instanceId);
+    if (result.kind === "backlog-full") throw apiErrors.backlogFull(result.queued, result.limit, limits.backlogRetryAfterSeconds);
     return reply.code(202).send({ instanceID: result.instanceId });
   });
   allowOnly(app, startUrl, ["POST"]);

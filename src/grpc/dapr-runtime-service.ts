@@ -126,6 +126,8 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
           throw new GrpcError(Status.ALREADY_EXISTS, messages.instanceExists(name, result.instanceId));
         case "invalid-id":
           throw invalidId(result.instanceId, result.problem);
+        case "backlog-full":
+          throw new GrpcError(Status.RESOURCE_EXHAUSTED, messages.backlogFull(result.queued, result.limit));
       }
     },
 

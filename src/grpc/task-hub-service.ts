@@ -20,6 +20,7 @@ import type { Logger } from "pino";
 import { isTerminal } from "../engine/state.js";
 import { limits } from "../limits.js";
 import type { InstanceWatch } from "../orchestration/instance-watch.js";
+import { messages } from "../orchestration/messages.js";
 import type { WorkerSet } from "../orchestration/worker.js";
 import type { InstanceQueries } from "../orchestration/instance-queries.js";
 import type { InstanceView, WorkflowService } from "../orchestration/workflow-service.js";
@@ -212,6 +213,8 @@ export function taskHubService(
           throw new GrpcError(Status.ALREADY_EXISTS, `workflow instance ID '${result.instanceId}' already exists; purge it before reusing the ID`);
         case "invalid-id":
           throw new GrpcError(Status.INVALID_ARGUMENT, `invalid instance ID '${result.instanceId}': ${result.problem}`);
+        case "backlog-full":
+          throw new GrpcError(Status.RESOURCE_EXHAUSTED, messages.backlogFull(result.queued, result.limit));
       }
     },
 

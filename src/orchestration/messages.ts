@@ -5,6 +5,8 @@
 import { instanceIdBytesMax } from "../engine/instance-id.js";
 
 export const messages = {
+  backlogFull: (queued: number, limit: number) =>
+    `workflowd has ${queued} workflow instances waiting to run, at or over its limit of ${limit} (--max-backlog, WORKFLOWD_MAX_BACKLOG); retry shortly`,
   instanceIdTooLong: () => `workflow instance ID exceeds the max length of ${instanceIdBytesMax} characters`,
   instanceIdInvalid: (id: string) => `workflow instance ID '${id}' is invalid: only letters, digits, '_' and '-' are allowed`,
   instanceExists: (name: string, id: string) =>

@@ -34,6 +34,8 @@ export class TurnScheduler {
   /** Instances notified while their turn was running: they run again afterwards. */
   private readonly again = new Set<string>();
   private readonly parked = new Map<string, Set<string>>();
+  /** The workflow name each parked instance waits under (to unpark it when it is notified). */
+  private readonly parkedUnder = new Map<string, string>();
   /** Workflow names whose "no worker" warning is due, if they are still unserved then. */
   private readonly unservedWarnings = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
@@ -60,9 +62,20 @@ export class TurnScheduler {
     this.pump();
   }
 
+  /** Instances waiting for a turn: ready, running, or parked until a worker serves their workflow. */
+  get backlog(): number {
+    return this.ready.size + this.running.size + this.parkedUnder.size;
+  }
+
   /** The instance has (or may have) new visible events. */
   notify(instanceId: string): void {
     if (this.stopped) return;
+    // A parked instance runs when told (a terminate needs no worker); it parks again if it must.
+    const parkedName = this.parkedUnder.get(instanceId);
+    if (parkedName !== undefined) {
+      this.parkedUnder.delete(instanceId);
+      this.parked.get(parkedName)?.delete(instanceId);
+    }
     if (this.running.has(instanceId)) this.again.add(instanceId);
     else this.ready.add(instanceId);
     this.pump();
@@ -208,6 +221,7 @@ export class TurnScheduler {
     if (!ids) this.parked.set(workflowName, (ids = new Set()));
     if (!ids.has(instanceId)) this.deps.logger.debug({ instanceId, workflowName }, "no worker serves this workflow yet; it waits");
     ids.add(instanceId);
+    this.parkedUnder.set(instanceId, workflowName);
     if (this.unservedWarnings.has(workflowName)) return;
     const timer = setTimeout(() => {
       this.unservedWarnings.delete(workflowName);
@@ -244,7 +258,10 @@ export class TurnScheduler {
     for (const [name, ids] of this.parked) {
       if (!this.deps.workers.forWorkflow(name)) continue;
       this.parked.delete(name);
-      for (const id of ids) this.notify(id);
+      for (const id of ids) {
+        this.parkedUnder.delete(id);
+        this.notify(id);
+      }
     }
   }
 

@@ -29,6 +29,8 @@ export interface WorkflowEngineOptions {
   retention?: RetentionPolicy | undefined;
   /** Spans for starts, turns and activities; contexts are only handed on without it. */
   tracer?: WorkflowTracer | undefined;
+  /** Client starts are refused while this many instances wait for a turn (default limits.backlogMaxDefault). */
+  backlogMax?: number | undefined;
 }
 
 export class WorkflowEngine {
@@ -48,6 +50,7 @@ export class WorkflowEngine {
     const clock = options.clock ?? Date.now;
     const observer = options.observer ?? silentObserver;
     const tracer = options.tracer ?? propagatingTracer;
+    const backlogMax = options.backlogMax ?? limits.backlogMaxDefault;
     const newExecutionId = () => randomUUID().replaceAll("-", "");
     this.workers = new WorkerSet((kind, name) => logger.warn(
       { [kind]: name },
@@ -96,6 +99,7 @@ export class WorkflowEngine {
       activitiesQueued: () => this.dispatcher.pump(),
       observer,
       tracer,
+      backlog: () => ({ queued: this.scheduler.backlog, limit: backlogMax }),
     });
   }
 

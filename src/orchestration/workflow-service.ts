@@ -28,6 +28,8 @@ export interface WorkflowServiceDeps {
   activitiesQueued: () => void;
   observer: EngineObserver;
   tracer: WorkflowTracer;
+  /** Instances waiting for a turn now, and the bound past which client starts are refused. */
+  backlog: () => { queued: number; limit: number };
 }
 
 /** An instance as management callers see it (the store's row, derived from history). */
@@ -36,7 +38,9 @@ export type InstanceView = InstanceRecord;
 export type StartResult =
   | { kind: "started"; instanceId: string }
   | { kind: "exists"; instanceId: string }
-  | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem };
+  | { kind: "invalid-id"; instanceId: string; problem: InstanceIdProblem }
+  /** Too much work is waiting (the backlog bound): nothing was written; retry after a moment. */
+  | { kind: "backlog-full"; queued: number; limit: number };
 
 export type { InstanceFilter, PurgeOptions };
 export type { RuntimeStatus } from "../engine/state.js";
@@ -98,6 +102,10 @@ export class WorkflowService {
     const id = instanceId || randomUUID();
     const problem = checkInstanceId(id);
     if (problem) return { kind: "invalid-id", instanceId: id, problem };
+    // Backpressure: a client start waits for the backlog to drain rather than growing it
+    // without bound (the engine's own starts, children and continuations, are never refused).
+    const { queued, limit } = this.deps.backlog();
+    if (queued >= limit) return { kind: "backlog-full", queued, limit };
     const now = this.deps.clock();
     const later = options.scheduledStartAt !== undefined && options.scheduledStartAt > now;
     // The start's span (or the caller's context as given) becomes the run's trace.

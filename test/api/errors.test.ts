@@ -485,3 +485,31 @@ describe("body size limit → 413 ERR_BODY_TOO_LARGE", () => {
     expect(state.properties?.["dapr.workflow.input"]?.length).toBe(limit);
   });
 });
+
+describe("backpressure: a full backlog → 429 ERR_START_WORKFLOW with Retry-After", () => {
+  let server: TestServer | undefined;
+
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it("refuses client starts while --max-backlog instances wait to run, writes nothing, and admits again once they drained", async () => {
+    server = await startServer({ backlogMax: 2 });
+    const api = new Api(server);
+    // No worker serves 'unserved': its instances wait (parked) and fill the backlog.
+    const first = await api.start("unserved", newId("bp"), "1");
+    const second = await api.start("unserved", newId("bp"), "2");
+    const refusedId = newId("bp");
+    const refused = await api.startRequest("hello", refusedId, '"x"');
+    expectError(refused, 429, "ERR_START_WORKFLOW", "workflowd has 2 workflow instances waiting to run, at or over its limit of 2 (--max-backlog, WORKFLOWD_MAX_BACKLOG); retry shortly");
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect((await api.get(refusedId)).status).toBe(404);
+    // Events and commands for waiting instances still go through: only new starts wait.
+    await api.commandOk(first, "terminate");
+    await api.commandOk(second, "terminate");
+    await api.waitForStatus(first, "TERMINATED");
+    await api.waitForStatus(second, "TERMINATED");
+    await api.waitForStatus(await api.start("hello", refusedId, '"x"'), "COMPLETED");
+  });
+});

@@ -342,3 +342,19 @@ describe("dapr.workflow.start_time", () => {
     }
   });
 });
+
+describe("backpressure over gRPC", () => {
+  it("a full backlog refuses starts with RESOURCE_EXHAUSTED on both services and writes nothing", async () => {
+    // No worker: each started instance waits, and the second one fills a backlog of 2.
+    const wd = await t.workflowd({ WORKFLOWD_MAX_BACKLOG: "2" });
+    const raw = rawDapr(wd);
+    await call(raw, "StartWorkflowBeta1", { instance_id: "bp-1", workflow_name: "echo", input: Buffer.from('"x"') });
+    await call(raw, "StartWorkflowAlpha1", { instance_id: "bp-2", workflow_name: "echo", input: Buffer.from('"x"') });
+    const expected = "workflowd has 2 workflow instances waiting to run, at or over its limit of 2 (--max-backlog, WORKFLOWD_MAX_BACKLOG); retry shortly";
+    expect(await failure(call(raw, "StartWorkflowBeta1", { instance_id: "bp-3", workflow_name: "echo" }))).toEqual({ code: Code.RESOURCE_EXHAUSTED, details: expected });
+    const taskHub = t.raw(wd);
+    expect(await failure(call(taskHub, "StartInstance", { instanceId: "bp-4", name: "echo" }))).toEqual({ code: Code.RESOURCE_EXHAUSTED, details: expected });
+    expect((await httpGet(wd, "bp-3")).status).toBe(404);
+    expect((await httpGet(wd, "bp-4")).status).toBe(404);
+  });
+});

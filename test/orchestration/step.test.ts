@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TurnResult } from "../../src/engine/actions.js";
 import type { HistoryEvent } from "../../src/engine/history.js";
 import { runStep, type StepDeps } from "../../src/orchestration/step.js";
+import { propagatingTracer } from "../../src/orchestration/tracing.js";
 import { WorkflowEngine } from "../../src/orchestration/workflow-engine.js";
 import { WorkerSet, type ActivityResult, type OrchestrationRequest, type Worker } from "../../src/orchestration/worker.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
@@ -70,7 +71,7 @@ function stepDeps(store: SqliteStore, worker: Worker): StepDeps {
   const workers = new WorkerSet();
   workers.add(worker);
   let n = 0;
-  return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3, turnTimeoutMs: 5000 };
+  return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3, turnTimeoutMs: 5000, tracer: propagatingTracer };
 }
 
 async function startInstance(engine: WorkflowEngine, id: string, name = "wf") {
