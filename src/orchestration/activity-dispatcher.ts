@@ -9,7 +9,7 @@
 import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
-import type { ActivityWork, SqliteStore } from "../store/sqlite-store.js";
+import type { ActivityLease, ActivityWork, SqliteStore } from "../store/sqlite-store.js";
 import type { EngineObserver } from "./engine-observer.js";
 import type { SpanHandle, WorkflowTracer } from "./tracing.js";
 import { type ActivityResult, type Worker, WorkerUnavailableError, type WorkerSet } from "./worker.js";
@@ -31,6 +31,8 @@ export interface ActivityDispatcherDeps {
 
 export class ActivityDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Slots promised to turns that lease their activities in their own commit (see `reserve`). */
+  private reserved = 0;
   private claiming = false;
   private claimAgain = false;
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -57,7 +59,7 @@ export class ActivityDispatcher {
       this.claimAgain = true;
       return;
     }
-    const free = this.deps.activityConcurrencyMax - this.inFlight.size;
+    const free = this.deps.activityConcurrencyMax - this.inFlight.size - this.reserved;
     if (free <= 0 || this.deps.workers.size === 0) return;
     const names = this.deps.workers.activityNames();
     if (names !== undefined && names.length === 0) return;
@@ -69,21 +71,7 @@ export class ActivityDispatcher {
       (work) => {
         this.claiming = false;
         if (this.stopped) return; // leased rows are released at the next start
-        try {
-          this.armLeaseCheck();
-        } catch (error) {
-          // A read fault must neither escape this callback (an unhandled rejection ends the
-          // process) nor keep the claimed work from running; check the leases again later.
-          this.deps.logger.error({ err: error }, "could not read the next lease expiry; retrying");
-          this.retryPumpLater();
-        }
-        for (const item of work) {
-          const run = this.run(item).finally(() => {
-            this.inFlight.delete(run);
-            this.pump();
-          });
-          this.inFlight.add(run);
-        }
+        this.startWork(work);
         if (this.claimAgain || work.length === free) this.pump();
       },
       (error: unknown) => {
@@ -93,6 +81,54 @@ export class ActivityDispatcher {
         this.retryPumpLater();
       },
     );
+  }
+
+  /**
+   * Slots for up to `count` activities a turn is about to schedule: the turn's commit leases
+   * them to this dispatcher (`lease`), and `settle` with what it leased runs them at once, so
+   * an activity costs no claim write of its own. `settle([])` after a commit that failed.
+   * Undefined when no slot is free (the activities are then queued and claimed as usual).
+   */
+  reserve(count: number): { lease: ActivityLease; settle: (leased: readonly ActivityWork[]) => void } | undefined {
+    if (this.stopped || count <= 0) return undefined;
+    const max = Math.min(count, this.deps.activityConcurrencyMax - this.inFlight.size - this.reserved);
+    if (max <= 0) return undefined;
+    this.reserved += max;
+    let settled = false;
+    return {
+      lease: {
+        owner: this.deps.leaseOwner,
+        expiresAt: this.deps.clock() + this.deps.leaseMs,
+        max,
+        serves: (name) => this.deps.workers.forActivity(name) !== undefined,
+      },
+      settle: (leased) => {
+        if (settled) return;
+        settled = true;
+        this.reserved -= max;
+        if (this.stopped) return; // leased rows are released at the next start
+        this.startWork(leased);
+      },
+    };
+  }
+
+  private startWork(work: readonly ActivityWork[]): void {
+    if (work.length === 0) return;
+    try {
+      this.armLeaseCheck();
+    } catch (error) {
+      // A read fault must neither escape (an unhandled rejection ends the process) nor keep
+      // the leased work from running; check the leases again later.
+      this.deps.logger.error({ err: error }, "could not read the next lease expiry; retrying");
+      this.retryPumpLater();
+    }
+    for (const item of work) {
+      const run = this.run(item).finally(() => {
+        this.inFlight.delete(run);
+        this.pump();
+      });
+      this.inFlight.add(run);
+    }
   }
 
   private retryPumpLater(): void {

@@ -9,7 +9,7 @@
 import type { HistoryEvent } from "../engine/history.js";
 import { isTerminal } from "../engine/state.js";
 import { applyTurn, prepareTurn, type TurnOutcome } from "../engine/turn.js";
-import type { SqliteStore } from "../store/sqlite-store.js";
+import type { ActivityLease, ActivityWork, SqliteStore } from "../store/sqlite-store.js";
 import { executionStartOf, type TurnEnd, type WorkflowTracer } from "./tracing.js";
 import type { WorkerSet } from "./worker.js";
 
@@ -22,6 +22,11 @@ export interface StepDeps {
   conflictRetriesMax: number;
   turnTimeoutMs: number;
   tracer: WorkflowTracer;
+  /**
+   * Slots for the activities a turn schedules, leased in the turn's own commit and run right
+   * after it (the activity dispatcher's `reserve`); none: they are queued for a claim.
+   */
+  reserveActivities?: ((count: number) => { lease: ActivityLease; settle: (leased: readonly ActivityWork[]) => void } | undefined) | undefined;
 }
 
 export class TurnTimeoutError extends Error {
@@ -35,7 +40,8 @@ export type StepResult =
   | { kind: "idle" }
   /** The workflow's name is served by no worker; the events stay queued. */
   | { kind: "no-worker"; workflowName: string }
-  | { kind: "committed"; outcome: TurnOutcome; touchedInstanceIds: string[]; inboxFull: boolean }
+  /** `leased`: how many of the activities it scheduled the commit leased to run at once. */
+  | { kind: "committed"; outcome: TurnOutcome; touchedInstanceIds: string[]; inboxFull: boolean; leased: number }
   | { kind: "conflict"; reason: string };
 
 /** `retryStalled`: run a STALLED instance again (a worker connected that may now run its version). */
@@ -58,6 +64,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     const span = deps.tracer.turn(name, instanceId, executionStartOf(prepared.pastEvents, prepared.newEvents));
     let outcome: TurnOutcome;
     let committed;
+    let reservation: ReturnType<NonNullable<StepDeps["reserveActivities"]>>;
     try {
       const result = worker && await withTimeout(
         worker.executeOrchestration({
@@ -71,6 +78,8 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
         () => new TurnTimeoutError(`turn of '${instanceId}' took longer than ${deps.turnTimeoutMs} ms; abandoned`),
       );
       outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId, traceContext: span.context });
+      const scheduling = outcome.effects.reduce((n, effect) => (effect.kind === "scheduleActivity" ? n + 1 : n), 0);
+      reservation = scheduling > 0 ? deps.reserveActivities?.(scheduling) : undefined;
       const commit = {
         instanceId,
         expectedVersion: snapshot.instance.version,
@@ -79,10 +88,13 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
         outcome,
         now: deps.clock(),
         loaded: snapshot.instance,
+        lease: reservation?.lease,
       };
       // Shares one transaction (and one fsync) with the other writes of this moment.
       committed = await deps.store.grouped(() => deps.store.commitTurn(commit));
+      reservation?.settle(committed.kind === "committed" ? committed.leased : []);
     } catch (error) {
+      reservation?.settle([]);
       span.end({ pastEvents: prepared.pastEvents, newEvents: prepared.newEvents, error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
@@ -94,6 +106,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
         outcome,
         touchedInstanceIds: committed.touchedInstanceIds,
         inboxFull: snapshot.inbox.length >= deps.inboxBatchMax,
+        leased: committed.leased.length,
       };
     }
     lastConflict = committed.reason;

@@ -164,13 +164,13 @@ export class TurnScheduler {
     for (const id of result.touchedInstanceIds) this.notify(id);
     if (result.inboxFull) this.notify(instanceId);
     let earliestTimer: number | undefined;
-    let activities = false;
+    let activities = 0;
     for (const effect of outcome.effects) {
       if (effect.kind === "scheduleTimer") earliestTimer = Math.min(earliestTimer ?? effect.fireAt, effect.fireAt);
       // A detached start due later becomes visible then (one due now was notified as touched).
       if (effect.kind === "startDetached" && effect.event.scheduledStartTimestamp !== undefined) this.armWake(effect.event.scheduledStartTimestamp);
       if (effect.kind === "scheduleActivity") {
-        activities = true;
+        activities++;
         this.warnIfUnserved(effect.name, instanceId);
       }
     }
@@ -178,7 +178,8 @@ export class TurnScheduler {
       if (earliestTimer <= this.deps.clock()) this.notify(instanceId);
       else this.armWake(earliestTimer);
     }
-    if (activities) this.deps.onActivitiesQueued();
+    // Activities the commit did not lease itself wait for a claim.
+    if (activities > result.leased) this.deps.onActivitiesQueued();
   }
 
   private report(instanceId: string, outcome: TurnOutcome, touched: readonly string[], durationMs: number): void {

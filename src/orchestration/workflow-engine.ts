@@ -81,6 +81,7 @@ export class WorkflowEngine {
       turnTimeoutMs: options.turnTimeoutMs ?? limits.turnTimeoutMs,
       turnConcurrencyMax: limits.turnConcurrencyMax,
       onActivitiesQueued: () => this.dispatcher.pump(),
+      reserveActivities: (count) => this.dispatcher.reserve(count),
       onCommitted: (ids) => {
         for (const id of ids) this.watch.changed(id);
       },

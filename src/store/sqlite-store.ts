@@ -91,10 +91,24 @@ export interface TurnCommit {
    * them only when the turn changed one. Without it they are always rewritten.
    */
   loaded?: Pick<InstanceRecord, "status" | "name" | "createdAt"> | undefined;
+  /**
+   * Lease the activities this turn schedules, in this same commit, to a dispatcher that runs
+   * them at once (instead of a claim that is a write of its own).
+   */
+  lease?: ActivityLease | undefined;
+}
+
+/** Who leases a turn's new activities, until when, how many at most, and which names. */
+export interface ActivityLease {
+  owner: string;
+  expiresAt: number;
+  max: number;
+  serves: (activityName: string) => boolean;
 }
 
 export type CommitResult =
-  | { kind: "committed"; touchedInstanceIds: string[] }
+  /** `leased`: the activities this commit queued already leased (see `TurnCommit.lease`). */
+  | { kind: "committed"; touchedInstanceIds: string[]; leased: ActivityWork[] }
   | { kind: "conflict"; reason: string };
 
 export type EnqueueResult = "queued" | "not-found" | "terminal";
@@ -678,7 +692,15 @@ export class SqliteStore {
 
     const touched = new Set<string>();
     const executionId = state?.executionId ?? "";
-    for (const effect of outcome.effects) this.applyEffect(instanceId, executionId, effect, now, touched);
+    const leased: ActivityWork[] = [];
+    for (const effect of outcome.effects) {
+      if (effect.kind === "scheduleActivity" && commit.lease && leased.length < commit.lease.max && commit.lease.serves(effect.name)) {
+        const work = this.insertLeasedActivity(instanceId, executionId, effect, commit.lease);
+        if (work) leased.push(work);
+        continue;
+      }
+      this.applyEffect(instanceId, executionId, effect, now, touched);
+    }
     for (const event of outcome.requeue) {
       // Visible at time 0: ahead of everything already queued for this instance.
       this.insertInbox(instanceId, 0, null, event);
@@ -689,7 +711,32 @@ export class SqliteStore {
       this.stmt.deleteActivitiesOf.run(instanceId);
       this.stmt.deleteInboxOf.run(instanceId);
     }
-    return { kind: "committed", touchedInstanceIds: [...touched] };
+    return { kind: "committed", touchedInstanceIds: [...touched], leased };
+  }
+
+  /** Queues an activity already leased to `lease.owner`; undefined when the task is queued already. */
+  private insertLeasedActivity(
+    instanceId: string,
+    executionId: string,
+    effect: Extract<Effect, { kind: "scheduleActivity" }>,
+    lease: ActivityLease,
+  ): ActivityWork | undefined {
+    const inserted = this.stmt.insertLeasedActivity.run(
+      instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
+      effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease.owner, lease.expiresAt,
+    );
+    if (inserted.changes === 0) return undefined;
+    return {
+      seq: Number(inserted.lastInsertRowid),
+      instanceId,
+      executionId,
+      taskId: effect.taskId,
+      name: effect.name,
+      input: effect.input,
+      scheduled: effect.scheduled,
+      propagatedHistory: effect.propagatedHistory,
+      attempts: 1,
+    };
   }
 
   private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): void {

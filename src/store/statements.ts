@@ -69,6 +69,11 @@ export const storeSql = {
   insertActivity: `
     INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`,
+  // The same row already leased: the turn that schedules an activity this process runs at once.
+  insertLeasedActivity: `
+    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, lease_owner, lease_expires_at, attempts)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+    ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`,
   claimActivities: `
     UPDATE activities SET lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1
     WHERE seq IN (

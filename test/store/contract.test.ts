@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newEvent, type ExecutionStarted } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
 import { schemaVersion } from "../../src/store/migrations.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { type ActivityLease, SqliteStore } from "../../src/store/sqlite-store.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -32,7 +32,7 @@ afterEach(() => {
 });
 
 /** Runs one turn through the engine and commits it, with the worker's actions given. */
-function turn(store: SqliteStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }) {
+function turn(store: SqliteStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }, lease?: ActivityLease) {
   const snapshot = store.loadTurn(instanceId, now, 1000)!;
   const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now);
   let n = 0;
@@ -44,6 +44,7 @@ function turn(store: SqliteStore, instanceId: string, now: number, actions: Para
     consumedSeqs: prepared.consumedSeqs,
     outcome,
     now,
+    lease,
   });
   return { snapshot, prepared, outcome, result };
 }
@@ -103,7 +104,7 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
       ],
       customStatus: "busy",
     });
-    expect(result).toEqual({ kind: "committed", touchedInstanceIds: ["p:0003"] });
+    expect(result).toEqual({ kind: "committed", touchedInstanceIds: ["p:0003"], leased: [] });
     const record = store.getInstance("p")!;
     expect(record).toMatchObject({ status: "RUNNING", version: 2, customStatus: "busy", historyLength: 6 });
     expect(historyKinds(store, "p")).toEqual([
@@ -116,6 +117,31 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
     // The activity is queued once; an event for an unknown instance is dropped.
     expect(store.claimActivities("me", T0, 1000, 10)).toMatchObject([{ instanceId: "p", taskId: 1, name: "act", input: "2", attempts: 1 }]);
     expect(store.getInstance("nobody")).toBeUndefined();
+  });
+
+  it("leases a turn's activities in its own commit, up to the lease's count and for the names it serves; the rest wait for a claim", () => {
+    store.createInstance(start("p"));
+    const lease: ActivityLease = { owner: "me", expiresAt: T0 + 60_000, max: 2, serves: (name) => name !== "elsewhere" };
+    const { result } = turn(store, "p", T0 + 1, {
+      actions: [
+        { kind: "scheduleTask", id: 1, name: "a", input: "1" },
+        { kind: "scheduleTask", id: 2, name: "elsewhere" },
+        { kind: "scheduleTask", id: 3, name: "b" },
+        { kind: "scheduleTask", id: 4, name: "c" },
+      ],
+    }, lease);
+    expect(result.kind).toBe("committed");
+    const leased = result.kind === "committed" ? result.leased : [];
+    expect(leased).toMatchObject([
+      { instanceId: "p", taskId: 1, name: "a", input: "1", attempts: 1, scheduled: { kind: "taskScheduled", eventId: 1 } },
+      { instanceId: "p", taskId: 3, name: "b", attempts: 1 },
+    ]);
+    // Leased rows are held until their lease expires; the others are free to claim.
+    expect(store.claimActivities("other", T0 + 2, 100_000, 10).map((w) => w.taskId)).toEqual([2, 4]);
+    expect(store.nextLeaseExpiry()).toBe(T0 + 60_000);
+    expect(store.claimActivities("other", T0 + 60_000, 1000, 10).map((w) => w.taskId)).toEqual([1, 3]);
+    // A leased row completes like a claimed one.
+    expect(store.completeActivity(leased[0]!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "2" }, T0 + 3), T0 + 3)).toBe("delivered");
   });
 
   it("rejects a commit whose version is stale and leaves everything as it was", () => {
