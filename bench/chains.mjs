@@ -1,14 +1,15 @@
 // End to end: 10,000 workflows of 5 sequential no-op activities started together on the
 // in-process runtime, time until all are COMPLETED; then 1,000 of the same through a real
 // @dapr/dapr WorkflowRuntime (a separate process, connected over gRPC). Both on a file
-// database in a temp dir (WAL, synchronous=FULL). Every output is checked.
+// database in a temp dir (WAL; every commit durable before any answer, as the store reports
+// it). Every output is checked.
 //
 //   node bench/chains.mjs [inProcessCount=10000] [grpcCount=1000]
 import { join } from "node:path";
 import { createWorkflowd } from "../dist/src/app.js";
 import { measureCeiling, ofCeiling } from "./lib/ceiling.mjs";
 import { registerChain, runChains, startSdkWorker, steps } from "./lib/chain.mjs";
-import { check, fmt, header, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
+import { check, durabilityLine, fmt, header, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
 
 const inProcessCount = Number(process.argv[2] ?? 10_000);
 const grpcCount = Number(process.argv[3] ?? 1_000);
@@ -17,7 +18,7 @@ runScript("chains", async () => {
   header(
     "3. end to end: 5-activity chains started together",
     `in-process: ${fmt(inProcessCount)} workflows; gRPC: ${fmt(grpcCount)} workflows through one @dapr/dapr WorkflowRuntime in a separate process; ` +
-      "file DB (WAL, synchronous=FULL); started with engine.service.start, timed until the last completion event",
+      "file DB in a temp dir; started with engine.service.start, timed until the last completion event",
   );
   const ceiling = measureCeiling();
   const { dir, cleanup } = tempDir("chains");
@@ -28,6 +29,7 @@ runScript("chains", async () => {
     let inProcess;
     let groups;
     try {
+      console.log(durabilityLine(wd.store));
       const before = wd.store.groupCommitStats;
       inProcess = await runChains(wd, inProcessDb, { prefix: "chain-", workflowName: "benchChain", count: inProcessCount, timeoutMs: 110_000 });
       const after = wd.store.groupCommitStats;

@@ -1,5 +1,5 @@
-// The benchmark suite of issue 6, run in sequence (`npm run bench` builds first):
-//   node bench/run.mjs                  all seven scripts
+// The benchmark suite (issues 6, 12 and 14), run in sequence (`npm run bench` builds first):
+//   node bench/run.mjs                  all ten scripts (soak takes 2.5–3 minutes, over the budget)
 //   node bench/run.mjs chains fan-out   only those (any bench/<name>.mjs, e.g. http-e2e)
 // Each script runs in its own process, prints its table(s) with the targets beside the
 // figures, checks that every workflow it started COMPLETED with the right output, and is
@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { fmt, machineLine, table } from "./lib/common.mjs";
 
-const suite = ["ceiling", "http-start", "chains", "fan-out", "history-growth", "store-scale", "operations"];
+const suite = ["ceiling", "http-start", "chains", "latency", "http-chains", "fan-out", "history-growth", "store-scale", "operations", "soak"];
 const names = process.argv.length > 2 ? process.argv.slice(2) : suite;
 const budgetSeconds = 120;
 

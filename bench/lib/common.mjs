@@ -241,3 +241,15 @@ export async function spawnWorkflowd({ dbPath, workflows = "none", label = "work
   }
   return { label, port, pid: child.pid, startupMs: performance.now() - began, stop, output: () => output };
 }
+
+/**
+ * How the store makes a commit durable, as it reports it (store.settings()): WAL with
+ * synchronous=FULL, or (since issue 14) synchronous=NORMAL plus an fdatasync of the WAL after
+ * each group commit, before any answer. Throws a CheckError if neither holds.
+ */
+export function durabilityLine(store) {
+  const s = store.settings();
+  const fsyncPerGroup = s.synchronous === 2 || (s.synchronous === 1 && typeof s.durability === "string" && s.durability.startsWith("fdatasync"));
+  check(s.journalMode === "wal" && fsyncPerGroup, `store runs ${JSON.stringify(s)}: neither WAL + FULL nor WAL + an fdatasync per group commit`);
+  return `store: journal_mode=${s.journalMode}, synchronous=${s.synchronous === 2 ? "FULL" : "NORMAL"}${s.durability ? `; durability: ${s.durability}` : ""}`;
+}
