@@ -27,6 +27,20 @@ export const limits = {
   backlogMaxDefault: 250_000,
   /** The Retry-After a refused start carries, in seconds. */
   backlogRetryAfterSeconds: 1,
+  /**
+   * The scheduler gives every n-th free turn slot to a new instance when instances under way
+   * also wait (see turn-scheduler.ts): new starts get at least 1/n of the turns under load,
+   * and work under way the rest, so a backlog drains by completing instances.
+   */
+  freshShare: 4,
+  /**
+   * New instances get their first turn only while fewer activities than this are queued or
+   * running (with `freshShare`): work under way then drains depth-first instead of every
+   * queued instance taking a step before any finishes (a 200,000 backlog completed 7/s).
+   */
+  activitiesPendingForNewTurnsMax: 1_000,
+  /** How often the activity dispatcher re-syncs its tally of pending activities with the table. */
+  activityTallyResyncMs: 2_000,
   /** Activities running at once in this process. */
   activityConcurrencyMax: 64,
   /** Default activity lease: after this long without a result, the activity runs again. */

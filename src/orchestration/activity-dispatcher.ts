@@ -25,6 +25,8 @@ export interface ActivityDispatcherDeps {
   activityConcurrencyMax: number;
   /** Called when a result reached an instance's inbox. */
   onResultDelivered: (instanceId: string) => void;
+  /** Called when the count of pending activities fell at a re-sync (the scheduler may admit new instances). */
+  onPendingDropped: () => void;
   observer: EngineObserver;
   tracer: WorkflowTracer;
 }
@@ -33,6 +35,13 @@ export class ActivityDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   /** Slots promised to turns that lease their activities in their own commit (see `reserve`). */
   private reserved = 0;
+  /**
+   * Activities queued or running (a tally: turns add what they schedule, results take one
+   * off; re-synced with the table every few seconds, since a finished or continued instance
+   * drops its queued rows). The scheduler admits new instances only while it is small.
+   */
+  private pendingTally = 0;
+  private tallyTimer: NodeJS.Timeout | undefined;
   private claiming = false;
   private claimAgain = false;
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -46,7 +55,31 @@ export class ActivityDispatcher {
   start(): void {
     const released = this.deps.store.releaseAllLeases();
     if (released > 0) this.deps.logger.info({ released }, "requeued activities leased before the last stop");
+    this.resyncTally();
     this.pump();
+  }
+
+  /** Activities queued or running now (approximately; see `pendingTally`). */
+  get pending(): number {
+    return this.pendingTally;
+  }
+
+  /** A committed turn queued `count` activities. */
+  scheduled(count: number): void {
+    this.pendingTally += count;
+  }
+
+  private resyncTally(): void {
+    if (this.stopped) return;
+    try {
+      const before = this.pendingTally;
+      this.pendingTally = this.deps.store.countActivities();
+      if (this.pendingTally < before) this.deps.onPendingDropped();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "could not count queued activities; retrying");
+    }
+    this.tallyTimer = setTimeout(() => this.resyncTally(), limits.activityTallyResyncMs);
+    this.tallyTimer.unref();
   }
 
   /**
@@ -147,6 +180,7 @@ export class ActivityDispatcher {
     clearTimeout(timer);
     this.stopped = true;
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    if (this.tallyTimer) clearTimeout(this.tallyTimer);
   }
 
   private async run(item: ActivityWork): Promise<void> {
@@ -201,9 +235,10 @@ export class ActivityDispatcher {
     const { store } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {
-        if ((await store.grouped(() => store.completeActivity(item.seq, event, now))) === "delivered") {
-          this.deps.onResultDelivered(item.instanceId);
-        }
+        const delivered = await store.grouped(() => store.completeActivity(item.seq, event, now));
+        // Delivered or gone (another run answered, the instance finished): off the queue either way.
+        this.pendingTally = Math.max(0, this.pendingTally - 1);
+        if (delivered === "delivered") this.deps.onResultDelivered(item.instanceId);
         return;
       } catch (error) {
         this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId, attempt }, "could not record activity result");

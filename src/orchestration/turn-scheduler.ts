@@ -1,14 +1,22 @@
 /**
  * Decides which instance runs its next turn when, in this process.
  *
- *   notify(id) ──► ready (FIFO set) ──► running (≤ turnConcurrencyMax, one per instance)
+ *   notify(id) ──► continuing (FIFO) ─┐
+ *   start(id) ───► fresh (FIFO) ───────┴► running (≤ turnConcurrencyMax, one per instance)
  *                     ▲                    │ committed: notify touched instances,
  *                     │                    │            arm the timer for new timers
  *   timer wake-up ────┘                    ├ no worker: parked by workflow name until one appears
  *   (next inbox visible_at)                └ error: retried with back-off
  *
+ * Work that finishes runs first: an instance that already runs (a result, an event, a timer)
+ * waits in `continuing`, a new start (and what recovery finds) in `fresh`, and a free slot
+ * takes from `continuing` except every `freshShare`-th pick, which takes a fresh instance
+ * if one waits. So a backlog drains depth-first: instances complete while new ones keep
+ * being admitted at a bounded share, and the hot set stays small (a breadth-first FIFO
+ * gave every one of 200,000 queued instances its first turn before any second turn).
+ *
  * The database is the source of truth: the in-memory sets only say what to look at next.
- * Start-up recovery is just "notify every instance with visible inbox rows, and arm the
+ * Start-up recovery is just "queue every instance with visible inbox rows, and arm the
  * timer for the earliest future row".
  */
 import type { Logger } from "pino";
@@ -21,15 +29,23 @@ import { WorkerUnavailableError } from "./worker.js";
 export interface TurnSchedulerDeps extends StepDeps {
   logger: Logger;
   turnConcurrencyMax: number;
-  /** Called when a committed turn queued activity work. */
+  /** Called when a committed turn queued activity work that its commit did not lease. */
   onActivitiesQueued: () => void;
+  /** Activities queued or running now: new instances wait while there are many (see `next`). */
+  activitiesPending: () => number;
+  /** A committed turn scheduled `count` activities. */
+  onActivitiesScheduled: (count: number) => void;
   /** Called after each commit with the instances it changed. */
   onCommitted: (instanceIds: readonly string[]) => void;
   observer: EngineObserver;
 }
 
 export class TurnScheduler {
-  private readonly ready = new Set<string>();
+  /** Instances under way with new events: they run first. */
+  private readonly continuing = new Set<string>();
+  /** New starts and recovered instances: every `freshShare`-th free slot, or when nothing continues. */
+  private readonly fresh = new Set<string>();
+  private picks = 0;
   private readonly running = new Map<string, Promise<void>>();
   /** Instances notified while their turn was running: they run again afterwards. */
   private readonly again = new Set<string>();
@@ -57,14 +73,22 @@ export class TurnScheduler {
   /** Recovery: schedule every instance that has due events, and the next timer. */
   start(): void {
     const now = this.deps.clock();
-    for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.ready.add(id);
+    for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.fresh.add(id);
     this.armWake(this.deps.store.nextVisibleAt(now));
     this.pump();
   }
 
   /** Instances waiting for a turn: ready, running, or parked until a worker serves their workflow. */
   get backlog(): number {
-    return this.ready.size + this.running.size + this.parkedUnder.size;
+    return this.continuing.size + this.fresh.size + this.running.size + this.parkedUnder.size;
+  }
+
+  /** A new instance was started: it waits for its first turn behind work under way (see above). */
+  notifyStarted(instanceId: string): void {
+    if (this.stopped) return;
+    if (this.running.has(instanceId)) this.again.add(instanceId);
+    else if (!this.continuing.has(instanceId)) this.fresh.add(instanceId);
+    this.pump();
   }
 
   /** The instance has (or may have) new visible events. */
@@ -77,7 +101,7 @@ export class TurnScheduler {
       this.parked.get(parkedName)?.delete(instanceId);
     }
     if (this.running.has(instanceId)) this.again.add(instanceId);
-    else this.ready.add(instanceId);
+    else if (!this.fresh.has(instanceId)) this.continuing.add(instanceId);
     this.pump();
   }
 
@@ -97,7 +121,8 @@ export class TurnScheduler {
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
-    this.ready.clear();
+    this.continuing.clear();
+    this.fresh.clear();
     await Promise.allSettled([...this.running.values()]);
   }
 
@@ -116,16 +141,34 @@ export class TurnScheduler {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running.size < this.deps.turnConcurrencyMax && this.ready.size > 0) {
-      const id = this.ready.values().next().value as string;
-      this.ready.delete(id);
+    while (!this.stopped && this.running.size < this.deps.turnConcurrencyMax) {
+      const id = this.next();
+      if (id === undefined) return;
       const turn = this.runTurn(id).finally(() => {
         this.running.delete(id);
-        if (this.again.delete(id)) this.ready.add(id);
+        if (this.again.delete(id)) this.continuing.add(id);
         this.pump();
       });
       this.running.set(id, turn);
     }
+  }
+
+  /**
+   * The next instance to run: one under way, except every `freshShare`-th pick; a new one only
+   * while few activities are pending, so a backlog is worked off instance by instance.
+   */
+  private next(): string | undefined {
+    const admitFresh = this.fresh.size > 0 && this.deps.activitiesPending() < limits.activitiesPendingForNewTurnsMax;
+    const freshTurn = ++this.picks % limits.freshShare === 0;
+    const queue = admitFresh && (freshTurn || this.continuing.size === 0) ? this.fresh : this.continuing;
+    const id = queue.values().next().value as string | undefined;
+    if (id !== undefined) queue.delete(id);
+    return id;
+  }
+
+  /** Pending activities fell: new instances may be admitted again. */
+  admitMore(): void {
+    this.pump();
   }
 
   private async runTurn(instanceId: string): Promise<void> {
@@ -178,6 +221,7 @@ export class TurnScheduler {
       if (earliestTimer <= this.deps.clock()) this.notify(instanceId);
       else this.armWake(earliestTimer);
     }
+    if (activities > 0) this.deps.onActivitiesScheduled(activities);
     // Activities the commit did not lease itself wait for a claim.
     if (activities > result.leased) this.deps.onActivitiesQueued();
   }

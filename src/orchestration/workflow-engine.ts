@@ -67,6 +67,7 @@ export class WorkflowEngine {
       leaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
       activityConcurrencyMax: limits.activityConcurrencyMax,
       onResultDelivered: (id) => this.scheduler.notify(id),
+      onPendingDropped: () => this.scheduler.admitMore(),
       observer,
       tracer,
     });
@@ -82,6 +83,8 @@ export class WorkflowEngine {
       turnConcurrencyMax: limits.turnConcurrencyMax,
       onActivitiesQueued: () => this.dispatcher.pump(),
       reserveActivities: (count) => this.dispatcher.reserve(count),
+      activitiesPending: () => this.dispatcher.pending,
+      onActivitiesScheduled: (count) => this.dispatcher.scheduled(count),
       onCommitted: (ids) => {
         for (const id of ids) this.watch.changed(id);
       },
@@ -96,6 +99,7 @@ export class WorkflowEngine {
       clock,
       newExecutionId,
       notify: (id) => this.scheduler.notify(id),
+      notifyStarted: (id) => this.scheduler.notifyStarted(id),
       wakeAt: (at) => this.scheduler.armWake(at),
       activitiesQueued: () => this.dispatcher.pump(),
       observer,

@@ -22,6 +22,8 @@ export interface WorkflowServiceDeps {
   newExecutionId: () => string;
   /** Tells the scheduler an instance has new events. */
   notify: (instanceId: string) => void;
+  /** Tells the scheduler a new instance waits for its first turn (it queues behind work under way). */
+  notifyStarted: (instanceId: string) => void;
   /** Tells the scheduler something becomes due at `at` (a scheduled start, a rerun's timer). */
   wakeAt: (at: number) => void;
   /** Tells the activity dispatcher new activities are queued (a rerun's). */
@@ -134,7 +136,7 @@ export class WorkflowService {
     if (created === "exists") return { kind: "exists", instanceId: id };
     this.deps.observer.workflowStarted(workflowName);
     if (start.scheduledStartTimestamp !== undefined) this.deps.wakeAt(start.scheduledStartTimestamp);
-    else this.deps.notify(id);
+    else this.deps.notifyStarted(id);
     return { kind: "started", instanceId: id };
   }
 

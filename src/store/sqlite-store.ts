@@ -647,6 +647,11 @@ export class SqliteStore {
     };
   }
 
+  /** Activities queued or running (one index count; the dispatcher re-syncs its tally with it). */
+  countActivities(): number {
+    return (this.stmt.countActivities.get() as { n: number }).n;
+  }
+
   /** When the earliest current lease expires (the dispatcher re-checks then). */
   nextLeaseExpiry(): number | undefined {
     const row = this.stmt.nextLeaseExpiry.get() as { at: number | null };

@@ -90,6 +90,7 @@ export const storeSql = {
   inboxDepths: `
     SELECT (SELECT count(DISTINCT instance_id) FROM inbox WHERE visible_at <= ?) AS ready,
            (SELECT count(*) FROM inbox WHERE visible_at > ?) AS pending`,
+  countActivities: "SELECT COUNT(*) AS n FROM activities",
   activityDepths: `
     SELECT sum(lease_expires_at IS NULL OR lease_expires_at <= ?) AS queued,
            sum(lease_expires_at > ?) AS running
