@@ -11,6 +11,7 @@ import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
 import type { ActivityLease, ActivityWork, SqliteStore } from "../store/sqlite-store.js";
 import type { EngineObserver } from "./engine-observer.js";
+import type { PendingResults } from "./pending-results.js";
 import type { SpanHandle, WorkflowTracer } from "./tracing.js";
 import { type ActivityResult, type Worker, WorkerUnavailableError, type WorkerSet } from "./worker.js";
 
@@ -27,6 +28,11 @@ export interface ActivityDispatcherDeps {
   onResultDelivered: (instanceId: string) => void;
   /** Called when the count of pending activities fell at a re-sync (the scheduler may admit new instances). */
   onPendingDropped: () => void;
+  /**
+   * Where results go for the instance's next turn to record (no write of their own); without
+   * it each result is written to the instance's inbox.
+   */
+  pendingResults?: PendingResults | undefined;
   observer: EngineObserver;
   tracer: WorkflowTracer;
 }
@@ -43,6 +49,8 @@ export class ActivityDispatcher {
   private pendingTally = 0;
   private tallyTimer: NodeJS.Timeout | undefined;
   private claiming = false;
+  /** False once a claim found nothing left to claim, until work may be queued again. */
+  private mayBeQueued = true;
   private claimAgain = false;
   private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -83,11 +91,22 @@ export class ActivityDispatcher {
   }
 
   /**
-   * New activity work may be queued. One claim is in flight at a time (it is a write and
-   * goes through the group commit); calls meanwhile ask for one more claim after it.
+   * New activity work may be queued (or a lease expired, or a worker came): claim it. One
+   * claim is in flight at a time (it is a write and goes through the group commit); calls
+   * meanwhile ask for one more claim after it.
    */
   pump(): void {
-    if (this.stopped) return;
+    this.mayBeQueued = true;
+    this.claim();
+  }
+
+  /**
+   * Claims queued work into free slots, unless the last claim found the queue empty and
+   * nothing was queued since (a finished activity then costs no empty claim write: turns
+   * lease what they schedule in their own commit).
+   */
+  private claim(): void {
+    if (this.stopped || !this.mayBeQueued) return;
     if (this.claiming) {
       this.claimAgain = true;
       return;
@@ -104,8 +123,10 @@ export class ActivityDispatcher {
       (work) => {
         this.claiming = false;
         if (this.stopped) return; // leased rows are released at the next start
+        const more = this.claimAgain || work.length === free;
+        if (!more) this.mayBeQueued = false;
         this.startWork(work);
-        if (this.claimAgain || work.length === free) this.pump();
+        if (more) this.claim();
       },
       (error: unknown) => {
         this.claiming = false;
@@ -158,7 +179,7 @@ export class ActivityDispatcher {
     for (const item of work) {
       const run = this.run(item).finally(() => {
         this.inFlight.delete(run);
-        this.pump();
+        this.claim();
       });
       this.inFlight.add(run);
     }
@@ -229,6 +250,34 @@ export class ActivityDispatcher {
     const event: HistoryEvent = result.ok
       ? newEvent({ kind: "taskCompleted", taskScheduledId: item.taskId, result: result.result, ...(taskExecutionId ? { taskExecutionId } : {}) }, now)
       : newEvent({ kind: "taskFailed", taskScheduledId: item.taskId, failureDetails: result.failure, ...(taskExecutionId ? { taskExecutionId } : {}) }, now);
+    if (this.deps.pendingResults) {
+      // The next turn's commit records it (and deletes the row); see pending-results.ts.
+      this.deps.pendingResults.add(item.instanceId, { activitySeq: item.seq, executionId: item.executionId, event });
+      this.pendingTally = Math.max(0, this.pendingTally - 1);
+      this.deps.onResultDelivered(item.instanceId);
+      return;
+    }
+    await this.record(item, event, now);
+  }
+
+  /** Writes results still held in memory to their instances' inboxes (at a clean stop). */
+  async recordPending(): Promise<void> {
+    const waiting = this.deps.pendingResults?.drain() ?? [];
+    if (waiting.length === 0) return;
+    const { store } = this.deps;
+    const now = this.deps.clock();
+    try {
+      await store.grouped(() => {
+        for (const { result } of waiting) store.completeActivity(result.activitySeq, result.event, now);
+      });
+    } catch (error) {
+      // Their rows stay leased: the activities run again after the next start.
+      this.deps.logger.error({ err: error, results: waiting.length }, "could not record activity results at stop; they run again after the next start");
+    }
+  }
+
+  /** Writes one result to the instance's inbox and deletes the queue row. */
+  private async record(item: ActivityWork, event: HistoryEvent, now: number): Promise<void> {
     // A storage fault (disk full, I/O error) must not strand the result until the lease
     // expires: retry recording it, and if that keeps failing give the row back so the
     // activity runs again as soon as the store works.
@@ -255,6 +304,7 @@ export class ActivityDispatcher {
     try {
       const { store, leaseOwner } = this.deps;
       await store.grouped(() => store.releaseLease(item.seq, leaseOwner));
+      this.mayBeQueued = true; // the row is free again: the next claim takes it
     } catch (error) {
       // Storage fault: the lease expires in time and the activity runs then.
       this.deps.logger.error({ err: error, instanceId: item.instanceId, taskId: item.taskId }, "could not release an activity lease");

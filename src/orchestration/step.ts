@@ -8,8 +8,9 @@
  */
 import type { HistoryEvent } from "../engine/history.js";
 import { isTerminal } from "../engine/state.js";
-import { applyTurn, prepareTurn, type TurnOutcome } from "../engine/turn.js";
+import { applyTurn, type InboxItem, prepareTurn, type TurnOutcome } from "../engine/turn.js";
 import type { ActivityLease, ActivityWork, SqliteStore } from "../store/sqlite-store.js";
+import type { PendingResults } from "./pending-results.js";
 import { executionStartOf, type TurnEnd, type WorkflowTracer } from "./tracing.js";
 import type { WorkerSet } from "./worker.js";
 
@@ -27,6 +28,8 @@ export interface StepDeps {
    * after it (the activity dispatcher's `reserve`); none: they are queued for a claim.
    */
   reserveActivities?: ((count: number) => { lease: ActivityLease; settle: (leased: readonly ActivityWork[]) => void } | undefined) | undefined;
+  /** Activity results handed over in memory, taken by the instance's next turn (see pending-results.ts). */
+  pendingResults?: PendingResults | undefined;
 }
 
 export class TurnTimeoutError extends Error {
@@ -50,9 +53,13 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
   for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
     const now = deps.clock();
     const snapshot = deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
-    if (!snapshot) return { kind: "gone" };
-    if (snapshot.inbox.length === 0 && !(retryStalled && snapshot.instance.status === "STALLED")) return { kind: "idle" };
-    const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now, snapshot.fold, retryStalled);
+    if (!snapshot) {
+      deps.pendingResults?.forget(instanceId);
+      return { kind: "gone" };
+    }
+    const inbox = withPendingResults(deps, instanceId, snapshot.inbox);
+    if (inbox.length === 0 && !(retryStalled && snapshot.instance.status === "STALLED")) return { kind: "idle" };
+    const prepared = prepareTurn(instanceId, snapshot.history, inbox, now, snapshot.fold, retryStalled);
     if (prepared.disposition === "wait") return { kind: "idle" };
 
     const name = prepared.workflowName ?? snapshot.instance.name;
@@ -65,6 +72,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     let outcome: TurnOutcome;
     let committed;
     let reservation: ReturnType<NonNullable<StepDeps["reserveActivities"]>>;
+    let consumedActivities: number[] = [];
     try {
       const result = worker && await withTimeout(
         worker.executeOrchestration({
@@ -80,11 +88,14 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
       outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId, traceContext: span.context });
       const scheduling = outcome.effects.reduce((n, effect) => (effect.kind === "scheduleActivity" ? n + 1 : n), 0);
       reservation = scheduling > 0 ? deps.reserveActivities?.(scheduling) : undefined;
+      const consumed = outcome.inboxKept ? [] : prepared.consumedSeqs;
+      consumedActivities = consumed.filter((seq) => seq < 0).map((seq) => -seq);
       const commit = {
         instanceId,
         expectedVersion: snapshot.instance.version,
         historyLength: snapshot.history.length,
-        consumedSeqs: outcome.inboxKept ? [] : prepared.consumedSeqs,
+        consumedSeqs: consumedActivities.length > 0 ? consumed.filter((seq) => seq > 0) : consumed,
+        consumedActivities,
         outcome,
         now: deps.clock(),
         loaded: snapshot.instance,
@@ -100,18 +111,34 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     }
     if (deps.tracer.recording) span.end(turnEnd(prepared.pastEvents, prepared.newEvents, outcome, committed.kind === "conflict" ? committed.reason : undefined));
     if (committed.kind === "committed") {
+      if (consumedActivities.length > 0) deps.pendingResults?.remove(instanceId, consumedActivities);
       deps.store.rememberTurn(instanceId, snapshot.instance.version + 1, snapshot.history, outcome);
       return {
         kind: "committed",
         outcome,
         touchedInstanceIds: committed.touchedInstanceIds,
-        inboxFull: snapshot.inbox.length >= deps.inboxBatchMax,
+        inboxFull: inbox.length >= deps.inboxBatchMax,
         leased: committed.leased.length,
       };
     }
     lastConflict = committed.reason;
   }
   return { kind: "conflict", reason: lastConflict };
+}
+
+/**
+ * The inbox rows, then the results waiting in memory whose activity row still exists (a row
+ * that is gone was answered otherwise, or its instance finished or continued as new: the
+ * result is stale and forgotten). A result goes to the engine as an inbox item whose `seq` is
+ * its activity row's, negated, so that the commit deletes the activity row, not an inbox row.
+ */
+function withPendingResults(deps: StepDeps, instanceId: string, inbox: InboxItem[]): InboxItem[] {
+  const waiting = deps.pendingResults?.peek(instanceId, deps.inboxBatchMax - inbox.length) ?? [];
+  if (waiting.length === 0) return inbox;
+  const stale = waiting.filter((r) => !deps.store.activityExists(r.activitySeq));
+  if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
+  const live = stale.length > 0 ? waiting.filter((r) => !stale.includes(r)) : waiting;
+  return [...inbox, ...live.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
 }
 
 /** What a turn's span reports: a finished execution (or a continued one) ends the run's span. */

@@ -12,6 +12,7 @@ import { type EngineObserver, silentObserver } from "./engine-observer.js";
 import { InstanceQueries } from "./instance-queries.js";
 import { InstanceWatch } from "./instance-watch.js";
 import { type RetentionPolicy, RetentionSweeper } from "./retention-sweeper.js";
+import { PendingResults } from "./pending-results.js";
 import { propagatingTracer, type WorkflowTracer } from "./tracing.js";
 import { TurnScheduler } from "./turn-scheduler.js";
 import { WorkerSet } from "./worker.js";
@@ -51,6 +52,8 @@ export class WorkflowEngine {
     const observer = options.observer ?? silentObserver;
     const tracer = options.tracer ?? propagatingTracer;
     const backlogMax = options.backlogMax ?? limits.backlogMaxDefault;
+    // Activity results reach the next turn in memory and are recorded by its commit.
+    const pendingResults = new PendingResults();
     const newExecutionId = () => randomUUID().replaceAll("-", "");
     this.workers = new WorkerSet((kind, name) => logger.warn(
       { [kind]: name },
@@ -68,6 +71,7 @@ export class WorkflowEngine {
       activityConcurrencyMax: limits.activityConcurrencyMax,
       onResultDelivered: (id) => this.scheduler.notify(id),
       onPendingDropped: () => this.scheduler.admitMore(),
+      pendingResults,
       observer,
       tracer,
     });
@@ -83,6 +87,7 @@ export class WorkflowEngine {
       turnConcurrencyMax: limits.turnConcurrencyMax,
       onActivitiesQueued: () => this.dispatcher.pump(),
       reserveActivities: (count) => this.dispatcher.reserve(count),
+      pendingResults,
       activitiesPending: () => this.dispatcher.pending,
       onActivitiesScheduled: (count) => this.dispatcher.scheduled(count),
       onCommitted: (ids) => {
@@ -130,6 +135,8 @@ export class WorkflowEngine {
     this.state = "stopping";
     this.watch.close();
     await Promise.all([this.scheduler.stop(), this.dispatcher.stop(graceMs), this.sweeper?.stop()]);
+    // Results no turn recorded yet are written, so their activities do not run again.
+    await this.dispatcher.recordPending();
     this.state = "stopped";
   }
 }

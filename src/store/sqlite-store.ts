@@ -84,6 +84,11 @@ export interface TurnCommit {
   /** History length at load time; appended events are numbered from here. */
   historyLength: number;
   consumedSeqs: readonly number[];
+  /**
+   * Activity rows whose results this turn took in memory (not from the inbox): deleted in
+   * this commit, which conflicts if one is gone (its result was recorded otherwise).
+   */
+  consumedActivities?: readonly number[] | undefined;
   outcome: TurnOutcome;
   now: number;
   /**
@@ -647,6 +652,11 @@ export class SqliteStore {
     };
   }
 
+  /** Whether an activity's queue row still exists (a result held in memory is still wanted). */
+  activityExists(seq: number): boolean {
+    return this.stmt.activityExists.get(seq) !== undefined;
+  }
+
   /** Activities queued or running (one index count; the dispatcher re-syncs its tally with it). */
   countActivities(): number {
     return (this.stmt.countActivities.get() as { n: number }).n;
@@ -685,6 +695,11 @@ export class SqliteStore {
     for (const seq of commit.consumedSeqs) deleted += this.stmt.deleteInbox.run(seq, instanceId).changes;
     if (deleted !== commit.consumedSeqs.length) {
       throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
+    }
+    for (const activitySeq of commit.consumedActivities ?? []) {
+      if (this.stmt.deleteActivity.run(activitySeq).changes === 0) {
+        throw new ConflictError(`the result of activity #${activitySeq} of '${instanceId}' was already recorded`);
+      }
     }
 
     let seq = commit.historyLength;

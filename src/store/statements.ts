@@ -83,6 +83,7 @@ export const storeSql = {
       ORDER BY seq LIMIT @limit)
     RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, propagated, attempts`,
   getActivity: "SELECT instance_id, execution_id FROM activities WHERE seq = ?",
+  activityExists: "SELECT 1 AS present FROM activities WHERE seq = ?",
   deleteActivity: "DELETE FROM activities WHERE seq = ?",
   deleteActivitiesOf: "DELETE FROM activities WHERE instance_id = ?",
   releaseAllLeases: "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_expires_at IS NOT NULL",
