@@ -507,9 +507,13 @@ export class SqliteStore {
 
   // -- Turns --------------------------------------------------------------------------
 
-  /** Loads what a turn needs: the row, the committed history and the visible inbox rows. */
+  /**
+   * Loads what a turn needs: the row, the committed history and the visible inbox rows. No
+   * transaction is needed to read them consistently: every write of this database runs on
+   * this connection, on this thread (one process per file), never while this runs.
+   */
   loadTurn(instanceId: string, now: number, inboxLimit: number): TurnSnapshot | undefined {
-    return this.atomic.deferred((): TurnSnapshot | undefined => {
+    return this.watched((): TurnSnapshot | undefined => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
       const where = `instance '${instanceId}'`;
