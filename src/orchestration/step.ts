@@ -73,6 +73,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     let committed;
     let reservation: ReturnType<NonNullable<StepDeps["reserveActivities"]>>;
     let consumedActivities: number[] = [];
+    let keptActivities: number[] = [];
     try {
       const result = worker && await withTimeout(
         worker.executeOrchestration({
@@ -90,12 +91,21 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
       reservation = scheduling > 0 ? deps.reserveActivities?.(scheduling) : undefined;
       const consumed = outcome.inboxKept ? [] : prepared.consumedSeqs;
       consumedActivities = consumed.filter((seq) => seq < 0).map((seq) => -seq);
+      // A turn that keeps its events queued (a stall) writes the results it held to the
+      // inbox, behind what is queued there and ahead of what comes later, and durably.
+      const keptResults = outcome.inboxKept ? inbox.filter((item) => item.seq < 0).map((item) => ({
+        activitySeq: -item.seq,
+        executionId: item.executionId ?? "",
+        event: item.event,
+      })) : [];
+      keptActivities = keptResults.map((r) => r.activitySeq);
       const commit = {
         instanceId,
         expectedVersion: snapshot.instance.version,
         historyLength: snapshot.history.length,
         consumedSeqs: consumedActivities.length > 0 ? consumed.filter((seq) => seq > 0) : consumed,
         consumedActivities,
+        keptResults,
         outcome,
         now: deps.clock(),
         loaded: snapshot.instance,
@@ -111,7 +121,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     }
     if (deps.tracer.recording) span.end(turnEnd(prepared.pastEvents, prepared.newEvents, outcome, committed.kind === "conflict" ? committed.reason : undefined));
     if (committed.kind === "committed") {
-      if (consumedActivities.length > 0) deps.pendingResults?.remove(instanceId, consumedActivities);
+      if (consumedActivities.length + keptActivities.length > 0) deps.pendingResults?.remove(instanceId, [...consumedActivities, ...keptActivities]);
       deps.store.rememberTurn(instanceId, snapshot.instance.version + 1, snapshot.history, outcome);
       return {
         kind: "committed",

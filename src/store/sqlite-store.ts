@@ -89,6 +89,11 @@ export interface TurnCommit {
    * this commit, which conflicts if one is gone (its result was recorded otherwise).
    */
   consumedActivities?: readonly number[] | undefined;
+  /**
+   * Results held in memory that this turn leaves queued (a stalled turn keeps its events):
+   * written to the inbox, in the order the turn saw them, with their activity rows deleted.
+   */
+  keptResults?: readonly { activitySeq: number; executionId: string; event: HistoryEvent }[] | undefined;
   outcome: TurnOutcome;
   now: number;
   /**
@@ -704,6 +709,12 @@ export class SqliteStore {
       if (this.stmt.deleteActivity.run(activitySeq).changes === 0) {
         throw new ConflictError(`the result of activity #${activitySeq} of '${instanceId}' was already recorded`);
       }
+    }
+    for (const kept of commit.keptResults ?? []) {
+      if (this.stmt.deleteActivity.run(kept.activitySeq).changes === 0) {
+        throw new ConflictError(`the result of activity #${kept.activitySeq} of '${instanceId}' was already recorded`);
+      }
+      this.insertInbox(instanceId, now, kept.executionId, kept.event);
     }
 
     let seq = commit.historyLength;

@@ -148,22 +148,25 @@ describe("concurrency", () => {
 
 describe("a pause racing an activity result", () => {
   it("a suspension that arrives in the same turn as an activity result leaves the instance SUSPENDED, not FAILED", async () => {
-    // The race the long torture hit: the inbox holds [taskCompleted(1), executionSuspended] when
-    // the turn loads, so the workflow schedules its next activity in the turn that suspends it.
-    // Made deterministic here: the suspension is queued in the same write as the result.
+    // The race the long torture hit: the turn loads [taskCompleted(1), executionSuspended], so
+    // the workflow schedules its next activity in the turn that suspends it. Made deterministic
+    // here: the suspension is queued the moment the first activity's result is handed over
+    // (it reaches the next turn in memory, the suspension from the inbox: one turn takes both).
     const dir = mkdtempSync(join(tmpdir(), "workflowd-suspend-race-"));
     const wd = await createWorkflowd({ dbPath: join(dir, "race.db"), workflows: registerTorture });
     try {
       const store = wd.store;
-      const original = store.completeActivity.bind(store);
+      const runtime = wd.engine.workers.forActivity("tMix")!;
+      const original = runtime.executeActivity.bind(runtime);
       let raced = false;
-      vi.spyOn(store, "completeActivity").mockImplementation((seq, event, now) => {
-        const delivered = original(seq, event, now);
+      vi.spyOn(runtime, "executeActivity").mockImplementation(async (request) => {
+        const result = await original(request);
         if (!raced) {
           raced = true;
+          const now = Date.now();
           store.enqueue("suspend-race", newEvent({ kind: "executionSuspended", input: "paused by the test" }, now), now);
         }
-        return delivered;
+        return result;
       });
       const get = async () => JSON.parse((await wd.app.inject({ method: "GET", url: "/v1.0/workflows/dapr/suspend-race" })).body);
       const started = await wd.app.inject({ method: "POST", url: "/v1.0/workflows/dapr/slowChain/start?instanceID=suspend-race", payload: { acc: 1, steps: 3 } });
