@@ -23,6 +23,7 @@ import type { Logger } from "pino";
 import type { TurnOutcome } from "../engine/turn.js";
 import { limits } from "../limits.js";
 import type { EngineObserver } from "./engine-observer.js";
+import { IdQueue } from "./id-queue.js";
 import { runStep, type StepDeps, type StepResult } from "./step.js";
 import { WorkerUnavailableError } from "./worker.js";
 
@@ -42,9 +43,9 @@ export interface TurnSchedulerDeps extends StepDeps {
 
 export class TurnScheduler {
   /** Instances under way with new events: they run first. */
-  private readonly continuing = new Set<string>();
+  private readonly continuing = new IdQueue();
   /** New starts and recovered instances: every `freshShare`-th free slot, or when nothing continues. */
-  private readonly fresh = new Set<string>();
+  private readonly fresh = new IdQueue();
   private picks = 0;
   private readonly running = new Map<string, Promise<void>>();
   /** Instances notified while their turn was running: they run again afterwards. */
@@ -61,6 +62,8 @@ export class TurnScheduler {
   private readonly stalledRetries = new Set<string>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /** Inbox rows visible up to this time were found (recovery, the last wake-up) or announced by their writers. */
+  private scannedUpTo = 0;
   private stopped = false;
 
   constructor(private readonly deps: TurnSchedulerDeps) {
@@ -74,6 +77,7 @@ export class TurnScheduler {
   start(): void {
     const now = this.deps.clock();
     for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.fresh.add(id);
+    this.scannedUpTo = now;
     this.armWake(this.deps.store.nextVisibleAt(now));
     this.pump();
   }
@@ -131,7 +135,12 @@ export class TurnScheduler {
     this.wakeAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock();
     try {
-      for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.notify(id);
+      // Only what became visible since the last look (a clock that stepped back looks again at everything).
+      const due = now >= this.scannedUpTo
+        ? this.deps.store.instancesDueBetween(this.scannedUpTo, now)
+        : this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER);
+      for (const id of due) this.notify(id);
+      this.scannedUpTo = now;
       this.armWake(this.deps.store.nextVisibleAt(now));
     } catch (error) {
       // A storage fault must not lose the wake-up (nor crash the process from a timer).
@@ -161,9 +170,7 @@ export class TurnScheduler {
     const admitFresh = this.fresh.size > 0 && this.deps.activitiesPending() < limits.activitiesPendingForNewTurnsMax;
     const freshTurn = ++this.picks % limits.freshShare === 0;
     const queue = admitFresh && (freshTurn || this.continuing.size === 0) ? this.fresh : this.continuing;
-    const id = queue.values().next().value as string | undefined;
-    if (id !== undefined) queue.delete(id);
-    return id;
+    return queue.shift();
   }
 
   /** Pending activities fell: new instances may be admitted again. */

@@ -573,6 +573,15 @@ export class SqliteStore {
     return (this.stmt.dueInstances.all(now, limit) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
+  /**
+   * Instances with rows that became visible in (`after`, `upTo`]: a timer wake-up reads only
+   * these (rows visible when they were written were announced by their writer), so it costs
+   * what fired, not the whole backlog (a full scan took 273 ms at 200,000 queued starts).
+   */
+  instancesDueBetween(after: number, upTo: number): string[] {
+    return (this.stmt.dueInstancesBetween.all(after, upTo) as { instance_id: string }[]).map((r) => r.instance_id);
+  }
+
   /** When the next not-yet-visible inbox row (a timer) becomes visible. */
   nextVisibleAt(now: number): number | undefined {
     const row = this.stmt.nextVisible.get(now) as { at: number | null };

@@ -65,6 +65,7 @@ export const storeSql = {
   deleteInboxOf: "DELETE FROM inbox WHERE instance_id = ?",
   // Pinned: without statistics SQLite prefers scanning inbox_by_instance for the DISTINCT.
   dueInstances: "SELECT DISTINCT instance_id FROM inbox INDEXED BY inbox_by_visible_at WHERE visible_at <= ? LIMIT ?",
+  dueInstancesBetween: "SELECT DISTINCT instance_id FROM inbox INDEXED BY inbox_by_visible_at WHERE visible_at > ? AND visible_at <= ?",
   nextVisible: "SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?",
   insertActivity: `
     INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated) VALUES (?, ?, ?, ?, ?, ?, ?)

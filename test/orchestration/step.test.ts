@@ -222,16 +222,16 @@ describe("TurnScheduler via WorkflowEngine", () => {
 
   it("keeps a timer's wake-up when the store fails while reading due timers", async () => {
     const store = newStore();
-    // Fault injection on the real store: once armed, the next two reads of due instances fail.
-    const dueInstanceIds = store.dueInstanceIds.bind(store);
+    // Fault injection on the real store: once armed, the next two reads of due timers fail.
+    const instancesDueBetween = store.instancesDueBetween.bind(store);
     let armed = false;
     let failures = 0;
-    store.dueInstanceIds = (now, limit) => {
+    store.instancesDueBetween = (after, upTo) => {
       if (armed && failures < 2) {
         failures++;
         throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
       }
-      return dueInstanceIds(now, limit);
+      return instancesDueBetween(after, upTo);
     };
     const engine = new WorkflowEngine({ store, logger: silent });
     engines.push(engine);
