@@ -39,11 +39,21 @@ export function startSdkWorker(grpcPort) {
   const child = spawn(process.execPath, [workerJs, String(grpcPort)], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const ready = new Promise((resolve, reject) => {
+    // The SDK logs a line per work item: keep only the last 64 KiB (for an error message), and
+    // look for "ready" only until it came (scanning all the output on every chunk was
+    // quadratic, and ate a quarter of the server's CPU in the gRPC runs).
+    let ready_ = false;
+    const keep = (chunk) => {
+      output = (output + chunk).slice(-65_536);
+    };
     child.stdout.setEncoding("utf8").on("data", (chunk) => {
-      output += chunk;
-      if (output.includes("ready")) resolve();
+      keep(chunk);
+      if (!ready_ && output.includes("ready")) {
+        ready_ = true;
+        resolve();
+      }
     });
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
+    child.stderr.setEncoding("utf8").on("data", keep);
     child.once("exit", (code) => reject(new Error(`SDK worker exited (${code}) before it was ready: ${output}`)));
   });
   const stop = async () => {
