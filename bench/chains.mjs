@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import { createWorkflowd } from "../dist/src/app.js";
 import { measureCeiling, ofCeiling } from "./lib/ceiling.mjs";
-import { registerChain, runChains, startSdkWorker, steps } from "./lib/chain.mjs";
-import { check, durabilityLine, fmt, header, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
+import { registerChain, runChains, steps, withSdkWorker } from "./lib/chain.mjs";
+import { durabilityLine, fmt, header, runScript, table, tempDir, verdict } from "./lib/common.mjs";
 
 const inProcessCount = Number(process.argv[2] ?? 10_000);
 const grpcCount = Number(process.argv[3] ?? 1_000);
@@ -40,24 +40,7 @@ runScript("chains", async () => {
 
     // -- @dapr/dapr worker over gRPC ----------------------------------------------------
     const grpcDb = join(dir, "grpc.db");
-    const remote = await createWorkflowd({ dbPath: grpcDb });
-    const grpcPort = await remote.grpc.listen("127.0.0.1", 0);
-    const worker = startSdkWorker(grpcPort);
-    let viaGrpc;
-    try {
-      await worker.ready;
-      for (let waited = 0; remote.engine.workers.size === 0; waited += 20) {
-        check(waited < 10_000, "the SDK worker did not connect within 10 s");
-        await sleep(20);
-      }
-      viaGrpc = await runChains(remote, grpcDb, { prefix: "sdk-", workflowName: "sdkBenchChain", count: grpcCount, timeoutMs: 60_000 });
-    } catch (error) {
-      console.error(`SDK worker output:\n${worker.output()}`);
-      throw error;
-    } finally {
-      await worker.stop();
-      await remote.app.close();
-    }
+    const viaGrpc = await withSdkWorker(grpcDb, (remote) => runChains(remote, grpcDb, { prefix: "sdk-", workflowName: "sdkBenchChain", count: grpcCount, timeoutMs: 60_000 }));
 
     const rate = (r) => (r.count * 1000) / r.elapsedMs;
     table(

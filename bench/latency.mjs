@@ -17,8 +17,8 @@
 import { join } from "node:path";
 import { createWorkflowd } from "../dist/src/app.js";
 import { measureCeiling } from "./lib/ceiling.mjs";
-import { idOf, outputOf, registerChain, seedOf, startSdkWorker } from "./lib/chain.mjs";
-import { check, DbView, durabilityLine, fmt, header, percentile, runScript, sleep, table, tempDir, terminal, verdict } from "./lib/common.mjs";
+import { idOf, outputOf, registerChain, seedOf, withSdkWorker } from "./lib/chain.mjs";
+import { check, DbView, durabilityLine, fmt, header, percentile, runScript, table, tempDir, terminal, verdict } from "./lib/common.mjs";
 
 const runs = Number(process.argv[2] ?? 200);
 const warmup = Number(process.argv[3] ?? 30);
@@ -86,24 +86,7 @@ runScript("latency", async () => {
 
     // -- @dapr/dapr worker over gRPC ----------------------------------------------------
     const grpcDb = join(dir, "grpc.db");
-    const remote = await createWorkflowd({ dbPath: grpcDb });
-    const grpcPort = await remote.grpc.listen("127.0.0.1", 0);
-    const worker = startSdkWorker(grpcPort);
-    let viaGrpc;
-    try {
-      await worker.ready;
-      for (let waited = 0; remote.engine.workers.size === 0; waited += 20) {
-        check(waited < 10_000, "the SDK worker did not connect within 10 s");
-        await sleep(20);
-      }
-      viaGrpc = await measure(remote, grpcDb, "sdkBenchChain");
-    } catch (error) {
-      console.error(`SDK worker output:\n${worker.output()}`);
-      throw error;
-    } finally {
-      await worker.stop();
-      await remote.app.close();
-    }
+    const viaGrpc = await withSdkWorker(grpcDb, (remote) => measure(remote, grpcDb, "sdkBenchChain"));
 
     const floorMs = ceiling.commitP50Ms * commitsPerChainFloor;
     // Whole milliseconds on the server's clock, two decimals on performance.now().

@@ -98,3 +98,29 @@ export async function runChains(wd, dbPath, { prefix, workflowName, count, timeo
     view.close();
   }
 }
+
+/**
+ * Runs `work(remote)` against a workflowd (file DB `dbPath`, no in-process workflows) served by
+ * one @dapr/dapr worker process connected over gRPC; prints the worker's output if it fails,
+ * and stops both either way.
+ */
+export async function withSdkWorker(dbPath, work) {
+  const { createWorkflowd } = await import("../../dist/src/app.js");
+  const remote = await createWorkflowd({ dbPath });
+  const worker = startSdkWorker(await remote.grpc.listen("127.0.0.1", 0));
+  try {
+    await worker.ready;
+    for (let waited = 0; remote.engine.workers.size === 0; waited += 20) {
+      if (waited >= 10_000) throw new Error("the SDK worker did not connect within 10 s");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return await work(remote);
+  } catch (error) {
+    console.error(`SDK worker output:\n${worker.output()}`);
+    throw error;
+  } finally {
+    await worker.stop();
+    await remote.app.close();
+  }
+}
+

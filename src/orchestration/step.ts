@@ -89,23 +89,14 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
       outcome = applyTurn(prepared, result, { now: deps.clock(), newExecutionId: deps.newExecutionId, traceContext: span.context });
       const scheduling = outcome.effects.reduce((n, effect) => (effect.kind === "scheduleActivity" ? n + 1 : n), 0);
       reservation = scheduling > 0 ? deps.reserveActivities?.(scheduling) : undefined;
-      const consumed = outcome.inboxKept ? [] : prepared.consumedSeqs;
-      consumedActivities = consumed.filter((seq) => seq < 0).map((seq) => -seq);
-      // A turn that keeps its events queued (a stall) writes the results it held to the
-      // inbox, behind what is queued there and ahead of what comes later, and durably.
-      const keptResults = outcome.inboxKept ? inbox.filter((item) => item.seq < 0).map((item) => ({
-        activitySeq: -item.seq,
-        executionId: item.executionId ?? "",
-        event: item.event,
-      })) : [];
-      keptActivities = keptResults.map((r) => r.activitySeq);
+      const taken = takenFromQueues(inbox, prepared.consumedSeqs, outcome.inboxKept === true);
+      consumedActivities = taken.consumedActivities;
+      keptActivities = taken.keptResults.map((r) => r.activitySeq);
       const commit = {
         instanceId,
         expectedVersion: snapshot.instance.version,
         historyLength: snapshot.history.length,
-        consumedSeqs: consumedActivities.length > 0 ? consumed.filter((seq) => seq > 0) : consumed,
-        consumedActivities,
-        keptResults,
+        ...taken,
         outcome,
         now: deps.clock(),
         loaded: snapshot.instance,
@@ -149,6 +140,24 @@ function withPendingResults(deps: StepDeps, instanceId: string, inbox: InboxItem
   if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
   const live = stale.length > 0 ? waiting.filter((r) => !stale.includes(r)) : waiting;
   return [...inbox, ...live.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
+}
+
+/**
+ * What the commit removes from the queues: the inbox rows the turn consumed, the activity rows
+ * whose results it took from memory (negative seqs, see `withPendingResults`), and, when the
+ * turn keeps its events queued (a stall), the results it held, to be written to the inbox
+ * (behind what is queued there, ahead of what comes later, and durably).
+ */
+function takenFromQueues(inbox: readonly InboxItem[], consumedSeqs: readonly number[], kept: boolean) {
+  if (kept) {
+    const keptResults = inbox.filter((item) => item.seq < 0).map((item) => ({ activitySeq: -item.seq, executionId: item.executionId ?? "", event: item.event }));
+    return { consumedSeqs: [] as number[], consumedActivities: [] as number[], keptResults };
+  }
+  return {
+    consumedSeqs: consumedSeqs.filter((seq) => seq > 0),
+    consumedActivities: consumedSeqs.filter((seq) => seq < 0).map((seq) => -seq),
+    keptResults: [],
+  };
 }
 
 /** What a turn's span reports: a finished execution (or a continued one) ends the run's span. */

@@ -63,7 +63,7 @@ describe("the database invariant checker", () => {
       ["a lost activity", "DELETE FROM activities WHERE instance_id = 'busy'; DELETE FROM inbox WHERE instance_id = 'busy'", /busy .*task \d+ \(tMix\) is unanswered, with no activity row and no queued result: lost/],
       ["a duplicate result", "INSERT INTO history SELECT instance_id, (SELECT max(seq) + 1 FROM history WHERE instance_id = 'done'), event FROM history WHERE instance_id = 'done' AND json_extract(event, '$.kind') = 'taskCompleted' LIMIT 1",
         /done .*(answered 2 times|history goes on after executionCompleted)/],
-      ["a gap in history", "UPDATE history SET seq = seq + 100 WHERE instance_id = 'waiting' AND seq = 2", /waiting .*history seq 102 at position 2/],
+      ["a gap in history", "UPDATE history SET seq = seq + 100 WHERE instance_id = 'waiting' AND seq = 2", /waiting .*history seq 102 at position \d+: not 0..n-1 without gaps/],
       ["an orphan inbox row", "INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES ('ghost', 0, NULL, '{\"kind\":\"eventRaised\",\"eventId\":-1,\"timestamp\":0,\"name\":\"x\"}')", /ghost: 1 orphan inbox rows/],
       ["leftovers of a finished instance", "INSERT INTO activities (instance_id, execution_id, task_id, name) SELECT instance_id, execution_id, 99, 'tMix' FROM instances WHERE instance_id = 'done'", /done \(COMPLETED\): 1 activity rows left for a finished instance/],
       ["a child result that never reached its parent", "UPDATE instances SET status = 'COMPLETED' WHERE instance_id = 'parent:0001'", /parent .*child parent:0001 \(action 1\) is COMPLETED, but its result never reached the parent: lost/],
