@@ -11,8 +11,13 @@ export const limits = {
    * this size, each a single commit, instead of one unbounded replay.
    */
   inboxBatchMax: 1000,
-  /** Turns running at once across all instances (one per instance at any time). */
-  turnConcurrencyMax: 64,
+  /**
+   * Turns running at once across all instances (one per instance at any time). A turn holds
+   * its slot until its group commit is on disk, so this bounds how many turns share a group:
+   * 256 gave 10,000 chains started together 777–860/s against 607–671/s at 64 (the same build
+   * and machine, back to back).
+   */
+  turnConcurrencyMax: 256,
   /**
    * Active instances kept hot between steps (LRU): the committed history and its fold in the
    * store, and the live replay of an in-process workflow, so a step neither re-reads nor
