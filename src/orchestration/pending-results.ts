@@ -5,7 +5,9 @@
  * the result and the activity runs again after the restart (activities are at least once,
  * and history still gets exactly one result: the commit that records it deletes the row, and
  * a result whose row is gone is dropped). On a clean stop the results still here are written
- * the old way (`drain`), so nothing runs twice.
+ * the old way (`drain`), so nothing runs twice. A result that waits here longer than the
+ * activity lease (its instance cannot run a turn: no worker serves its workflow) lets the
+ * lease expire and the activity run again; the second result for the same row is dropped.
  */
 import type { HistoryEvent } from "../engine/history.js";
 
