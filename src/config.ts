@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CommandLineError, ignoredDaprdFlags, parseCommandLine } from "./command-line.js";
-import { type DaprConfiguration, parseDaprConfiguration, type RetentionPolicy, type TracingSettings } from "./dapr-configuration.js";
+import { type DaprConfiguration, parseDaprConfiguration, type RetentionPolicy, tracingOff, type TracingSettings } from "./dapr-configuration.js";
 import { limits } from "./limits.js";
 
 export interface Config {
@@ -122,9 +122,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   const tracing = configuration?.tracing;
   if (tracing && tracing.ignored.length > 0) notes.push(`--config: ignoring tracing settings workflowd does not apply: ${tracing.ignored.join(", ")} (it exports over OTLP only)`);
-  if (tracing && (tracing.samplingRate === 0 || !tracing.otel)) {
-    notes.push(`--config: spec.tracing records no spans (${tracing.samplingRate === 0 ? "samplingRate is 0" : "no otel.endpointAddress"}); callers' trace contexts are still handed on to workers`);
-  }
+  const off = tracing && tracingOff(tracing);
+  if (off) notes.push(`--config: spec.tracing records no spans (${off}); callers' trace contexts are still handed on to workers`);
   if (parsed.ignored.length > 0) notes.push(`ignoring daprd flags that do not apply to workflowd: ${parsed.ignored.map((f) => `--${f}`).join(", ")}`);
   if (values.get("log-as-json") === "false") notes.push("--log-as-json=false: workflowd writes JSON log lines only");
 

@@ -24,6 +24,13 @@ export interface TracingSettings {
   ignored: string[];
 }
 
+/** Why `spec.tracing` records no spans ("samplingRate is 0", "no otel.endpointAddress"), or undefined when it exports them. */
+export function tracingOff(settings: TracingSettings): string | undefined {
+  if (settings.samplingRate <= 0) return "samplingRate is 0";
+  if (!settings.otel) return "no otel.endpointAddress";
+  return undefined;
+}
+
 export interface DaprConfiguration {
   retention: RetentionPolicy | undefined;
   tracing: TracingSettings | undefined;

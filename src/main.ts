@@ -12,10 +12,11 @@ async function main(): Promise<void> {
   // The server's modules are loaded here rather than at the top: the CLI commands (below)
   // never use them, and loading Fastify, gRPC, SQLite and the YAML parser would add ~0.5 s
   // to every command.
-  const [{ pino }, { createWorkflowd }, { loadConfig }, { loadWorkflowsModule }, { version }] = await Promise.all([
+  const [{ pino }, { createWorkflowd }, { loadConfig }, { tracingOff }, { loadWorkflowsModule }, { version }] = await Promise.all([
     import("pino"),
     import("./app.js"),
     import("./config.js"),
+    import("./dapr-configuration.js"),
     import("./runtime/load-workflows.js"),
     import("./version.js"),
   ]);
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     db: config.dbPath,
     ...store.settings(),
     ...(config.retention ? { retention: config.retention } : {}),
-    ...(config.tracing?.otel && config.tracing.samplingRate > 0
+    ...(config.tracing?.otel && !tracingOff(config.tracing)
       ? { tracing: { samplingRate: config.tracing.samplingRate, exportTo: `${config.tracing.otel.endpointAddress} (OTLP/${config.tracing.otel.protocol})` } }
       : {}),
     workflows: loaded.workflowNames(),

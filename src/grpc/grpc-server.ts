@@ -41,7 +41,7 @@ export class GrpcServer {
   private readonly server: Server;
   private readonly streams: WorkerStreams;
 
-  constructor(private readonly options: GrpcServerOptions) {
+  constructor(options: GrpcServerOptions) {
     const messageBytesMax = options.messageBytesMax ?? limits.grpcMessageBytesMax;
     this.server = new Server({
       "grpc.max_receive_message_length": messageBytesMax,

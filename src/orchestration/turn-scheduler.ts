@@ -50,9 +50,8 @@ export class TurnScheduler {
   private readonly running = new Map<string, Promise<void>>();
   /** Instances notified while their turn was running: they run again afterwards. */
   private readonly again = new Set<string>();
-  private readonly parked = new Map<string, Set<string>>();
-  /** The workflow name each parked instance waits under (to unpark it when it is notified). */
-  private readonly parkedUnder = new Map<string, string>();
+  /** Instances no worker can run yet, with the workflow name they wait for. */
+  private readonly parked = new Map<string, string>();
   /** Workflow names whose "no worker" warning is due, if they are still unserved then. */
   private readonly unservedWarnings = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
@@ -84,7 +83,7 @@ export class TurnScheduler {
 
   /** Instances waiting for a turn: ready, running, or parked until a worker serves their workflow. */
   get backlog(): number {
-    return this.continuing.size + this.fresh.size + this.running.size + this.parkedUnder.size;
+    return this.continuing.size + this.fresh.size + this.running.size + this.parked.size;
   }
 
   /** A new instance was started: it waits for its first turn behind work under way (see above). */
@@ -99,11 +98,7 @@ export class TurnScheduler {
   notify(instanceId: string): void {
     if (this.stopped) return;
     // A parked instance runs when told (a terminate needs no worker); it parks again if it must.
-    const parkedName = this.parkedUnder.get(instanceId);
-    if (parkedName !== undefined) {
-      this.parkedUnder.delete(instanceId);
-      this.parked.get(parkedName)?.delete(instanceId);
-    }
+    this.parked.delete(instanceId);
     if (this.running.has(instanceId)) this.again.add(instanceId);
     else if (!this.fresh.has(instanceId)) this.continuing.add(instanceId);
     this.pump();
@@ -269,18 +264,16 @@ export class TurnScheduler {
    * warning follows only if no worker for the name has appeared a few seconds later.
    */
   private park(workflowName: string, instanceId: string): void {
-    let ids = this.parked.get(workflowName);
-    if (!ids) this.parked.set(workflowName, (ids = new Set()));
-    if (!ids.has(instanceId)) this.deps.logger.debug({ instanceId, workflowName }, "no worker serves this workflow yet; it waits");
-    ids.add(instanceId);
-    this.parkedUnder.set(instanceId, workflowName);
+    if (!this.parked.has(instanceId)) this.deps.logger.debug({ instanceId, workflowName }, "no worker serves this workflow yet; it waits");
+    this.parked.set(instanceId, workflowName);
     if (this.unservedWarnings.has(workflowName)) return;
     const timer = setTimeout(() => {
       this.unservedWarnings.delete(workflowName);
-      const waiting = this.parked.get(workflowName);
-      if (!waiting || waiting.size === 0) return;
+      let waiting = 0;
+      for (const name of this.parked.values()) if (name === workflowName) waiting++;
+      if (waiting === 0) return;
       this.deps.logger.warn(
-        { workflowName, waiting: waiting.size, afterMs: limits.unservedWorkflowWarnMs },
+        { workflowName, waiting, afterMs: limits.unservedWorkflowWarnMs },
         "no worker serves this workflow: its instances wait until an SDK app that runs it connects (or a workflows module registers it)",
       );
     }, limits.unservedWorkflowWarnMs);
@@ -307,14 +300,13 @@ export class TurnScheduler {
   }
 
   private unparkServed(): void {
-    for (const [name, ids] of this.parked) {
-      if (!this.deps.workers.forWorkflow(name)) continue;
-      this.parked.delete(name);
-      for (const id of ids) {
-        this.parkedUnder.delete(id);
-        this.notify(id);
-      }
+    const served = new Map<string, boolean>();
+    const runnable: string[] = [];
+    for (const [id, name] of this.parked) {
+      if (!served.has(name)) served.set(name, this.deps.workers.forWorkflow(name) !== undefined);
+      if (served.get(name)) runnable.push(id);
     }
+    for (const id of runnable) this.notify(id); // notify takes it out of `parked`
   }
 
   /**

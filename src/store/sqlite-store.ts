@@ -14,7 +14,7 @@
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { ExecutionStarted, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
-import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus, terminalStatuses } from "../engine/state.js";
+import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../engine/state.js";
 import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
@@ -714,15 +714,15 @@ export class SqliteStore {
     if (deleted !== commit.consumedSeqs.length) {
       throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
     }
-    for (const activitySeq of commit.consumedActivities ?? []) {
+    // Results taken from memory: their activity rows go (one already gone was answered otherwise).
+    const takeActivityRow = (activitySeq: number) => {
       if (this.stmt.deleteActivity.run(activitySeq).changes === 0) {
         throw new ConflictError(`the result of activity #${activitySeq} of '${instanceId}' was already recorded`);
       }
-    }
+    };
+    for (const activitySeq of commit.consumedActivities ?? []) takeActivityRow(activitySeq);
     for (const kept of commit.keptResults ?? []) {
-      if (this.stmt.deleteActivity.run(kept.activitySeq).changes === 0) {
-        throw new ConflictError(`the result of activity #${kept.activitySeq} of '${instanceId}' was already recorded`);
-      }
+      takeActivityRow(kept.activitySeq);
       this.insertInbox(instanceId, now, kept.executionId, kept.event);
     }
 

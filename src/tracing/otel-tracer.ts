@@ -39,7 +39,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import type { TracingSettings } from "../dapr-configuration.js";
+import { tracingOff, type TracingSettings } from "../dapr-configuration.js";
 import type { ExecutionStarted, HistoryEvent, TimerCreated, WireValue } from "../engine/history.js";
 import type { SpanHandle, StartSpan, TurnEnd, TurnSpan, WorkflowTracer } from "../orchestration/tracing.js";
 
@@ -68,6 +68,11 @@ export function otlpExporter(otel: NonNullable<TracingSettings["otel"]>): SpanEx
 class PresetIdGenerator implements IdGenerator {
   private readonly random = new RandomIdGenerator();
   private preset: string | undefined;
+
+  /** A random span ID, not consumed by any span (one chosen ahead for a span to come). */
+  freshSpanId(): string {
+    return this.random.generateSpanId();
+  }
 
   generateTraceId(): string {
     return this.random.generateTraceId();
@@ -115,7 +120,7 @@ export class OtelTracer implements WorkflowTracer {
       kind: SpanKind.PRODUCER,
       attributes: taskAttributes("orchestration", workflowName, instanceId),
     }, contextOf(parent));
-    return { ...handle(span), workflowSpanId: new RandomIdGenerator().generateSpanId() };
+    return { ...handle(span), workflowSpanId: this.ids.freshSpanId() };
   }
 
   turn(workflowName: string, instanceId: string, start: ExecutionStarted | undefined): TurnSpan {
@@ -235,6 +240,6 @@ function findTimer(events: readonly HistoryEvent[], timerId: number): TimerCreat
  * above 0 and an endpoint are set; otherwise undefined (contexts are only handed on).
  */
 export function tracerFor(settings: TracingSettings | undefined, serviceName: string, serviceVersion: string): OtelTracer | undefined {
-  if (!settings?.otel || settings.samplingRate <= 0) return undefined;
+  if (!settings?.otel || tracingOff(settings)) return undefined;
   return new OtelTracer({ samplingRate: settings.samplingRate, exporter: otlpExporter(settings.otel), serviceName, serviceVersion });
 }

@@ -77,7 +77,7 @@ const allowed: Record<string, string[]> = {
   index: ["app", "runtime", "engine"],
   // The backup command opens the store directly: it runs no engine and no server.
   backup: ["config", "limits", "store"],
-  main: ["app", "backup", "cli", "config", "runtime", "version"],
+  main: ["app", "backup", "cli", "config", "dapr-configuration", "runtime", "version"],
 };
 
 describe("architecture", () => {
