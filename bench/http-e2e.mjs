@@ -33,7 +33,7 @@ async function e2e(dir, label, name, body, count, output) {
         if (res.status !== 202) throw new Error(`start ${id}: ${res.status} ${await res.text()}`);
         // Wait for this instance to finish (closed loop: each client runs one workflow at a time).
         for (;;) {
-          const state = store.getInstance(id);
+          const state = await store.getInstance(id);
           if (state && ["COMPLETED", "FAILED", "TERMINATED"].includes(state.status)) {
             check(state.status === "COMPLETED", `${id} ended ${state.status}`);
             check(state.output === output, `${id} output ${state.output}, expected ${output}`);

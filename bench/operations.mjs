@@ -183,8 +183,8 @@ async function main() {
       const ids = Object.fromEntries(kinds.map((k) => [k.key, randomUUID()]));
       const input = JSON.stringify(order);
       const waitFor = async (id, statuses, what) => {
-        for (let waited = 0; !statuses.includes(wd.store.getInstance(id)?.status); waited += 10) {
-          check(waited < 30_000, `template ${what}: ${wd.store.getInstance(id)?.status} after 30 s`);
+        for (let waited = 0; !statuses.includes((await wd.store.getInstance(id))?.status); waited += 10) {
+          check(waited < 30_000, `template ${what}: ${(await wd.store.getInstance(id))?.status} after 30 s`);
           await sleep(10);
         }
       };
@@ -196,7 +196,7 @@ async function main() {
         for (const k of kinds) await waitFor(ids[k.key], k.key.startsWith("approval") ? ["RUNNING"] : [k.expect], k.key);
         // The waiting ones: their activity done, nothing queued (history: started, scheduled, completed).
         for (const key of ["approvalTerminated", "approvalRunning", "approvalSuspended"]) {
-          for (let waited = 0; wd.store.getInstance(ids[key]).historyLength < 5; waited += 10) {
+          for (let waited = 0; (await wd.store.getInstance(ids[key])).historyLength < 5; waited += 10) {
             check(waited < 30_000, `template ${key}: its activity did not complete`);
             await sleep(10);
           }
@@ -206,8 +206,8 @@ async function main() {
         await s.pause(ids.approvalSuspended, "on hold");
         await waitFor(ids.approvalTerminated, ["TERMINATED"], "approvalTerminated");
         await waitFor(ids.approvalSuspended, ["SUSPENDED"], "approvalSuspended");
-        for (let waited = 0; Object.values(wd.store.queueDepths(Date.now())).some((depth) => depth > 0); waited += 10) {
-          check(waited < 30_000, `templates: work still queued after 30 s: ${JSON.stringify(wd.store.queueDepths(Date.now()))}`);
+        for (let waited = 0; Object.values(await wd.store.queueDepths(Date.now())).some((depth) => depth > 0); waited += 10) {
+          check(waited < 30_000, `templates: work still queued after 30 s: ${JSON.stringify(await wd.store.queueDepths(Date.now()))}`);
           await sleep(10);
         }
       } finally {
@@ -519,34 +519,36 @@ async function main() {
         const store = new SqliteStore({ path: dbPath, busyTimeoutMs: 5_000, hotHistoriesMax: 10_000 });
         try {
           const queries = new InstanceQueries(store);
-          const time = (fn) => {
+          const time = async (fn) => {
             const t0 = performance.now();
-            fn();
+            await fn();
             return performance.now() - t0;
           };
-          const many = (k, fn) => {
-            for (let i = 0; i < Math.min(50, k); i++) fn(i); // warm-up
-            return Array.from({ length: k }, (_, i) => time(() => fn(i)));
+          const many = async (k, fn) => {
+            for (let i = 0; i < Math.min(50, k); i++) await fn(i); // warm-up
+            const times = [];
+            for (let i = 0; i < k; i++) times.push(await time(() => fn(i)));
+            return times;
           };
-          ceiling.listFirst = many(n.ceilingList, (i) => check(queries.list({ statuses: [i % 2 ? "FAILED" : "RUNNING"], createdFrom: froms[i] }, 100, undefined).instances.length === 100, "ceiling list"));
-          const tokens = Array.from({ length: n.ceilingList }, (_, i) => queries.list({ statuses: ["RUNNING"], createdFrom: froms[i] }, 100, undefined).continuationToken);
-          ceiling.listFollow = many(n.ceilingList, (i) => queries.list({ statuses: ["RUNNING"], createdFrom: froms[i] }, 100, tokens[i]));
-          ceiling.listName = many(n.ceilingList, (i) => queries.list({ name: "sendInvoice", createdFrom: froms[i] }, 100, undefined));
-          ceiling.list3 = many(n.ceilingList, (i) => queries.list({ statuses: ["FAILED", "TERMINATED", "SUSPENDED"], createdFrom: froms[i] }, 100, undefined));
-          ceiling.listAll = many(n.ceilingList, () => queries.list({}, 100, undefined));
-          ceiling.counts = many(n.ceilingCounts, () => queries.counts({}));
-          ceiling.countsFrom = many(n.ceilingCounts, (i) => queries.counts({ createdFrom: froms[i] }));
-          ceiling.history = many(n.ceilingHistory, (i) => check(queries.history(batchIds[i % batchIds.length], 1_000, undefined).events.length === 1_000, "ceiling history"));
+          ceiling.listFirst = await many(n.ceilingList, async (i) => check((await queries.list({ statuses: [i % 2 ? "FAILED" : "RUNNING"], createdFrom: froms[i] }, 100, undefined)).instances.length === 100, "ceiling list"));
+          const tokens = await Promise.all(Array.from({ length: n.ceilingList }, async (_, i) => (await queries.list({ statuses: ["RUNNING"], createdFrom: froms[i] }, 100, undefined)).continuationToken));
+          ceiling.listFollow = await many(n.ceilingList, (i) => queries.list({ statuses: ["RUNNING"], createdFrom: froms[i] }, 100, tokens[i]));
+          ceiling.listName = await many(n.ceilingList, (i) => queries.list({ name: "sendInvoice", createdFrom: froms[i] }, 100, undefined));
+          ceiling.list3 = await many(n.ceilingList, (i) => queries.list({ statuses: ["FAILED", "TERMINATED", "SUSPENDED"], createdFrom: froms[i] }, 100, undefined));
+          ceiling.listAll = await many(n.ceilingList, () => queries.list({}, 100, undefined));
+          ceiling.counts = await many(n.ceilingCounts, () => queries.counts({}));
+          ceiling.countsFrom = await many(n.ceilingCounts, (i) => queries.counts({ createdFrom: froms[i] }));
+          ceiling.history = await many(n.ceilingHistory, async (i) => check((await queries.history(batchIds[i % batchIds.length], 1_000, undefined)).events.length === 1_000, "ceiling history"));
           // The same plus the route's conversion to the protobuf JSON mapping and JSON text (what HTTP adds besides transport).
-          ceiling.historyJson = many(n.ceilingHistory, (i) => JSON.stringify(queries.history(batchIds[i % batchIds.length], 1_000, undefined).events.map(historyEventJson)));
+          ceiling.historyJson = await many(n.ceilingHistory, async (i) => JSON.stringify((await queries.history(batchIds[i % batchIds.length], 1_000, undefined)).events.map(historyEventJson)));
           // The purge's selection (its first batch of 50 top-level matches), timed once; for the plan.
-          ceiling.purgeSelect = [time(() => store.listInstances({ statuses: ["COMPLETED"], createdTo: cutoff, rootsOnly: true }, undefined, 50))];
-          store.listInstances({ statuses: ["COMPLETED"], createdTo: cutoff, rootsOnly: true }, { createdAt: cutoff, instanceId: "z" }, 50);
+          ceiling.purgeSelect = [await time(() => store.listInstances({ statuses: ["COMPLETED"], createdTo: cutoff, rootsOnly: true }, undefined, 50))];
+          await store.listInstances({ statuses: ["COMPLETED"], createdTo: cutoff, rootsOnly: true }, { createdAt: cutoff, instanceId: "z" }, 50);
           // The statements the store prepared for these shapes (its private cache), for EXPLAIN QUERY PLAN.
           const shaped = store.shaped instanceof Map ? [...store.shaped.entries()] : [];
           for (const [key, statement] of shaped) plans[key] = statement.source;
         } finally {
-          store.close();
+          await store.close();
         }
       }
 

@@ -53,7 +53,7 @@ async function captureTemplate() {
     const wd = await createWorkflowd({ dbPath, workflows: (r) => r.registerWorkflow(benchHello).registerActivity(benchGreet) });
     try {
       await wd.engine.service.start("benchHello", "template-1", templateInput);
-      for (let waited = 0; wd.store.getInstance("template-1")?.status !== "COMPLETED"; waited += 10) {
+      for (let waited = 0; (await wd.store.getInstance("template-1"))?.status !== "COMPLETED"; waited += 10) {
         check(waited < 10_000, "the template workflow did not complete within 10 s");
         await sleep(10);
       }

@@ -17,6 +17,7 @@ import { InProcessWorker } from "./runtime/in-process-worker.js";
 import { WorkflowRegistry } from "./runtime/registry.js";
 import { DatabaseLock } from "./store/database-lock.js";
 import { SqliteStore } from "./store/sqlite-store.js";
+import type { WorkflowStore } from "./store/store.js";
 import { tracerFor } from "./tracing/otel-tracer.js";
 import { version } from "./version.js";
 
@@ -153,15 +154,15 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
         await tracer.shutdown().catch((error: unknown) => logger.warn({ err: error }, "shutdown: could not export the last spans"));
         logger.info("shutdown: spans exported");
       }
-      store.close();
+      await store.close();
       lock?.release();
       logger.info("shutdown: database closed");
     });
-    engine.start();
+    await engine.start();
     return { app, grpc, metrics, metricsServer, engine, store, registry };
   } catch (error) {
     void tracer?.shutdown();
-    store.close();
+    await store.close();
     lock?.release();
     throw error;
   }
@@ -177,10 +178,10 @@ function sdkWorkers(engine: WorkflowEngine): number {
   return engine.workers.describe().filter((w) => w.servesAnyName).length;
 }
 
-function notReady(store: SqliteStore, engine: WorkflowEngine): string[] {
+async function notReady(store: WorkflowStore, engine: WorkflowEngine): Promise<string[]> {
   const down: string[] = [];
   try {
-    store.ping();
+    await store.ping();
   } catch (error) {
     down.push(`store (${error instanceof Error ? error.message : String(error)})`);
   }

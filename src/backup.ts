@@ -32,6 +32,6 @@ export async function runBackupCommand(args: string[], env: NodeJS.ProcessEnv): 
     const { pages, bytes } = await store.backup(destination);
     logger.info({ db: config.dbPath, destination, pages, bytes }, "backup written");
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const httpPort = typeof address === "object" && address ? address.port : config.port;
   // One line that says what runs where, and what the start-up found to carry on with.
-  const queued = store.queueDepths(Date.now());
+  const queued = await store.queueDepths(Date.now());
   logger.info({
     version,
     httpPort,

@@ -13,7 +13,7 @@ export interface HealthRoutesOptions {
   appId: string;
   version: string;
   /** Names of the parts that are not ready; empty when ready. */
-  notReady: () => string[];
+  notReady: () => Promise<string[]>;
   /** Connected Dapr SDK worker streams (gRPC); the in-process runtime is not one. */
   connectedWorkers: () => number;
   /** Whether workflows run in-process (a workflows module was loaded). */
@@ -35,7 +35,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       response: { 204: NoContent, 500: errorResponse(["ERR_HEALTH_NOT_READY"]), ...commonErrors },
     },
   }, async (_request, reply) => {
-    const down = options.notReady();
+    const down = await options.notReady();
     if (down.length > 0) throw apiErrors.notReady(down.join(", "));
     return reply.code(204).send(undefined as unknown as null);
   });

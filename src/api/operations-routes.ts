@@ -79,9 +79,9 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
     requireEmptyOrObject(request);
     const { query } = request;
     const filter = parseFilter(query);
-    if (flag(query, "countOnly")) return { counts: queries.counts(filter) };
+    if (flag(query, "countOnly")) return { counts: await queries.counts(filter) };
     const withPayloads = flag(query, "fetchInputsAndOutputs");
-    const page = queries.list(filter, pageSize(query, limits.listPageSizeDefault, limits.listPageSizeMax), single(query, "continuationToken"));
+    const page = await queries.list(filter, pageSize(query, limits.listPageSizeDefault, limits.listPageSizeMax), single(query, "continuationToken"));
     if ("kind" in page) throw apiErrors.badParameter("continuationToken", page.message);
     return {
       instances: page.instances.map((instance) => listed(instance, withPayloads)),
@@ -138,7 +138,7 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
     requireEmptyOrObject(request);
     const { instanceId } = request.params;
     const size = pageSize(request.query, limits.historyPageSizeDefault, limits.historyPageSizeMax);
-    const page = queries.history(instanceId, size, single(request.query, "continuationToken"));
+    const page = await queries.history(instanceId, size, single(request.query, "continuationToken"));
     if (!page) throw apiErrors.instanceNotFound(instanceId);
     if ("kind" in page) throw apiErrors.badParameter("continuationToken", page.message);
     return {

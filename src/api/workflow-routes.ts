@@ -96,7 +96,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
   }, async (request) => {
     requireEmptyOrObject(request);
     const { instanceId } = request.params;
-    const instance = service.get(instanceId);
+    const instance = await service.get(instanceId);
     if (!instance) throw apiErrors.instanceNotFound(instanceId);
     return toStateResponse(instance);
   });

@@ -131,9 +131,9 @@ export function daprRuntimeService(definition: ServiceDefinition, deps: DaprRunt
       }
     },
 
-    GetWorkflow: (request: InstanceRequest) => {
+    GetWorkflow: async (request: InstanceRequest) => {
       const instanceId = instanceIdOf(request);
-      const instance = deps.service.get(instanceId);
+      const instance = await deps.service.get(instanceId);
       // daprd (since 1.16, dapr/dapr#8841): an unknown instance is an empty success naming the ID.
       if (!instance) return { instance_id: instanceId };
       return workflowResponse(instance);

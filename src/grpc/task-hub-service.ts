@@ -218,8 +218,8 @@ export function taskHubService(
       }
     },
 
-    GetInstance: (request: { instanceId?: string; getInputsAndOutputs?: boolean }) => {
-      const instance = deps.service.get(required(request.instanceId, "instanceId"));
+    GetInstance: async (request: { instanceId?: string; getInputsAndOutputs?: boolean }) => {
+      const instance = await deps.service.get(required(request.instanceId, "instanceId"));
       if (!instance) return { exists: false };
       return { exists: true, workflowState: workflowStateToPb(instance, request.getInputsAndOutputs === true) };
     },
@@ -289,9 +289,9 @@ export function taskHubService(
       }
     },
 
-    GetInstanceHistory: (request: { instanceId?: string }) => {
+    GetInstanceHistory: async (request: { instanceId?: string }) => {
       const instanceId = required(request.instanceId, "instanceId");
-      const events = deps.service.history(instanceId);
+      const events = await deps.service.history(instanceId);
       if (!events) throw new GrpcError(Status.NOT_FOUND, `workflow instance '${instanceId}' not found`);
       return { events: events.map(eventToPb) };
     },
@@ -339,7 +339,7 @@ export function taskHubService(
     },
 
     // The earlier protocol's query (proto/legacy): the HTTP list's filters that it has, and its paging.
-    QueryInstances: (request: {
+    QueryInstances: async (request: {
       query?: {
         runtimeStatus?: number[];
         createdTimeFrom?: PbTimestamp;
@@ -360,7 +360,7 @@ export function taskHubService(
       if (size < 0 || size > limits.listPageSizeMax) {
         throw new GrpcError(Status.INVALID_ARGUMENT, `query.maxInstanceCount must be from 1 to ${limits.listPageSizeMax} (0 for ${limits.listPageSizeDefault})`);
       }
-      const page = deps.queries.list({
+      const page = await deps.queries.list({
         statuses: statuses.length > 0 ? statuses : undefined,
         createdFrom: millis(query.createdTimeFrom),
         createdTo: millis(query.createdTimeTo),
@@ -388,8 +388,8 @@ export function taskHubService(
       }
     },
 
-    ListInstanceIDs: (request: { continuationToken?: string; pageSize?: number }) => {
-      const page = deps.service.listInstanceIds(request.continuationToken, request.pageSize || undefined);
+    ListInstanceIDs: async (request: { continuationToken?: string; pageSize?: number }) => {
+      const page = await deps.service.listInstanceIds(request.continuationToken, request.pageSize || undefined);
       if (page === "bad-token") throw new GrpcError(Status.INVALID_ARGUMENT, `continuationToken '${request.continuationToken}' was not issued by this server`);
       return { instanceIds: page.instanceIds, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
     },

@@ -9,7 +9,7 @@ import type { ActivityReport, EngineObserver, TurnReport } from "../orchestratio
 import type { RuntimeStatus } from "../orchestration/workflow-service.js";
 
 export interface MetricSources {
-  queueDepths: () => { readyInstances: number; pendingTimers: number; queuedActivities: number; runningActivities: number };
+  queueDepths: () => Promise<{ readyInstances: number; pendingTimers: number; queuedActivities: number; runningActivities: number }>;
   /** Connected Dapr SDK worker streams (gRPC). */
   connectedWorkers: () => number;
 }
@@ -89,19 +89,29 @@ export class Metrics implements EngineObserver {
       labelNames: ["method", "path", "status"],
       registers,
     });
-    const depth = (name: string, help: string, read: () => number) =>
+    const depth = (name: string, help: string, read: () => number | Promise<number>) =>
       new Gauge({
         name,
         help,
         registers,
-        collect() {
-          this.set(read());
+        async collect() {
+          this.set(await read());
         },
       });
-    depth("dapr_runtime_workflow_ready_instances", "Instances with events ready for their next step.", () => sources.queueDepths().readyInstances);
-    depth("dapr_runtime_workflow_pending_timers", "Durable timers and scheduled starts not yet due.", () => sources.queueDepths().pendingTimers);
-    depth("dapr_runtime_workflow_queued_activities", "Activities waiting for a worker.", () => sources.queueDepths().queuedActivities);
-    depth("dapr_runtime_workflow_running_activities", "Activities running under a lease.", () => sources.queueDepths().runningActivities);
+    // The four depth gauges of one scrape (collected together) share one read of the store.
+    let depths: ReturnType<MetricSources["queueDepths"]> | undefined;
+    const queueDepths = () => {
+      if (!depths) {
+        depths = sources.queueDepths();
+        const clear = () => (depths = undefined);
+        depths.then(clear, clear);
+      }
+      return depths;
+    };
+    depth("dapr_runtime_workflow_ready_instances", "Instances with events ready for their next step.", async () => (await queueDepths()).readyInstances);
+    depth("dapr_runtime_workflow_pending_timers", "Durable timers and scheduled starts not yet due.", async () => (await queueDepths()).pendingTimers);
+    depth("dapr_runtime_workflow_queued_activities", "Activities waiting for a worker.", async () => (await queueDepths()).queuedActivities);
+    depth("dapr_runtime_workflow_running_activities", "Activities running under a lease.", async () => (await queueDepths()).runningActivities);
     depth("dapr_runtime_workflow_connected_workers", "Dapr SDK apps connected over gRPC (GetWorkItems streams).", sources.connectedWorkers);
   }
 

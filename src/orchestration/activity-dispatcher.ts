@@ -9,14 +9,14 @@
 import type { Logger } from "pino";
 import { limits } from "../limits.js";
 import { newEvent, type HistoryEvent } from "../engine/history.js";
-import type { ActivityLease, ActivityWork, SqliteStore } from "../store/sqlite-store.js";
+import type { ActivityLease, ActivityWork, WorkflowStore } from "../store/store.js";
 import type { EngineObserver } from "./engine-observer.js";
 import type { PendingResults } from "./pending-results.js";
 import type { SpanHandle, WorkflowTracer } from "./tracing.js";
 import { type ActivityResult, type Worker, WorkerUnavailableError, type WorkerSet } from "./worker.js";
 
 export interface ActivityDispatcherDeps {
-  store: SqliteStore;
+  store: WorkflowStore;
   workers: WorkerSet;
   clock: () => number;
   logger: Logger;
@@ -53,6 +53,8 @@ export class ActivityDispatcher {
   private mayBeQueued = true;
   private claimAgain = false;
   private leaseTimer: NodeJS.Timeout | undefined;
+  /** A read of the next lease expiry is under way. */
+  private armingLeaseCheck = false;
   private stopped = false;
 
   constructor(private readonly deps: ActivityDispatcherDeps) {
@@ -60,10 +62,10 @@ export class ActivityDispatcher {
   }
 
   /** Recovery: the previous process is gone, so its leases are void. */
-  start(): void {
-    const released = this.deps.store.releaseAllLeases();
+  async start(): Promise<void> {
+    const released = await this.deps.store.releaseAllLeases();
     if (released > 0) this.deps.logger.info({ released }, "requeued activities leased before the last stop");
-    this.resyncTally();
+    await this.resyncTally();
     this.pump();
   }
 
@@ -77,16 +79,18 @@ export class ActivityDispatcher {
     this.pendingTally += count;
   }
 
-  private resyncTally(): void {
+  private async resyncTally(): Promise<void> {
     if (this.stopped) return;
     try {
+      const counted = await this.deps.store.countActivities();
       const before = this.pendingTally;
-      this.pendingTally = this.deps.store.countActivities();
+      this.pendingTally = counted;
       if (this.pendingTally < before) this.deps.onPendingDropped();
     } catch (error) {
       this.deps.logger.error({ err: error }, "could not count queued activities; retrying");
     }
-    this.tallyTimer = setTimeout(() => this.resyncTally(), limits.activityTallyResyncMs);
+    if (this.stopped) return;
+    this.tallyTimer = setTimeout(() => void this.resyncTally(), limits.activityTallyResyncMs);
     this.tallyTimer.unref();
   }
 
@@ -119,7 +123,7 @@ export class ActivityDispatcher {
     this.claimAgain = false;
     const { store, leaseOwner, leaseMs } = this.deps;
     const now = this.deps.clock();
-    store.grouped(() => store.claimActivities(leaseOwner, now, leaseMs, free, names)).then(
+    store.claimActivities(leaseOwner, now, leaseMs, free, names).then(
       (work) => {
         this.claiming = false;
         if (this.stopped) return; // leased rows are released at the next start
@@ -168,14 +172,7 @@ export class ActivityDispatcher {
 
   private startWork(work: readonly ActivityWork[]): void {
     if (work.length === 0) return;
-    try {
-      this.armLeaseCheck();
-    } catch (error) {
-      // A read fault must neither escape (an unhandled rejection ends the process) nor keep
-      // the leased work from running; check the leases again later.
-      this.deps.logger.error({ err: error }, "could not read the next lease expiry; retrying");
-      this.retryPumpLater();
-    }
+    this.armLeaseCheck();
     for (const item of work) {
       const run = this.run(item).finally(() => {
         this.inFlight.delete(run);
@@ -267,9 +264,8 @@ export class ActivityDispatcher {
     const { store } = this.deps;
     const now = this.deps.clock();
     try {
-      await store.grouped(() => {
-        for (const { result } of waiting) store.completeActivity(result.activitySeq, result.event, now);
-      });
+      // Called together, they share one group commit.
+      await Promise.all(waiting.map(({ result }) => store.completeActivity(result.activitySeq, result.event, now)));
     } catch (error) {
       // Their rows stay leased: the activities run again after the next start.
       this.deps.logger.error({ err: error, results: waiting.length }, "could not record activity results at stop; they run again after the next start");
@@ -284,7 +280,7 @@ export class ActivityDispatcher {
     const { store } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {
-        const delivered = await store.grouped(() => store.completeActivity(item.seq, event, now));
+        const delivered = await store.completeActivity(item.seq, event, now);
         // Delivered or gone (another run answered, the instance finished): off the queue either way.
         this.pendingTally = Math.max(0, this.pendingTally - 1);
         if (delivered === "delivered") this.deps.onResultDelivered(item.instanceId);
@@ -303,7 +299,7 @@ export class ActivityDispatcher {
     if (this.stopped) return;
     try {
       const { store, leaseOwner } = this.deps;
-      await store.grouped(() => store.releaseLease(item.seq, leaseOwner));
+      await store.releaseLease(item.seq, leaseOwner);
       this.mayBeQueued = true; // the row is free again: the next claim takes it
     } catch (error) {
       // Storage fault: the lease expires in time and the activity runs then.
@@ -313,13 +309,24 @@ export class ActivityDispatcher {
 
   /** Wakes when the earliest lease expires, so expired work is claimed again. */
   private armLeaseCheck(): void {
-    if (this.leaseTimer || this.stopped) return;
-    const at = this.deps.store.nextLeaseExpiry();
-    if (at === undefined) return;
-    const delay = Math.max(0, at - this.deps.clock()) + 1;
-    this.leaseTimer = setTimeout(() => {
-      this.leaseTimer = undefined;
-      this.pump();
-    }, Math.min(delay, 2_147_483_647));
+    if (this.leaseTimer || this.armingLeaseCheck || this.stopped) return;
+    this.armingLeaseCheck = true;
+    this.deps.store.nextLeaseExpiry().then(
+      (at) => {
+        this.armingLeaseCheck = false;
+        if (at === undefined || this.leaseTimer || this.stopped) return;
+        const delay = Math.max(0, at - this.deps.clock()) + 1;
+        this.leaseTimer = setTimeout(() => {
+          this.leaseTimer = undefined;
+          this.pump();
+        }, Math.min(delay, 2_147_483_647));
+      },
+      (error: unknown) => {
+        // A read fault must not keep the leased work from running; check the leases again later.
+        this.armingLeaseCheck = false;
+        this.deps.logger.error({ err: error }, "could not read the next lease expiry; retrying");
+        this.retryPumpLater();
+      },
+    );
   }
 }

@@ -4,7 +4,7 @@
  * sorted, empty values left out, and no output for a FAILED instance (daprd master). Both
  * transports use this one mapping, so they read back the same values.
  */
-import type { InstanceRecord } from "../store/sqlite-store.js";
+import type { InstanceRecord } from "../store/store.js";
 
 export function daprProperties(instance: InstanceRecord): Record<string, string> {
   const failure = instance.failureDetails;

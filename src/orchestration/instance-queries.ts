@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import type { HistoryEvent } from "../engine/history.js";
 import type { RuntimeStatus } from "../engine/state.js";
-import type { InstanceFilter, InstanceRecord, SqliteStore } from "../store/sqlite-store.js";
+import type { InstanceFilter, InstanceRecord, WorkflowStore } from "../store/store.js";
 import { PageTokens } from "./page-tokens.js";
 
 export type { InstanceFilter };
@@ -32,17 +32,24 @@ export interface HistoryPage {
 export type TokenProblem = { kind: "bad-token"; message: string };
 
 export class InstanceQueries {
-  private readonly tokens: PageTokens;
+  /** Read from the store at the first use. */
+  private signer: Promise<PageTokens> | undefined;
 
-  constructor(private readonly store: SqliteStore) {
-    this.tokens = new PageTokens(store.pageTokenKey());
+  constructor(private readonly store: WorkflowStore) {}
+
+  private tokens(): Promise<PageTokens> {
+    this.signer ??= this.store.pageTokenKey().then((key) => new PageTokens(key));
+    // A failed read is tried again at the next use.
+    this.signer.catch(() => (this.signer = undefined));
+    return this.signer;
   }
 
-  list(filter: InstanceFilter, pageSize: number, continuationToken: string | undefined): InstancePage | TokenProblem {
+  async list(filter: InstanceFilter, pageSize: number, continuationToken: string | undefined): Promise<InstancePage | TokenProblem> {
+    const tokens = await this.tokens();
     const digest = filterDigest(filter);
     let after: { createdAt: number; instanceId: string } | undefined;
     if (continuationToken) {
-      const payload = this.tokens.read(continuationToken);
+      const payload = tokens.read(continuationToken);
       const [kind, createdAt, instanceId, forFilter] = payload ?? [];
       if (kind !== "list" || typeof createdAt !== "number" || typeof instanceId !== "string") {
         return { kind: "bad-token", message: "continuationToken is not one this server issued for a listing" };
@@ -51,25 +58,26 @@ export class InstanceQueries {
       after = { createdAt, instanceId };
     }
     // One more than asked tells whether another page exists, so the last page has no token.
-    const rows = this.store.listInstances(filter, after, pageSize + 1);
+    const rows = await this.store.listInstances(filter, after, pageSize + 1);
     const instances = rows.slice(0, pageSize);
     const last = instances.at(-1);
     return {
       instances,
-      continuationToken: rows.length > pageSize && last ? this.tokens.issue(["list", last.createdAt, last.instanceId, digest]) : undefined,
+      continuationToken: rows.length > pageSize && last ? tokens.issue(["list", last.createdAt, last.instanceId, digest]) : undefined,
     };
   }
 
-  counts(filter: InstanceFilter): Partial<Record<RuntimeStatus, number>> {
+  counts(filter: InstanceFilter): Promise<Partial<Record<RuntimeStatus, number>>> {
     return this.store.countInstances(filter);
   }
 
   /** Undefined for an unknown instance. */
-  history(instanceId: string, pageSize: number, continuationToken: string | undefined): HistoryPage | TokenProblem | undefined {
+  async history(instanceId: string, pageSize: number, continuationToken: string | undefined): Promise<HistoryPage | TokenProblem | undefined> {
+    const tokens = await this.tokens();
     let from = 0;
     let issuedFor: unknown;
     if (continuationToken) {
-      const [kind, forInstance, executionId, position] = this.tokens.read(continuationToken) ?? [];
+      const [kind, forInstance, executionId, position] = tokens.read(continuationToken) ?? [];
       if (kind !== "history" || forInstance !== instanceId || typeof position !== "number") {
         return { kind: "bad-token", message: "continuationToken is not one this server issued for this instance's history" };
       }
@@ -77,7 +85,7 @@ export class InstanceQueries {
       issuedFor = executionId;
     }
     // One read: the page carries the execution it belongs to.
-    const page = this.store.historyPage(instanceId, from, pageSize);
+    const page = await this.store.historyPage(instanceId, from, pageSize);
     if (!page) return undefined;
     if (continuationToken && issuedFor !== page.executionId) {
       return { kind: "bad-token", message: "the instance continued as new since continuationToken was issued; read its history from the start" };
@@ -85,7 +93,7 @@ export class InstanceQueries {
     const next = from + page.events.length;
     return {
       events: page.events,
-      continuationToken: next < page.length ? this.tokens.issue(["history", instanceId, page.executionId, next]) : undefined,
+      continuationToken: next < page.length ? tokens.issue(["history", instanceId, page.executionId, next]) : undefined,
     };
   }
 }

@@ -6,7 +6,7 @@
  * this process, and every `pollMs` as well (another process may serve the same file). An
  * idle wait costs one timer and no queries between polls.
  */
-import type { InstanceRecord } from "../store/sqlite-store.js";
+import type { InstanceRecord } from "../store/store.js";
 import { limits } from "../limits.js";
 
 export type WaitResult =
@@ -20,7 +20,7 @@ export class InstanceWatch {
   private closed = false;
 
   constructor(
-    private readonly read: (instanceId: string) => InstanceRecord | undefined,
+    private readonly read: (instanceId: string) => Promise<InstanceRecord | undefined>,
     private readonly pollMs: number,
   ) {}
 
@@ -41,7 +41,13 @@ export class InstanceWatch {
       let poll: NodeJS.Timeout | undefined;
       let deadline: NodeJS.Timeout | undefined;
       let last: InstanceRecord | undefined;
+      let settled = false;
+      // One read at a time; a change seen during a read asks for another after it.
+      let reading = false;
+      let readAgain = false;
       const finish = (result: WaitResult | Error) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(poll);
         clearTimeout(deadline);
         signal?.removeEventListener("abort", onAbort);
@@ -51,17 +57,33 @@ export class InstanceWatch {
         if (result instanceof Error) reject(result);
         else resolve(result);
       };
-      const check = () => {
+      const check = (): void => {
+        if (settled) return;
         if (this.closed) return finish({ kind: "cancelled" });
-        try {
-          last = this.read(instanceId);
-        } catch (error) {
-          return finish(error instanceof Error ? error : new Error(String(error)));
+        if (reading) {
+          readAgain = true;
+          return;
         }
-        if (!last) return finish({ kind: "not-found" });
-        if (until(last)) return finish({ kind: "reached", instance: last });
-        clearTimeout(poll);
-        poll = setTimeout(check, this.pollMs);
+        reading = true;
+        this.read(instanceId).then(
+          (record) => {
+            reading = false;
+            if (settled) return;
+            last = record;
+            if (!last) return finish({ kind: "not-found" });
+            if (until(last)) return finish({ kind: "reached", instance: last });
+            if (readAgain) {
+              readAgain = false;
+              return check();
+            }
+            clearTimeout(poll);
+            poll = setTimeout(check, this.pollMs);
+          },
+          (error: unknown) => {
+            reading = false;
+            finish(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
       };
       const onAbort = () => finish({ kind: "cancelled" });
       signal?.addEventListener("abort", onAbort);

@@ -12,7 +12,7 @@
  */
 import type { Logger } from "pino";
 import type { RuntimeStatus } from "../engine/state.js";
-import type { SqliteStore } from "../store/sqlite-store.js";
+import type { WorkflowStore } from "../store/store.js";
 import type { EngineObserver } from "./engine-observer.js";
 
 /** Milliseconds from finishing to being purged, by final status. */
@@ -24,7 +24,7 @@ export interface RetentionPolicy {
 }
 
 export interface RetentionSweeperDeps {
-  store: SqliteStore;
+  store: WorkflowStore;
   policy: RetentionPolicy;
   clock: () => number;
   logger: Logger;
@@ -67,17 +67,13 @@ export class RetentionSweeper {
     for (const [status, ttl] of this.ttls) {
       let after: { at: number; instanceId: string } | undefined;
       while (!this.stopped) {
-        const due = this.deps.store.finishedBefore(status, this.deps.clock() - ttl, after, batchSize);
-        if (due.length === 0) break;
         const { store } = this.deps;
-        const purged = await store.grouped(() => {
-          let count = 0;
-          for (const { instanceId } of due) {
-            const result = store.purge(instanceId, { recursive: true, force: false });
-            if (result.kind === "purged") count += result.instanceIds.length;
-          }
-          return count;
-        });
+        const due = await store.finishedBefore(status, this.deps.clock() - ttl, after, batchSize);
+        if (due.length === 0) break;
+        // Called together, the batch's purges share one group commit.
+        const results = await Promise.all(due.map(({ instanceId }) => store.purge(instanceId, { recursive: true, force: false })));
+        let purged = 0;
+        for (const result of results) if (result.kind === "purged") purged += result.instanceIds.length;
         if (purged > 0) this.deps.observer.retentionPurged(status, purged);
         total += purged;
         after = due.at(-1);

@@ -9,13 +9,13 @@
 import type { HistoryEvent } from "../engine/history.js";
 import { isTerminal } from "../engine/state.js";
 import { applyTurn, type InboxItem, prepareTurn, type TurnOutcome } from "../engine/turn.js";
-import type { ActivityLease, ActivityWork, SqliteStore } from "../store/sqlite-store.js";
+import type { ActivityLease, ActivityWork, WorkflowStore } from "../store/store.js";
 import type { PendingResults } from "./pending-results.js";
 import { executionStartOf, type TurnEnd, type WorkflowTracer } from "./tracing.js";
 import type { WorkerSet } from "./worker.js";
 
 export interface StepDeps {
-  store: SqliteStore;
+  store: WorkflowStore;
   workers: WorkerSet;
   clock: () => number;
   newExecutionId: () => string;
@@ -52,12 +52,12 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
   let lastConflict = "";
   for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
     const now = deps.clock();
-    const snapshot = deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
+    const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
     if (!snapshot) {
       deps.pendingResults?.forget(instanceId);
       return { kind: "gone" };
     }
-    const inbox = withPendingResults(deps, instanceId, snapshot.inbox);
+    const inbox = await withPendingResults(deps, instanceId, snapshot.inbox);
     if (inbox.length === 0 && !(retryStalled && snapshot.instance.status === "STALLED")) return { kind: "idle" };
     const prepared = prepareTurn(instanceId, snapshot.history, inbox, now, snapshot.fold, retryStalled);
     if (prepared.disposition === "wait") return { kind: "idle" };
@@ -103,7 +103,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
         lease: reservation?.lease,
       };
       // Shares one transaction (and one fsync) with the other writes of this moment.
-      committed = await deps.store.grouped(() => deps.store.commitTurn(commit));
+      committed = await deps.store.commitTurn(commit);
       reservation?.settle(committed.kind === "committed" ? committed.leased : []);
     } catch (error) {
       reservation?.settle([]);
@@ -133,10 +133,11 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
  * result is stale and forgotten). A result goes to the engine as an inbox item whose `seq` is
  * its activity row's, negated, so that the commit deletes the activity row, not an inbox row.
  */
-function withPendingResults(deps: StepDeps, instanceId: string, inbox: InboxItem[]): InboxItem[] {
+async function withPendingResults(deps: StepDeps, instanceId: string, inbox: InboxItem[]): Promise<InboxItem[]> {
   const waiting = deps.pendingResults?.peek(instanceId, deps.inboxBatchMax - inbox.length) ?? [];
   if (waiting.length === 0) return inbox;
-  const stale = waiting.filter((r) => !deps.store.activityExists(r.activitySeq));
+  const exists = await Promise.all(waiting.map((r) => deps.store.activityExists(r.activitySeq)));
+  const stale = waiting.filter((_r, i) => !exists[i]);
   if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
   const live = stale.length > 0 ? waiting.filter((r) => !stale.includes(r)) : waiting;
   return [...inbox, ...live.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];

@@ -68,16 +68,16 @@ export class TurnScheduler {
   constructor(private readonly deps: TurnSchedulerDeps) {
     deps.workers.onChange((change) => {
       this.unparkServed();
-      if (change === "added") this.retryStalled();
+      if (change === "added") void this.retryStalled();
     });
   }
 
   /** Recovery: schedule every instance that has due events, and the next timer. */
-  start(): void {
+  async start(): Promise<void> {
     const now = this.deps.clock();
-    for (const id of this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.fresh.add(id);
+    for (const id of await this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER)) this.fresh.add(id);
     this.scannedUpTo = now;
-    this.armWake(this.deps.store.nextVisibleAt(now));
+    this.armWake(await this.deps.store.nextVisibleAt(now));
     this.pump();
   }
 
@@ -110,7 +110,7 @@ export class TurnScheduler {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeAt = at;
     const delay = Math.min(Math.max(0, at - this.deps.clock()), limits.timerDelayMsMax);
-    this.wakeTimer = setTimeout(() => this.onWake(), delay);
+    this.wakeTimer = setTimeout(() => void this.onWake(), delay);
   }
 
   /** Stops starting turns and waits for the running ones to commit (or fail). */
@@ -125,18 +125,18 @@ export class TurnScheduler {
     await Promise.allSettled([...this.running.values()]);
   }
 
-  private onWake(): void {
+  private async onWake(): Promise<void> {
     this.wakeTimer = undefined;
     this.wakeAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock();
     try {
       // Only what became visible since the last look (a clock that stepped back looks again at everything).
       const due = now >= this.scannedUpTo
-        ? this.deps.store.instancesDueBetween(this.scannedUpTo, now)
-        : this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER);
+        ? await this.deps.store.instancesDueBetween(this.scannedUpTo, now)
+        : await this.deps.store.dueInstanceIds(now, Number.MAX_SAFE_INTEGER);
       for (const id of due) this.notify(id);
       this.scannedUpTo = now;
-      this.armWake(this.deps.store.nextVisibleAt(now));
+      this.armWake(await this.deps.store.nextVisibleAt(now));
     } catch (error) {
       // A storage fault must not lose the wake-up (nor crash the process from a timer).
       this.deps.logger.error({ err: error }, "could not read due timers; retrying");
@@ -179,7 +179,7 @@ export class TurnScheduler {
     try {
       result = await runStep(this.deps, instanceId, this.stalledRetries.has(instanceId));
     } catch (error) {
-      if (error instanceof WorkerUnavailableError && this.afterWorkerLoss(instanceId)) return;
+      if (error instanceof WorkerUnavailableError && await this.afterWorkerLoss(instanceId)) return;
       this.retryLater(instanceId, error);
       return;
     }
@@ -285,10 +285,10 @@ export class TurnScheduler {
    * A worker connected: STALLED instances run again (as daprd redelivers them when workers
    * reconnect), and carry on if the new worker runs a compatible version.
    */
-  private retryStalled(): void {
+  private async retryStalled(): Promise<void> {
     let ids: string[];
     try {
-      ids = this.deps.store.stalledInstanceIds();
+      ids = await this.deps.store.stalledInstanceIds();
     } catch (error) {
       this.deps.logger.error({ err: error }, "could not list stalled instances to retry them");
       return;
@@ -313,10 +313,10 @@ export class TurnScheduler {
    * The worker running the turn went away (a remote app disconnected). That is no fault of
    * the instance: run it again at once on another worker, or park it until one connects.
    */
-  private afterWorkerLoss(instanceId: string): boolean {
+  private async afterWorkerLoss(instanceId: string): Promise<boolean> {
     let name: string | undefined;
     try {
-      name = this.deps.store.getInstance(instanceId)?.name;
+      name = (await this.deps.store.getInstance(instanceId))?.name;
     } catch {
       return false; // storage fault: the ordinary back-off retry applies
     }

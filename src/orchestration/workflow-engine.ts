@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { limits } from "../limits.js";
-import type { SqliteStore } from "../store/sqlite-store.js";
+import type { WorkflowStore } from "../store/store.js";
 import { ActivityDispatcher } from "./activity-dispatcher.js";
 import { type EngineObserver, silentObserver } from "./engine-observer.js";
 import { InstanceQueries } from "./instance-queries.js";
@@ -19,7 +19,7 @@ import { WorkerSet } from "./worker.js";
 import { WorkflowService } from "./workflow-service.js";
 
 export interface WorkflowEngineOptions {
-  store: SqliteStore;
+  store: WorkflowStore;
   logger: Logger;
   clock?: () => number;
   activityLeaseMs?: number;
@@ -114,11 +114,11 @@ export class WorkflowEngine {
   }
 
   /** Recovery: requeue stale activity leases, then schedule every instance with due events. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.state !== "new") throw new Error(`engine cannot start: it is ${this.state}`);
     this.state = "running";
-    this.dispatcher.start();
-    this.scheduler.start();
+    await this.dispatcher.start();
+    await this.scheduler.start();
     this.sweeper?.start();
   }
 

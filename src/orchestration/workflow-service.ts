@@ -12,12 +12,12 @@ import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.j
 import { forkForRerun, type RerunProblem, type RerunRequest } from "../engine/rerun.js";
 import { planRewind, type ChildOutcome, type RewindPlan, type RewindProblem } from "../engine/rewind.js";
 import { terminalStatuses } from "../engine/state.js";
-import type { InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition, PurgeOptions, PurgeResult, SqliteStore } from "../store/sqlite-store.js";
+import type { InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition, PurgeOptions, PurgeResult, WorkflowStore } from "../store/store.js";
 import type { EngineObserver } from "./engine-observer.js";
 import type { WorkflowTracer } from "./tracing.js";
 
 export interface WorkflowServiceDeps {
-  store: SqliteStore;
+  store: WorkflowStore;
   clock: () => number;
   newExecutionId: () => string;
   /** Tells the scheduler an instance has new events. */
@@ -82,12 +82,8 @@ export interface BulkPurgeResult {
  */
 const bulkPurgeBatch = 25;
 
-/** A rewind refused after some of its writes: thrown so that its transaction rolls back. */
-class RewindRefused extends Error {
-  constructor(readonly problem: RewindProblem) {
-    super("rewind refused");
-  }
-}
+/** Plans of a rewind made again when an instance changed between its reads and its write. */
+const rewindAttemptsMax = 3;
 
 /** "ok" covers the no-op cases (an event for a finished instance is accepted and dropped). */
 export type CommandResult = "ok" | "not-found";
@@ -127,7 +123,7 @@ export class WorkflowService {
     const { store } = this.deps;
     let created;
     try {
-      created = await store.grouped(() => store.createInstance(start));
+      created = await store.createInstance(start);
     } catch (error) {
       span.end(error instanceof Error ? error.message : String(error));
       throw error;
@@ -140,7 +136,7 @@ export class WorkflowService {
     return { kind: "started", instanceId: id };
   }
 
-  get(instanceId: string): InstanceRecord | undefined {
+  get(instanceId: string): Promise<InstanceRecord | undefined> {
     return this.deps.store.getInstance(instanceId);
   }
 
@@ -165,8 +161,7 @@ export class WorkflowService {
    * finished). `force` purges whatever the status. The HTTP API purges recursively.
    */
   purge(instanceId: string, options: PurgeOptions = { recursive: true, force: false }): Promise<PurgeResult> {
-    const { store } = this.deps;
-    return store.grouped(() => store.purge(instanceId, options));
+    return this.deps.store.purge(instanceId, options);
   }
 
   /**
@@ -185,81 +180,88 @@ export class WorkflowService {
     let matched = 0;
     let deleted = 0;
     while (matched < limit) {
-      const batch = store.listInstances(match, after, Math.min(bulkPurgeBatch, limit - matched));
+      const batch = await store.listInstances(match, after, Math.min(bulkPurgeBatch, limit - matched));
       if (batch.length === 0) return { deleted, isComplete: true };
-      deleted += await store.grouped(() => {
-        let count = 0;
-        for (const { instanceId } of batch) {
-          const result = store.purge(instanceId, options);
-          if (result.kind === "purged") count += result.instanceIds.length;
-        }
-        return count;
-      });
+      // Called together, the batch's purges share one group commit.
+      const results = await Promise.all(batch.map(({ instanceId }) => store.purge(instanceId, options)));
+      for (const result of results) if (result.kind === "purged") deleted += result.instanceIds.length;
       matched += batch.length;
       const last = batch.at(-1)!;
       after = { createdAt: last.createdAt, instanceId: last.instanceId };
       // Requests and turns that arrived meanwhile go first.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return { deleted, isComplete: store.listInstances(match, after, 1).length === 0 };
+    return { deleted, isComplete: (await store.listInstances(match, after, 1)).length === 0 };
   }
 
   /**
    * Continues a FAILED instance from its failure point (see engine/rewind.ts), with its failed
-   * children rewound too, all in one transaction.
+   * children rewound too. Planned from reads, then written in one transaction that checks
+   * every rewound instance's version: if one changed in between, it is planned again.
    */
   async rewind(instanceId: string, reason: string | undefined): Promise<RewindResult> {
-    const { store } = this.deps;
     const now = this.deps.clock();
-    const plans: { instance: InstanceRecord; plan: RewindPlan }[] = [];
-    const rewound = store.grouped((): RewindResult => {
-      const root = store.getInstance(instanceId);
-      if (!root) return { kind: "not-found" };
-      const pending = [root];
-      const purges: string[] = [];
-      for (let instance = pending.shift(); instance; instance = pending.shift()) {
-        const history = store.history(instance.instanceId) ?? [];
-        const children = new Map<string, ChildOutcome | undefined>();
-        for (const event of history) {
-          if (event.kind !== "subOrchestrationInstanceCreated") continue;
-          const child = store.getInstance(event.instanceId);
-          children.set(event.instanceId, child && { status: child.status, output: child.output, failureDetails: child.failureDetails });
-        }
-        const plan = planRewind({ instanceId: instance.instanceId, history, children, reason, now });
-        if (plan.kind !== "rewind") return plan;
-        plans.push({ instance, plan });
-        purges.push(...plan.purgeChildren);
-        for (const childId of plan.rewindChildren) pending.push(store.getInstance(childId)!);
+    for (let attempt = 1; ; attempt++) {
+      const planned = await this.planRewinds(instanceId, reason, now);
+      if (planned.kind !== "planned" && planned.kind !== "changed") return planned;
+      const written = planned.kind === "changed" ? { kind: "conflict" as const, instanceId: planned.instanceId } : await this.deps.store.rewind({
+        purge: planned.purges,
+        rewrite: planned.plans.map(({ instance, plan }) => ({ instanceId: instance.instanceId, expectedVersion: instance.version, ...plan })),
+        now,
+      });
+      // A descendant of a child decided after the failure still runs: nothing was written.
+      if (written.kind === "not-terminal") return { kind: "child-running", instanceId: written.instanceId, status: written.status };
+      if (written.kind === "conflict") {
+        if (attempt < rewindAttemptsMax) continue;
+        throw new Error(`rewind of '${written.instanceId}': the instance kept changing while it was rewound`);
       }
-      // Planned in full before anything is written: a refusal leaves every instance as it was.
-      for (const id of purges) {
-        const purged = store.purge(id, { recursive: true, force: false });
-        // A descendant of a child decided after the failure still runs: throwing rolls back
-        // the purges already made.
-        if (purged.kind === "not-terminal") throw new RewindRefused({ kind: "child-running", instanceId: purged.instanceId, status: purged.status });
-      }
+      const { plans } = planned as Extract<typeof planned, { kind: "planned" }>;
       for (const { instance, plan } of plans) {
-        const rewritten = store.rewriteInstance({ instanceId: instance.instanceId, expectedVersion: instance.version, ...plan, now });
-        // Read and written in this one transaction: a conflict is a bug, and rolls it all back.
-        if (rewritten !== "rewritten") throw new Error(`rewind of '${instance.instanceId}': the instance changed while it was rewound`);
+        if (plan.inbox.length > 0) this.deps.notify(instance.instanceId);
+        for (const effect of plan.effects) {
+          if (effect.kind !== "scheduleTimer") continue;
+          if (effect.fireAt <= now) this.deps.notify(instance.instanceId);
+          else this.deps.wakeAt(effect.fireAt);
+        }
       }
+      if (plans.some(({ plan }) => plan.effects.some((e) => e.kind === "scheduleActivity"))) this.deps.activitiesQueued();
       return { kind: "rewound" };
-    });
-    const result = await rewound.catch((error: unknown) => {
-      if (error instanceof RewindRefused) return error.problem;
-      throw error;
-    });
-    if (result.kind !== "rewound") return result;
-    for (const { instance, plan } of plans) {
-      if (plan.inbox.length > 0) this.deps.notify(instance.instanceId);
-      for (const effect of plan.effects) {
-        if (effect.kind !== "scheduleTimer") continue;
-        if (effect.fireAt <= now) this.deps.notify(instance.instanceId);
-        else this.deps.wakeAt(effect.fireAt);
+    }
+  }
+
+  /** The plans of an instance's rewind and of the failed children it rewinds, and the children it purges. */
+  private async planRewinds(instanceId: string, reason: string | undefined, now: number): Promise<
+    | { kind: "planned"; plans: { instance: InstanceRecord; plan: RewindPlan }[]; purges: string[] }
+    /** A child to rewind was gone when read (purged meanwhile): plan again. */
+    | { kind: "changed"; instanceId: string }
+    | { kind: "not-found" }
+    | RewindProblem
+  > {
+    const { store } = this.deps;
+    const root = await store.getInstance(instanceId);
+    if (!root) return { kind: "not-found" };
+    const plans: { instance: InstanceRecord; plan: RewindPlan }[] = [];
+    const purges: string[] = [];
+    const pending = [root];
+    for (let instance = pending.shift(); instance; instance = pending.shift()) {
+      const history = (await store.history(instance.instanceId)) ?? [];
+      const children = new Map<string, ChildOutcome | undefined>();
+      for (const event of history) {
+        if (event.kind !== "subOrchestrationInstanceCreated") continue;
+        const child = await store.getInstance(event.instanceId);
+        children.set(event.instanceId, child && { status: child.status, output: child.output, failureDetails: child.failureDetails });
+      }
+      const plan = planRewind({ instanceId: instance.instanceId, history, children, reason, now });
+      if (plan.kind !== "rewind") return plan;
+      plans.push({ instance, plan });
+      purges.push(...plan.purgeChildren);
+      for (const childId of plan.rewindChildren) {
+        const child = await store.getInstance(childId);
+        if (!child) return { kind: "changed", instanceId: childId };
+        pending.push(child);
       }
     }
-    if (plans.some(({ plan }) => plan.effects.some((e) => e.kind === "scheduleActivity"))) this.deps.activitiesQueued();
-    return result;
+    return { kind: "planned", plans, purges };
   }
 
   /**
@@ -271,13 +273,13 @@ export class WorkflowService {
     if (newInstanceId === request.sourceInstanceId) return { kind: "same-id" };
     const problem = checkInstanceId(newInstanceId);
     if (problem) return { kind: "invalid-id", instanceId: newInstanceId, problem };
-    const source = this.deps.store.history(request.sourceInstanceId);
+    const source = await this.deps.store.history(request.sourceInstanceId);
     if (!source) return { kind: "not-found" };
     const now = this.deps.clock();
     const fork = forkForRerun(source, { ...request, newInstanceId }, { now, newExecutionId: this.deps.newExecutionId });
     if (fork.kind !== "fork") return fork;
     const { store } = this.deps;
-    const created = await store.grouped(() => store.createFork(newInstanceId, fork.events, fork.state, fork.effects, now));
+    const created = await store.createFork(newInstanceId, fork.events, fork.state, fork.effects, now);
     if (created === "exists") return { kind: "exists", instanceId: newInstanceId };
     this.deps.observer.workflowStarted(fork.state.name);
     for (const effect of fork.effects) {
@@ -292,7 +294,7 @@ export class WorkflowService {
   }
 
   /** The committed history; undefined for an unknown instance. */
-  history(instanceId: string): readonly HistoryEvent[] | undefined {
+  history(instanceId: string): Promise<readonly HistoryEvent[] | undefined> {
     return this.deps.store.history(instanceId);
   }
 
@@ -300,7 +302,7 @@ export class WorkflowService {
    * Instance IDs in creation order, a page at a time. The token is opaque to callers (the
    * position after the page's last instance); a page is stable while instances come and go.
    */
-  listInstanceIds(continuationToken: string | undefined, pageSize: number | undefined): InstanceIdPage | "bad-token" {
+  async listInstanceIds(continuationToken: string | undefined, pageSize: number | undefined): Promise<InstanceIdPage | "bad-token"> {
     let after = 0;
     if (continuationToken) {
       if (!/^[0-9]{1,15}$/.test(continuationToken)) return "bad-token";
@@ -313,8 +315,7 @@ export class WorkflowService {
   private async send(instanceId: string, body: Parameters<typeof newEvent>[0]): Promise<CommandResult> {
     const now = this.deps.clock();
     const event: HistoryEvent = newEvent(body, now);
-    const { store } = this.deps;
-    const result = await store.grouped(() => store.enqueue(instanceId, event, now));
+    const result = await this.deps.store.enqueue(instanceId, event, now);
     if (result === "not-found") return "not-found";
     if (result === "queued") this.deps.notify(instanceId);
     return "ok";

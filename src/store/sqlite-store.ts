@@ -1,27 +1,34 @@
 /**
- * The SQLite store (better-sqlite3): instances, history, inbox and activity queue.
+ * The SQLite store (better-sqlite3), the embedded default behind `WorkflowStore` (store.ts):
+ * instances, history, inbox and activity queue in one file.
  *
- * Every method is one transaction (a savepoint when called inside `grouped`, which lets many
- * writes share one commit). A turn commits through `commitTurn`, which is guarded by
- * the instance row's `version`: the UPDATE must match the version the turn loaded, and every
- * inbox row the turn consumed must still be there, or the whole commit rolls back and the
- * caller gets "conflict" (reload and retry, never overwrite).
+ * Writes go through a group commit (group-commit.ts): every write called in one event-loop
+ * turn runs in the next check phase inside one transaction, each in a savepoint of its own,
+ * and its promise resolves once that transaction is on disk. Reads run synchronously on the
+ * same connection when called (their promises are already settled): every write of the file
+ * runs on this connection, on this thread (one process per file), never while a read runs.
  *
- * Failure modes: methods throw better-sqlite3's SqliteError for storage faults (disk full,
- * I/O error, database locked past `busyTimeoutMs`) and StoreCorruptionError for rows that do
- * not decode. Outcomes that are not faults (not found, exists, conflict) are return values.
+ * A turn commits through `commitTurn`, guarded by the instance row's `version`: the UPDATE
+ * must match the version the turn loaded, and every inbox row the turn consumed must still be
+ * there, or the turn's savepoint rolls back and the caller gets "conflict".
+ *
+ * Failure modes: storage faults (disk full, I/O error, database locked past `busyTimeoutMs`)
+ * reject with better-sqlite3's SqliteError, rows that do not decode with StoreCorruptionError.
  */
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
-import type { ExecutionStarted, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
+import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
 import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../engine/state.js";
-import { childCreationRejected, type Effect, type InboxItem, type TurnOutcome } from "../engine/turn.js";
+import { childCreationRejected, type Effect, type TurnOutcome } from "../engine/turn.js";
 import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "./codec.js";
 import { GroupCommitter } from "./group-commit.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
-import type { FailureDetails } from "../engine/history.js";
+import type {
+  ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
+  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnCommit, TurnSnapshot, WorkflowStore,
+} from "./store.js";
 
 export interface StoreOptions {
   /** A file path, or ":memory:". */
@@ -43,138 +50,12 @@ export interface StoreOptions {
 /** SQLite's codes for a file whose contents are damaged, or are not a database at all. */
 const corruptionCodes = new Set(["SQLITE_CORRUPT", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_VTAB", "SQLITE_NOTADB"]);
 
-export interface InstanceRecord {
-  instanceId: string;
-  name: string;
-  executionId: string;
-  status: RuntimeStatus;
-  createdAt: number;
-  lastUpdatedAt: number;
-  input: string | undefined;
-  output: string | undefined;
-  customStatus: string | undefined;
-  failureDetails: FailureDetails | undefined;
-  parentInstanceId: string | undefined;
-  /** The orchestration version string (durabletask's `version`) of the current execution. */
-  workflowVersion: string | undefined;
-  historyLength: number;
-  version: number;
-}
-
-export interface TurnSnapshot {
-  instance: InstanceRecord;
-  history: readonly HistoryEvent[];
-  inbox: InboxItem[];
-  /** The fold of `history`, when it came from the hot-history cache. Never modify it. */
-  fold?: HistoryFold | undefined;
-}
-
 /** A committed history kept in memory, valid while the row has this version and execution. */
 interface HotHistory {
   version: number;
   executionId: string;
   history: readonly HistoryEvent[];
   fold: HistoryFold;
-}
-
-export interface TurnCommit {
-  instanceId: string;
-  /** The version the snapshot was loaded at. */
-  expectedVersion: number;
-  /** History length at load time; appended events are numbered from here. */
-  historyLength: number;
-  consumedSeqs: readonly number[];
-  /**
-   * Activity rows whose results this turn took in memory (not from the inbox): deleted in
-   * this commit, which conflicts if one is gone (its result was recorded otherwise).
-   */
-  consumedActivities?: readonly number[] | undefined;
-  /**
-   * Results held in memory that this turn leaves queued (a stalled turn keeps its events):
-   * written to the inbox, in the order the turn saw them, with their activity rows deleted.
-   */
-  keptResults?: readonly { activitySeq: number; executionId: string; event: HistoryEvent }[] | undefined;
-  outcome: TurnOutcome;
-  now: number;
-  /**
-   * The listed columns as loaded (the version guard makes them current): the commit rewrites
-   * them only when the turn changed one. Without it they are always rewritten.
-   */
-  loaded?: Pick<InstanceRecord, "status" | "name" | "createdAt"> | undefined;
-  /**
-   * Lease the activities this turn schedules, in this same commit, to a dispatcher that runs
-   * them at once (instead of a claim that is a write of its own).
-   */
-  lease?: ActivityLease | undefined;
-}
-
-/** Who leases a turn's new activities, until when, how many at most, and which names. */
-export interface ActivityLease {
-  owner: string;
-  expiresAt: number;
-  max: number;
-  serves: (activityName: string) => boolean;
-}
-
-export type CommitResult =
-  /** `leased`: the activities this commit queued already leased (see `TurnCommit.lease`). */
-  | { kind: "committed"; touchedInstanceIds: string[]; leased: ActivityWork[] }
-  | { kind: "conflict"; reason: string };
-
-export type EnqueueResult = "queued" | "not-found" | "terminal";
-
-export interface InstanceIdPage {
-  instanceIds: string[];
-  /** Present when the page was full: more may follow. */
-  continuationToken: string | undefined;
-}
-
-/** What a listing selects; every field optional, all combined (AND). Times in ms, `To` exclusive. */
-export interface InstanceFilter {
-  statuses?: readonly RuntimeStatus[] | undefined;
-  name?: string | undefined;
-  createdFrom?: number | undefined;
-  createdTo?: number | undefined;
-  lastUpdatedFrom?: number | undefined;
-  lastUpdatedTo?: number | undefined;
-  /** A literal, case-sensitive prefix. */
-  instanceIdPrefix?: string | undefined;
-  /** Direct children of this instance. */
-  parentInstanceId?: string | undefined;
-  /** Only instances without a parent (or whose parent was purged). */
-  rootsOnly?: boolean | undefined;
-}
-
-/** A position in the newest-first order (created_at, then instance_id, descending). */
-export interface ListPosition {
-  createdAt: number;
-  instanceId: string;
-}
-
-export interface PurgeOptions {
-  /** Also purge the instance's children, and theirs. */
-  recursive: boolean;
-  /** Purge whatever the status (a running instance's queued work is dropped with it). */
-  force: boolean;
-}
-
-export type PurgeResult =
-  | { kind: "purged"; instanceIds: string[] }
-  | { kind: "not-found" }
-  | { kind: "not-terminal"; instanceId: string; status: RuntimeStatus };
-
-export interface ActivityWork {
-  seq: number;
-  instanceId: string;
-  executionId: string;
-  taskId: number;
-  name: string;
-  input: string | undefined;
-  /** The TaskScheduled event (undefined for rows queued by an older workflowd). */
-  scheduled: TaskScheduled | undefined;
-  /** The history the activity receives (history propagation). */
-  propagatedHistory: PropagatedHistory | undefined;
-  attempts: number;
 }
 
 interface InstanceRow {
@@ -196,7 +77,14 @@ interface InstanceRow {
 
 class ConflictError extends Error {}
 
-export class SqliteStore {
+/** Rolls a rewind's transaction back with the result to report. */
+class RewindRefusal extends Error {
+  constructor(readonly result: Exclude<RewindWriteResult, { kind: "rewound" }>) {
+    super(result.kind);
+  }
+}
+
+export class SqliteStore implements WorkflowStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmt;
@@ -253,14 +141,19 @@ export class SqliteStore {
   }
 
   /**
-   * Runs a write (a function calling this store's methods) in the next group commit, with
-   * the other writes queued in the same event-loop turn; resolves once it is committed.
+   * Runs `work` in the next group commit, with the other writes called in the same event-loop
+   * turn; resolves once the group is durable.
    */
-  grouped<T>(work: () => T): Promise<T> {
+  private grouped<T>(work: () => T): Promise<T> {
     return this.group.run(work).catch((error: unknown) => {
       this.noteFault(error);
       throw error;
     });
+  }
+
+  /** One write: all-or-nothing (a savepoint in its group), durable when the promise resolves. */
+  private write<T>(work: () => T): Promise<T> {
+    return this.grouped(() => this.atomic.immediate(work));
   }
 
   /** Runs a read or write, remembering a fault that says the file is damaged. */
@@ -290,7 +183,11 @@ export class SqliteStore {
     return { ...this.group.stats };
   }
 
-  close(): void {
+  get location(): string {
+    return this.path;
+  }
+
+  async close(): Promise<void> {
     this.walSync?.close();
     if (this.db.open) this.db.close();
   }
@@ -300,13 +197,13 @@ export class SqliteStore {
   }
 
   /** For health checks: throws if the database cannot be read, or was seen damaged since start-up. */
-  ping(): void {
+  async ping(): Promise<void> {
     if (this.corruption) throw new Error(this.corruption);
     this.watched(() => this.stmt.ping.get());
   }
 
   /** The effective pragmas and how commits reach the disk, for start-up logs and benchmarks. */
-  settings(): { journalMode: string; synchronous: number; durability: string } {
+  settings(): StoreSettings & { journalMode: string; synchronous: number } {
     return {
       journalMode: String(this.db.pragma("journal_mode", { simple: true })),
       synchronous: Number(this.db.pragma("synchronous", { simple: true })),
@@ -320,11 +217,11 @@ export class SqliteStore {
    * Creates a PENDING instance and queues its start event, atomically. "exists" when the ID
    * is taken in any state: IDs are never reused until purged.
    */
-  createInstance(start: ExecutionStarted): "created" | "exists" {
-    return this.atomic.immediate(() => (this.insertInstance(start) ? "created" : "exists"));
+  createInstance(start: ExecutionStarted): Promise<"created" | "exists"> {
+    return this.write(() => (this.insertInstance(start) ? "created" : "exists"));
   }
 
-  getInstance(instanceId: string): InstanceRecord | undefined {
+  async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
     return this.watched(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       return row ? toRecord(row) : undefined;
@@ -332,7 +229,7 @@ export class SqliteStore {
   }
 
   /** Up to `pageSize` instance IDs after position `after` (all when no size), with the position to continue from. */
-  listInstanceIds(after: number, pageSize: number | undefined): InstanceIdPage {
+  async listInstanceIds(after: number, pageSize: number | undefined): Promise<InstanceIdPage> {
     const limit = pageSize ?? -1;
     const rows = this.stmt.listInstanceIds.all(after, limit) as { position: number; instance_id: string }[];
     const full = pageSize !== undefined && rows.length === pageSize;
@@ -347,7 +244,7 @@ export class SqliteStore {
    * descending), strictly after `after`. With several statuses, each status is read along its
    * own index and the pages are merged, so no query sorts more than `limit` rows.
    */
-  listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): InstanceRecord[] {
+  async listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): Promise<InstanceRecord[]> {
     const statuses = filter.statuses ? [...new Set(filter.statuses)] : [undefined];
     const rows = this.atomic.deferred(() =>
       statuses.flatMap((status) => this.listStatement(filter, status !== undefined, after !== undefined).all({
@@ -366,7 +263,7 @@ export class SqliteStore {
    * How many instances match the filter, by status (statuses with none are left out). Without
    * a filter, from the trigger-kept totals; with one, one index range count per status.
    */
-  countInstances(filter: InstanceFilter): Partial<Record<RuntimeStatus, number>> {
+  async countInstances(filter: InstanceFilter): Promise<Partial<Record<RuntimeStatus, number>>> {
     return this.atomic.deferred(() => {
       const totals = this.stmt.statusCounts.all() as { status: RuntimeStatus; n: number }[];
       const wanted = totals.filter((t) => !filter.statuses || filter.statuses.includes(t.status));
@@ -384,7 +281,7 @@ export class SqliteStore {
   }
 
   /** Up to `limit` committed history events of an instance from position `from`; undefined when unknown. */
-  historyPage(instanceId: string, from: number, limit: number): { events: HistoryEvent[]; length: number; executionId: string } | undefined {
+  async historyPage(instanceId: string, from: number, limit: number): Promise<{ events: HistoryEvent[]; length: number; executionId: string } | undefined> {
     return this.atomic.deferred(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
@@ -402,7 +299,7 @@ export class SqliteStore {
    * Finished instances whose status is `status` and that finished before `before`, oldest
    * first, after a position: the candidates of retention.
    */
-  finishedBefore(status: RuntimeStatus, before: number, after: { at: number; instanceId: string } | undefined, limit: number): { instanceId: string; at: number }[] {
+  async finishedBefore(status: RuntimeStatus, before: number, after: { at: number; instanceId: string } | undefined, limit: number): Promise<{ instanceId: string; at: number }[]> {
     const rows = this.stmt.finishedBefore.all({
       status,
       before,
@@ -414,17 +311,17 @@ export class SqliteStore {
   }
 
   /** The key that signs continuation tokens (made once per database). */
-  pageTokenKey(): string {
+  async pageTokenKey(): Promise<string> {
     return (this.stmt.pageTokenKey.get() as { value: string }).value;
   }
 
   /** Instances that are STALLED (versioning), to run again when a worker connects. */
-  stalledInstanceIds(): string[] {
+  async stalledInstanceIds(): Promise<string[]> {
     return (this.stmt.stalledInstances.all() as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
   /** The committed history of an instance (not the events of a turn in flight); undefined when unknown. */
-  history(instanceId: string): readonly HistoryEvent[] | undefined {
+  async history(instanceId: string): Promise<readonly HistoryEvent[] | undefined> {
     return this.atomic.deferred(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       return row ? this.committedHistory(row).history : undefined;
@@ -432,8 +329,8 @@ export class SqliteStore {
   }
 
   /** Queues an event for an instance; events for a finished instance are not stored. */
-  enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): EnqueueResult {
-    return this.atomic.immediate((): EnqueueResult => {
+  enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): Promise<EnqueueResult> {
+    return this.write((): EnqueueResult => {
       const row = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
       if (!row) return "not-found";
       if (isTerminal(row.status)) return "terminal";
@@ -446,7 +343,12 @@ export class SqliteStore {
    * Deletes an instance and everything it owns, and recursively its children. Only when the
    * instance and every descendant are finished: purging a running child would lose it.
    */
-  purge(instanceId: string, options: PurgeOptions = { recursive: true, force: false }): PurgeResult {
+  purge(instanceId: string, options: PurgeOptions): Promise<PurgeResult> {
+    return this.write(() => this.purgeNow(instanceId, options));
+  }
+
+  /** A purge inside the calling transaction. */
+  private purgeNow(instanceId: string, options: PurgeOptions): PurgeResult {
     return this.atomic.immediate((): PurgeResult => {
       const root = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
       if (!root) return { kind: "not-found" };
@@ -463,35 +365,43 @@ export class SqliteStore {
   }
 
   /**
-   * Replaces a finished instance's history and state (a rewind, see engine/rewind.ts) and
-   * queues the work and events it continues with, in one transaction guarded by `version`.
+   * A rewind's purges and rewrites (see engine/rewind.ts) in one transaction: each rewritten
+   * instance's history and state are replaced, guarded by `version`, and the work and events
+   * it continues with are queued. Any refusal rolls back everything.
    */
-  rewriteInstance(rewrite: {
-    instanceId: string;
-    expectedVersion: number;
-    events: readonly HistoryEvent[];
-    state: InstanceState;
-    effects: readonly Effect[];
-    inbox: readonly HistoryEvent[];
-    now: number;
-  }): "rewritten" | "conflict" {
-    return this.atomic.immediate(() => {
-      const { instanceId, state, now } = rewrite;
-      const updated = this.stmt.rewriteInstance.run({
-        ...stateColumns(instanceId, state, rewrite.events.length),
-        expected_version: rewrite.expectedVersion,
-      });
-      if (updated.changes === 0) return "conflict";
-      this.hot.delete(instanceId);
-      this.stmt.deleteHistory.run(instanceId);
-      this.stmt.deleteInboxOf.run(instanceId);
-      this.stmt.deleteActivitiesOf.run(instanceId);
-      rewrite.events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
-      const touched = new Set<string>();
-      for (const effect of rewrite.effects) this.applyEffect(instanceId, state.executionId, effect, now, touched);
-      for (const event of rewrite.inbox) this.insertInbox(instanceId, now, null, event);
-      return "rewritten";
+  rewind(write: RewindWrite): Promise<RewindWriteResult> {
+    return this.write(() => {
+      try {
+        return this.atomic.immediate((): RewindWriteResult => {
+          for (const id of write.purge) {
+            const purged = this.purgeNow(id, { recursive: true, force: false });
+            if (purged.kind === "not-terminal") throw new RewindRefusal(purged);
+          }
+          for (const rewrite of write.rewrite) this.rewriteInstance(rewrite, write.now);
+          return { kind: "rewound" };
+        });
+      } catch (error) {
+        if (error instanceof RewindRefusal) return error.result;
+        throw error;
+      }
     });
+  }
+
+  private rewriteInstance(rewrite: RewindWrite["rewrite"][number], now: number): void {
+    const { instanceId, state } = rewrite;
+    const updated = this.stmt.rewriteInstance.run({
+      ...stateColumns(instanceId, state, rewrite.events.length),
+      expected_version: rewrite.expectedVersion,
+    });
+    if (updated.changes === 0) throw new RewindRefusal({ kind: "conflict", instanceId });
+    this.hot.delete(instanceId);
+    this.stmt.deleteHistory.run(instanceId);
+    this.stmt.deleteInboxOf.run(instanceId);
+    this.stmt.deleteActivitiesOf.run(instanceId);
+    rewrite.events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
+    const touched = new Set<string>();
+    for (const effect of rewrite.effects) this.applyEffect(instanceId, state.executionId, effect, now, touched);
+    for (const event of rewrite.inbox) this.insertInbox(instanceId, now, null, event);
   }
 
   /**
@@ -499,8 +409,8 @@ export class SqliteStore {
    * queues the work that history has outstanding, in one transaction; "exists" (and nothing
    * written) when the ID is taken.
    */
-  createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): "created" | "exists" {
-    return this.atomic.immediate(() => {
+  createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): Promise<"created" | "exists"> {
+    return this.write(() => {
       const inserted = this.stmt.insertFork.run(stateColumns(instanceId, state, events.length));
       if (inserted.changes === 0) return "exists";
       events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
@@ -517,7 +427,7 @@ export class SqliteStore {
    * transaction is needed to read them consistently: every write of this database runs on
    * this connection, on this thread (one process per file), never while this runs.
    */
-  loadTurn(instanceId: string, now: number, inboxLimit: number): TurnSnapshot | undefined {
+  async loadTurn(instanceId: string, now: number, inboxLimit: number): Promise<TurnSnapshot | undefined> {
     return this.watched((): TurnSnapshot | undefined => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
@@ -557,19 +467,21 @@ export class SqliteStore {
    * Commits a turn's outcome in one transaction guarded by the instance version. Returns the
    * IDs of instances whose inbox gained visible events (they need a turn).
    */
-  commitTurn(commit: TurnCommit): CommitResult {
-    try {
-      return this.atomic.immediate(() => this.applyCommit(commit));
-    } catch (error) {
-      if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
-      throw error;
-    }
+  commitTurn(commit: TurnCommit): Promise<CommitResult> {
+    return this.grouped(() => {
+      try {
+        return this.atomic.immediate(() => this.applyCommit(commit));
+      } catch (error) {
+        if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
+        throw error;
+      }
+    });
   }
 
   // -- Scheduling ---------------------------------------------------------------------
 
   /** Instances with at least one visible inbox row: the ones that need a turn. */
-  dueInstanceIds(now: number, limit: number): string[] {
+  async dueInstanceIds(now: number, limit: number): Promise<string[]> {
     return (this.stmt.dueInstances.all(now, limit) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
@@ -578,12 +490,12 @@ export class SqliteStore {
    * these (rows visible when they were written were announced by their writer), so it costs
    * what fired, not the whole backlog (a full scan took 273 ms at 200,000 queued starts).
    */
-  instancesDueBetween(after: number, upTo: number): string[] {
+  async instancesDueBetween(after: number, upTo: number): Promise<string[]> {
     return (this.stmt.dueInstancesBetween.all(after, upTo) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
   /** When the next not-yet-visible inbox row (a timer) becomes visible. */
-  nextVisibleAt(now: number): number | undefined {
+  async nextVisibleAt(now: number): Promise<number | undefined> {
     const row = this.stmt.nextVisible.get(now) as { at: number | null };
     return row.at ?? undefined;
   }
@@ -594,8 +506,8 @@ export class SqliteStore {
    * Leases up to `limit` free or expired activities to `owner` for `leaseMs`. `names`
    * restricts the claim to activities some worker can run; undefined means any.
    */
-  claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): ActivityWork[] {
-    const rows = this.atomic.immediate(() =>
+  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]> {
+    const rows = await this.write(() =>
       this.stmt.claimActivities.all({
         owner,
         now,
@@ -632,8 +544,8 @@ export class SqliteStore {
    * queue row is deleted, atomically. "gone" when the row no longer exists (another run
    * already completed it, or the instance finished or was purged): the result is dropped.
    */
-  completeActivity(seq: number, result: HistoryEvent, now: number): "delivered" | "gone" {
-    return this.atomic.immediate(() => {
+  completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone"> {
+    return this.write(() => {
       const row = this.stmt.getActivity.get(seq) as { instance_id: string; execution_id: string } | undefined;
       if (!row) return "gone";
       this.stmt.deleteActivity.run(seq);
@@ -643,23 +555,23 @@ export class SqliteStore {
   }
 
   /** Start-up recovery: no other process owns this database, so every lease is stale. */
-  releaseAllLeases(): number {
-    return this.stmt.releaseAllLeases.run().changes;
+  releaseAllLeases(): Promise<number> {
+    return this.write(() => this.stmt.releaseAllLeases.run().changes);
   }
 
   /**
    * Gives one leased activity back at once (its worker went away before answering), so it
    * runs again without waiting for the lease to expire. Only the lease holder may.
    */
-  releaseLease(seq: number, owner: string): boolean {
-    return this.stmt.releaseLease.run(seq, owner).changes > 0;
+  releaseLease(seq: number, owner: string): Promise<boolean> {
+    return this.write(() => this.stmt.releaseLease.run(seq, owner).changes > 0);
   }
 
   /**
    * Queue depths for metrics: instances with events ready now, timers and scheduled starts
    * not yet due, and activities waiting for a worker or running under a lease.
    */
-  queueDepths(now: number): { readyInstances: number; pendingTimers: number; queuedActivities: number; runningActivities: number } {
+  async queueDepths(now: number): Promise<QueueDepths> {
     const inbox = this.stmt.inboxDepths.get(now, now) as { ready: number; pending: number };
     const activities = this.stmt.activityDepths.get(now, now) as { queued: number | null; running: number | null };
     return {
@@ -671,17 +583,17 @@ export class SqliteStore {
   }
 
   /** Whether an activity's queue row still exists (a result held in memory is still wanted). */
-  activityExists(seq: number): boolean {
+  async activityExists(seq: number): Promise<boolean> {
     return this.stmt.activityExists.get(seq) !== undefined;
   }
 
   /** Activities queued or running (one index count; the dispatcher re-syncs its tally with it). */
-  countActivities(): number {
+  async countActivities(): Promise<number> {
     return (this.stmt.countActivities.get() as { n: number }).n;
   }
 
   /** When the earliest current lease expires (the dispatcher re-checks then). */
-  nextLeaseExpiry(): number | undefined {
+  async nextLeaseExpiry(): Promise<number | undefined> {
     const row = this.stmt.nextLeaseExpiry.get() as { at: number | null };
     return row.at ?? undefined;
   }

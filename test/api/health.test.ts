@@ -23,7 +23,7 @@ describe("GET /v1.0/healthz", () => {
   it("answers 500 ERR_HEALTH_NOT_READY once the store is closed", async () => {
     server = await startServer();
     expect((await server.http.get("/v1.0/healthz")).status).toBe(204);
-    server.store.close();
+    await server.store.close();
     const res = await server.http.get("/v1.0/healthz");
     const err = expectError(res, 500, "ERR_HEALTH_NOT_READY");
     expect(err.message).toMatch(/^dapr is not ready: .*store/);

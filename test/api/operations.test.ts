@@ -309,7 +309,7 @@ describe("history", () => {
     const body = JSON.parse(res.text) as { instanceID: string; events: Record<string, any>[]; continuationToken?: string };
     expect(Object.keys(body)).toEqual(["instanceID", "events"]);
     expect(body.instanceID).toBe(id);
-    expect(body.events).toHaveLength(server.engine.service.history(id)!.length);
+    expect(body.events).toHaveLength((await server.engine.service.history(id))!.length);
     for (const event of body.events) {
       expect(typeof event.eventId).toBe("number");
       expect(event.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6}|\.\d{9})?Z$/);

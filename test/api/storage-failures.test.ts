@@ -152,7 +152,7 @@ describe("a full database (SQLITE_FULL)", () => {
 describe("a closed store", () => {
   it("every route answers 500 with its own code", async () => {
     const { api, running, done, server: wd } = await fileServer();
-    wd.store.close();
+    await wd.store.close();
 
     const cases: [string, Promise<{ status: number; text: string; headers: Record<string, string> }>, string, RegExp][] = [
       ["start", api.startRequest("hello", newId("closed")), "ERR_START_WORKFLOW", /^error starting workflow 'hello': /],

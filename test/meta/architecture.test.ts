@@ -112,6 +112,16 @@ describe("architecture", () => {
     }
   });
 
+  it("lets the rest see the store only through its interface (store/store.ts); only the composition roots construct one", () => {
+    const roots = new Set(["app.ts", "backup.ts"].map((f) => join(src, f)));
+    for (const file of files.filter((f) => layerOf(f) !== "store" && !roots.has(f))) {
+      for (const { specifier } of importsOf(file)) {
+        const target = resolveLocal(file, specifier);
+        if (target && layerOf(target) === "store") expect(relative(src, target), relative(root, file)).toBe("store/store.ts");
+      }
+    }
+  });
+
   it("keeps the web console a client of the public HTTP API: it imports nothing from src/", () => {
     const consoleFiles = sourceFiles(join(root, "console", "src"), [".ts", ".tsx"]);
     expect(consoleFiles.length).toBeGreaterThan(0);

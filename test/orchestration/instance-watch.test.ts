@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InstanceWatch } from "../../src/orchestration/instance-watch.js";
-import type { InstanceRecord } from "../../src/store/sqlite-store.js";
+import type { InstanceRecord } from "../../src/store/store.js";
 
 afterEach(() => vi.useRealTimers());
 
@@ -18,7 +18,7 @@ describe("InstanceWatch", () => {
   it("an infinite wait is still waiting after 11 minutes, and ends when the instance gets there", async () => {
     vi.useFakeTimers();
     let status: InstanceRecord["status"] = "RUNNING";
-    const watch = new InstanceWatch(() => record(status), 1_000);
+    const watch = new InstanceWatch(async () => record(status), 1_000);
     let result: unknown;
     void watch.waitFor("i", (i) => i.status === "COMPLETED", Infinity).then((r) => (result = r));
     await vi.advanceTimersByTimeAsync(11 * 60 * 1000);
@@ -31,7 +31,7 @@ describe("InstanceWatch", () => {
 
   it("a deadline beyond setTimeout's range (30 days) is honoured, not fired at once", async () => {
     vi.useFakeTimers();
-    const watch = new InstanceWatch(() => record("RUNNING"), 60_000);
+    const watch = new InstanceWatch(async () => record("RUNNING"), 60_000);
     let result: { kind: string } | undefined;
     const thirtyDays = 30 * 24 * 3600 * 1000;
     void watch.waitFor("i", () => false, thirtyDays).then((r) => (result = r));

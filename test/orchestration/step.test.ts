@@ -58,7 +58,7 @@ const stores: SqliteStore[] = [];
 const engines: WorkflowEngine[] = [];
 afterEach(async () => {
   for (const engine of engines.splice(0)) await engine.stop(0);
-  for (const store of stores.splice(0)) store.close();
+  for (const store of stores.splice(0)) await store.close();
 });
 
 function newStore(): SqliteStore {
@@ -98,7 +98,7 @@ describe("runStep", () => {
     }));
 
     const slowStep = runStep(stepDeps(store, slow), "race");
-    await vi.waitFor(() => expect(slow.calls).toHaveLength(1));
+    await vi.waitFor(async () => expect(slow.calls).toHaveLength(1));
     // While the slow turn is open, another turn of the same instance commits first...
     expect((await runStep(stepDeps(store, fast), "race")).kind).toBe("committed");
     // ...and an event arrives, so the slow step has real work after it reloads.
@@ -111,11 +111,11 @@ describe("runStep", () => {
     // The retry ran on the committed history, not on the state that lost.
     expect(kinds(slow.calls[1]!.pastEvents)).toEqual(["orchestratorStarted", "executionStarted", "taskScheduled"]);
     expect(kinds(slow.calls[1]!.newEvents)).toEqual(["orchestratorStarted", "eventRaised"]);
-    const history = store.loadTurn("race", Date.now(), 100)!.history;
+    const history = (await store.loadTurn("race", Date.now(), 100))!.history;
     expect(kinds(history)).toEqual([
       "orchestratorStarted", "executionStarted", "taskScheduled", "orchestratorStarted", "eventRaised",
     ]);
-    expect(store.getInstance("race")!.version).toBe(3);
+    expect((await store.getInstance("race"))!.version).toBe(3);
   });
 
   it("gives up with 'conflict' when every retry loses, leaving the store untouched by the loser", async () => {
@@ -133,7 +133,7 @@ describe("runStep", () => {
     const result = await runStep({ ...stepDeps(store, loser), conflictRetriesMax: 2 }, "contended");
     expect(result.kind).toBe("conflict");
     expect(loser.calls).toHaveLength(3);
-    expect(store.getInstance("contended")!.status).toBe("RUNNING");
+    expect((await store.getInstance("contended"))!.status).toBe("RUNNING");
   });
 });
 
@@ -155,12 +155,12 @@ describe("TurnScheduler via WorkflowEngine", () => {
         : { actions: [] };
     });
     engine.workers.add(worker);
-    engine.start();
+    await engine.start();
     await startInstance(engine, "busy");
     for (let i = 0; i < 20; i++) await engine.service.raiseEvent("busy", "e", String(i));
-    await vi.waitFor(() => expect(store.getInstance("busy")!.status).toBe("COMPLETED"), { timeout: 5000 });
+    await vi.waitFor(async () => expect((await store.getInstance("busy"))!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(maxInside).toBe(1);
-    expect(store.getInstance("busy")!.output).toBe("20");
+    expect((await store.getInstance("busy"))!.output).toBe("20");
   });
 
   it("retries a turn whose worker failed, with back-off, until it commits", async () => {
@@ -172,9 +172,9 @@ describe("TurnScheduler via WorkflowEngine", () => {
       return { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: '"ok"' }] };
     });
     engine.workers.add(worker);
-    engine.start();
+    await engine.start();
     await startInstance(engine, "flaky");
-    await vi.waitFor(() => expect(store.getInstance("flaky")!.status).toBe("COMPLETED"), { timeout: 5000 });
+    await vi.waitFor(async () => expect((await store.getInstance("flaky"))!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(worker.calls).toHaveLength(3);
   });
 
@@ -187,9 +187,9 @@ describe("TurnScheduler via WorkflowEngine", () => {
         ? new Promise<TurnResult>(() => {}) // the first turn hangs forever
         : { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: '"second try"' }] });
     engine.workers.add(worker);
-    engine.start();
+    await engine.start();
     await startInstance(engine, "stuck");
-    await vi.waitFor(() => expect(store.getInstance("stuck")).toMatchObject({ status: "COMPLETED", output: '"second try"' }), { timeout: 3000 });
+    await vi.waitFor(async () => expect(await store.getInstance("stuck")).toMatchObject({ status: "COMPLETED", output: '"second try"' }), { timeout: 3000 });
     expect(worker.calls).toHaveLength(2);
   });
 
@@ -197,25 +197,25 @@ describe("TurnScheduler via WorkflowEngine", () => {
     const store = newStore();
     const engine = new WorkflowEngine({ store, logger: silent });
     engines.push(engine);
-    engine.start();
+    await engine.start();
     await startInstance(engine, "later", "lateWorkflow");
     await new Promise((r) => setTimeout(r, 50));
-    expect(store.getInstance("later")!.status).toBe("PENDING");
+    expect((await store.getInstance("later"))!.status).toBe("PENDING");
     engine.workers.add(new ScriptedWorker(
       () => ({ actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: "1" }] }),
       ["lateWorkflow"],
     ));
-    await vi.waitFor(() => expect(store.getInstance("later")!.status).toBe("COMPLETED"));
+    await vi.waitFor(async () => expect((await store.getInstance("later"))!.status).toBe("COMPLETED"));
   });
 
   it("terminates an instance no worker serves, recursively, without any worker", async () => {
     const store = newStore();
     const engine = new WorkflowEngine({ store, logger: silent });
     engines.push(engine);
-    engine.start();
+    await engine.start();
     await startInstance(engine, "orphan", "nobody");
     expect(await engine.service.terminate("orphan", '"stop"', true)).toBe("ok");
-    await vi.waitFor(() => expect(store.getInstance("orphan")).toMatchObject({ status: "TERMINATED", output: '"stop"' }));
+    await vi.waitFor(async () => expect(await store.getInstance("orphan")).toMatchObject({ status: "TERMINATED", output: '"stop"' }));
     expect(await engine.service.terminate("orphan", undefined, true)).toBe("ok");
     expect(await engine.service.terminate("missing", undefined, true)).toBe("not-found");
   });
@@ -240,10 +240,10 @@ describe("TurnScheduler via WorkflowEngine", () => {
       if (all.some((e) => e.kind === "timerFired")) return { actions: [{ kind: "completeOrchestration", id: 2, status: "COMPLETED" }] };
       return { actions: [{ kind: "createTimer", id: 1, fireAt: request.newEvents[0]!.timestamp + 50 }] };
     }));
-    engine.start();
+    await engine.start();
     armed = true;
     await startInstance(engine, "resilient");
-    await vi.waitFor(() => expect(store.getInstance("resilient")!.status).toBe("COMPLETED"), { timeout: 5000 });
+    await vi.waitFor(async () => expect((await store.getInstance("resilient"))!.status).toBe("COMPLETED"), { timeout: 5000 });
     expect(failures).toBe(2);
   });
 
@@ -260,10 +260,10 @@ describe("TurnScheduler via WorkflowEngine", () => {
       return { actions: [{ kind: "createTimer", id: 1, fireAt: started + 150 }] };
     });
     engine.workers.add(worker);
-    engine.start();
+    await engine.start();
     const t0 = Date.now();
     await startInstance(engine, "sleepy");
-    await vi.waitFor(() => expect(store.getInstance("sleepy")!.status).toBe("COMPLETED"), { timeout: 3000 });
+    await vi.waitFor(async () => expect((await store.getInstance("sleepy"))!.status).toBe("COMPLETED"), { timeout: 3000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
   });
 });

@@ -164,7 +164,7 @@ describe("a pause racing an activity result", () => {
         if (!raced) {
           raced = true;
           const now = Date.now();
-          store.enqueue("suspend-race", newEvent({ kind: "executionSuspended", input: "paused by the test" }, now), now);
+          await store.enqueue("suspend-race", newEvent({ kind: "executionSuspended", input: "paused by the test" }, now), now);
         }
         return result;
       });

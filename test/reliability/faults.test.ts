@@ -51,7 +51,7 @@ const storeMethods = [
 ] as const;
 
 /**
- * Throws better-sqlite3 SqliteErrors at random from the store's methods, from the prepared
+ * Fails the store's (asynchronous) methods at random with better-sqlite3 SqliteErrors, and throws them from the prepared
  * statements its transactions run, and from the BEGIN / COMMIT of its (group) transactions
  * (thrown before SQLite runs them: a COMMIT that fails leaves the transaction to be rolled
  * back). `active` switches it on and off.
@@ -73,7 +73,11 @@ class FaultInjector {
     for (const method of storeMethods) {
       const original = (store[method] as (...args: unknown[]) => unknown).bind(store);
       vi.spyOn(store, method).mockImplementation(((...args: unknown[]) => {
-        this.maybeFail(`store.${method}`, this.methodRate);
+        try {
+          this.maybeFail(`store.${method}`, this.methodRate);
+        } catch (error) {
+          return Promise.reject(error);
+        }
         return original(...args);
       }) as never);
     }
@@ -288,7 +292,7 @@ describe("storage faults injected at random", () => {
     vi.spyOn(store, "commitTurn").mockImplementation((...args: Parameters<SqliteStore["commitTurn"]>) => {
       if (failed === 0 && (args[0].consumedActivities?.length ?? 0) > 0) {
         failed++;
-        throw new Database.SqliteError("database is locked", "SQLITE_BUSY");
+        return Promise.reject(new Database.SqliteError("database is locked", "SQLITE_BUSY"));
       }
       return original(...args);
     });
@@ -313,8 +317,8 @@ describe("a storage fault right after activities are claimed", () => {
     const original = store.nextLeaseExpiry.bind(store);
     let failed = 0;
     // Fails the first time a lease exists, i.e. right after the first activity was claimed.
-    vi.spyOn(store, "nextLeaseExpiry").mockImplementation(() => {
-      const at = original();
+    vi.spyOn(store, "nextLeaseExpiry").mockImplementation(async () => {
+      const at = await original();
       if (at !== undefined && failed === 0) {
         failed++;
         throw new Database.SqliteError("disk I/O error", "SQLITE_IOERR");

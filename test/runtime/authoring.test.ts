@@ -9,7 +9,7 @@ import type { Task } from "../../src/runtime/task.js";
 import { gate, harnesses, outputOf } from "./helpers.js";
 
 const open = harnesses();
-afterEach(() => open.closeAll());
+afterEach(async () => open.closeAll());
 
 function appWith(workflows: (registry: WorkflowRegistry) => void, clock?: () => number, hotInstancesMax?: number) {
   return open.create({ workflows, ...(clock ? { clock } : {}), ...(hotInstancesMax !== undefined ? { hotInstancesMax } : {}) });
@@ -216,15 +216,15 @@ describe("whenAll / whenAny", () => {
     const app = await appWith((r) => r.registerWorkflow(all).registerActivity(slowIdentity));
     const id = await app.start("all");
     // Release them last to first, each only after the previous result is in history.
-    const completedIds = () =>
-      app.history(id).flatMap((e) => (e.kind === "taskCompleted" ? [e.taskScheduledId] : []));
+    const completedIds = async () =>
+      (await app.history(id)).flatMap((e) => (e.kind === "taskCompleted" ? [e.taskScheduledId] : []));
     gates[2]!.open();
-    await vi.waitFor(() => expect(completedIds()).toEqual([3]));
+    await vi.waitFor(async () => expect(await completedIds()).toEqual([3]));
     gates[1]!.open();
-    await vi.waitFor(() => expect(completedIds()).toEqual([3, 2]));
+    await vi.waitFor(async () => expect(await completedIds()).toEqual([3, 2]));
     gates[0]!.open();
     const state = await app.waitForTerminal(id);
-    expect(completedIds()).toEqual([3, 2, 1]);
+    expect(await completedIds()).toEqual([3, 2, 1]);
     expect(outputOf(state)).toEqual(["r0", "r1", "r2"]);
   });
 
@@ -335,7 +335,7 @@ describe("context information", () => {
     await app.raise(id, "go");
     const state = await app.waitForTerminal(id);
 
-    const turnTimes = app.history(id).filter((e) => e.kind === "orchestratorStarted").map((e) => e.timestamp);
+    const turnTimes = (await app.history(id)).filter((e) => e.kind === "orchestratorStarted").map((e) => e.timestamp);
     expect(turnTimes).toEqual([T_START, T_START + 60_000, T_START + 120_000]);
     expect(outputOf(state)).toEqual(turnTimes);
     expect(seen).toEqual([

@@ -7,7 +7,7 @@ import registerExamples from "../../examples/index.js";
 import { harnesses, outputOf } from "./helpers.js";
 
 const open = harnesses();
-afterEach(() => open.closeAll());
+afterEach(async () => open.closeAll());
 const examples = () => open.create({ workflows: registerExamples });
 
 describe("bundled examples", () => {
@@ -56,7 +56,7 @@ describe("bundled examples", () => {
     const id = await app.startJson("monitor", { checks: 5, intervalSeconds: 0.05, healthyAfter: 2 });
     const state = await app.waitForTerminal(id);
     expect(outputOf(state)).toBe("job done with 2 checks left");
-    expect(app.history(id).filter((e) => e.kind === "executionStarted")).toHaveLength(1);
+    expect((await app.history(id)).filter((e) => e.kind === "executionStarted")).toHaveLength(1);
   });
 
   it("monitor stops when it receives 'stop'", async () => {

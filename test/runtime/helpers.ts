@@ -211,8 +211,8 @@ export class Harness {
   }
 
   /** The committed history of an instance, read from the store. */
-  history(instanceId: string): HistoryEvent[] {
-    return this.wd.store.loadTurn(instanceId, 0, 0)?.history ?? [];
+  async history(instanceId: string): Promise<readonly HistoryEvent[]> {
+    return (await this.wd.store.loadTurn(instanceId, 0, 0))?.history ?? [];
   }
 }
 

@@ -13,7 +13,7 @@ import { WorkflowRegistry } from "../../src/runtime/registry.js";
 import { h, harnesses, outputOf, T0 } from "./helpers.js";
 
 const open = harnesses();
-afterEach(() => open.closeAll());
+afterEach(async () => open.closeAll());
 
 describe("with hot instances", () => {
   it("each step runs only the new code: nothing is replayed while the instance stays hot", async () => {
@@ -68,11 +68,11 @@ describe("with hot instances", () => {
       // How results are batched into turns depends on timing (two children finishing in one
       // turn or in two), so the comparison is of what the code decided: the recorded actions
       // in action-ID order, and every event kind with its count.
-      const shape = (events: HistoryEvent[]) => ({
+      const shape = (events: readonly HistoryEvent[]) => ({
         actions: events.filter((e) => e.eventId >= 0).sort((a, b) => a.eventId - b.eventId).map((e) => `${e.kind}#${e.eventId}`),
         kinds: events.filter((e) => e.kind !== "orchestratorStarted").map((e) => e.kind).sort(),
       });
-      return { output: outputOf(state), history: shape(app.history(id)), child: shape(app.history("m:0005")) };
+      return { output: outputOf(state), history: shape(await app.history(id)), child: shape(await app.history("m:0005")) };
     };
     const cold = await run(0);
     const hot = await run(10_000);

@@ -10,10 +10,10 @@ import { RetryPolicy } from "../../src/runtime/retry-policy.js";
 import { completionOf, h, harnesses, nonCompletion, outputOf, runReplay, T0 } from "./helpers.js";
 
 const open = harnesses();
-afterEach(() => open.closeAll());
+afterEach(async () => open.closeAll());
 
 describe("RetryPolicy", () => {
-  it("waits first, then first × coefficient^(n-1), capped by the max interval", () => {
+  it("waits first, then first × coefficient^(n-1), capped by the max interval", async () => {
     const policy = new RetryPolicy({
       maxNumberOfAttempts: 6,
       firstRetryIntervalInMilliseconds: 100,
@@ -23,13 +23,13 @@ describe("RetryPolicy", () => {
     expect([1, 2, 3, 4, 5].map((n) => policy.nextDelayMs(n, 0, 0))).toEqual([100, 200, 400, 500, 500]);
   });
 
-  it("allows no attempt beyond maxNumberOfAttempts", () => {
+  it("allows no attempt beyond maxNumberOfAttempts", async () => {
     const policy = new RetryPolicy({ maxNumberOfAttempts: 3, firstRetryIntervalInMilliseconds: 10 });
     expect(policy.nextDelayMs(2, 0, 0)).toBe(10);
     expect(policy.nextDelayMs(3, 0, 0)).toBeUndefined();
   });
 
-  it("allows no attempt that would start after the retry time-out", () => {
+  it("allows no attempt that would start after the retry time-out", async () => {
     const policy = new RetryPolicy({ maxNumberOfAttempts: 10, firstRetryIntervalInMilliseconds: 100, retryTimeoutInMilliseconds: 1_000 });
     expect(policy.nextDelayMs(1, 5_000, 5_900)).toBe(100);
     expect(policy.nextDelayMs(1, 5_000, 5_901)).toBeUndefined();
@@ -125,7 +125,7 @@ describe("retries end to end", () => {
     expect(attempts).toEqual([[1, 1], [2, 1], [3, 1]]);
     expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(95);
     expect(runs[2]! - runs[1]!).toBeGreaterThanOrEqual(195);
-    const kinds = app.history(id).map((e) => e.kind).filter((k) => k === "taskScheduled" || k === "timerCreated");
+    const kinds = (await app.history(id)).map((e) => e.kind).filter((k) => k === "taskScheduled" || k === "timerCreated");
     expect(kinds).toEqual(["taskScheduled", "timerCreated", "taskScheduled", "timerCreated", "taskScheduled"]);
   });
 
@@ -194,7 +194,7 @@ describe("retries end to end", () => {
     expect(childRuns).toBe(3);
     const child = await app.get("pp-child");
     expect(child?.runtimeStatus).toBe("COMPLETED");
-    const created = app.history(id).filter((e) => e.kind === "subOrchestrationInstanceCreated");
+    const created = (await app.history(id)).filter((e) => e.kind === "subOrchestrationInstanceCreated");
     expect(created).toHaveLength(3);
   });
 

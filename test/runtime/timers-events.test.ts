@@ -8,7 +8,7 @@ import type { WorkflowRegistry } from "../../src/runtime/registry.js";
 import { gate, harnesses, outputOf, tempDir } from "./helpers.js";
 
 const open = harnesses();
-afterEach(() => open.closeAll());
+afterEach(async () => open.closeAll());
 
 function appWith(workflows: (registry: WorkflowRegistry) => void) {
   return open.create({ workflows });
@@ -29,7 +29,7 @@ describe("durable timers", () => {
     const [before, after] = outputOf(state) as [number, number];
     expect(after - before).toBeGreaterThanOrEqual(200);
     expect(Date.now() - wallStart).toBeGreaterThanOrEqual(200);
-    const timer = app.history(state.instanceID).find((e) => e.kind === "timerCreated");
+    const timer = (await app.history(state.instanceID)).find((e) => e.kind === "timerCreated");
     expect(timer).toMatchObject({ eventId: 1, fireAt: before + 200 });
   });
 
@@ -43,7 +43,7 @@ describe("durable timers", () => {
     const state = await app.waitForTerminal(await app.start("alarm"));
     const [at, firedTurn] = outputOf(state) as [number, number];
     expect(firedTurn).toBeGreaterThanOrEqual(at);
-    const fired = app.history(state.instanceID).find((e) => e.kind === "timerFired");
+    const fired = (await app.history(state.instanceID)).find((e) => e.kind === "timerFired");
     expect(fired).toMatchObject({ timerId: 1, fireAt: at });
   });
 
@@ -100,11 +100,11 @@ describe("external events", () => {
     const app = await appWith((r) => r.registerWorkflow(collector).registerActivity(hold));
     const id = await app.start("collector");
     // The workflow is blocked on the held activity: nobody waits for events yet.
-    await vi.waitFor(() => expect(app.history(id).some((e) => e.kind === "taskScheduled")).toBe(true));
+    await vi.waitFor(async () => expect((await app.history(id)).some((e) => e.kind === "taskScheduled")).toBe(true));
     await app.raise(id, "Item", 1);
     await app.raise(id, "OTHER", "o");
     await app.raise(id, "item", 2);
-    await vi.waitFor(() => expect(app.history(id).filter((e) => e.kind === "eventRaised")).toHaveLength(3));
+    await vi.waitFor(async () => expect((await app.history(id)).filter((e) => e.kind === "eventRaised")).toHaveLength(3));
     held.open();
     const state = await app.waitForTerminal(id);
     expect(state.runtimeStatus).toBe("COMPLETED");
@@ -149,7 +149,7 @@ describe("suspend and resume", () => {
     await app.waitForStatus(id, "SUSPENDED");
     await app.raise(id, "answer", "yes");
     // The event is in history, yet the instance has not acted on it.
-    await vi.waitFor(() => expect(app.history(id).some((e) => e.kind === "eventRaised")).toBe(true));
+    await vi.waitFor(async () => expect((await app.history(id)).some((e) => e.kind === "eventRaised")).toBe(true));
     const suspended = await app.get(id);
     expect(suspended?.runtimeStatus).toBe("SUSPENDED");
     expect(suspended?.properties?.["dapr.workflow.output"]).toBeUndefined();
@@ -171,11 +171,11 @@ describe("suspend and resume", () => {
     }
     const app = await appWith((r) => r.registerWorkflow(stepper).registerActivity(slowStep));
     const id = await app.start("stepper");
-    await vi.waitFor(() => expect(app.history(id).some((e) => e.kind === "taskScheduled")).toBe(true));
+    await vi.waitFor(async () => expect((await app.history(id)).some((e) => e.kind === "taskScheduled")).toBe(true));
     await app.command(id, "pause");
     await app.waitForStatus(id, "SUSPENDED");
     held.open();
-    await vi.waitFor(() => expect(app.history(id).some((e) => e.kind === "taskCompleted")).toBe(true));
+    await vi.waitFor(async () => expect((await app.history(id)).some((e) => e.kind === "taskCompleted")).toBe(true));
     expect((await app.get(id))?.runtimeStatus).toBe("SUSPENDED");
     await app.command(id, "resume");
     expect(outputOf(await app.waitForTerminal(id))).toBe("step done");
@@ -213,7 +213,7 @@ describe("continueAsNew", () => {
     expect(state.properties?.["dapr.workflow.input"]).toBe("3");
     expect(executions).toEqual([0, 1, 2, 3]);
     // History holds the last execution only, restarting at action ID 1.
-    const history = app.history(id);
+    const history = await app.history(id);
     expect(history.filter((e) => e.kind === "executionStarted")).toHaveLength(1);
     expect(history.find((e) => e.kind === "timerCreated")?.eventId).toBe(1);
   });
@@ -253,7 +253,7 @@ describe("continueAsNew", () => {
     await app.raise(id, "tick", "a");
     await app.raise(id, "tick", "b");
     await app.raise(id, "tick", "c");
-    await vi.waitFor(() => expect(app.history(id).filter((e) => e.kind === "eventRaised")).toHaveLength(3));
+    await vi.waitFor(async () => expect((await app.history(id)).filter((e) => e.kind === "eventRaised")).toHaveLength(3));
     await app.command(id, "resume");
     const state = await app.waitFor(id, (s) => s.runtimeStatus !== "RUNNING" && s.runtimeStatus !== "SUSPENDED", 3_000)
       .catch(async () => app.get(id));
@@ -297,10 +297,10 @@ describe("unregistered activity", () => {
     await app.waitForCustomStatus(id, "real done");
     const state = await app.get(id);
     expect(state?.runtimeStatus).toBe("RUNNING");
-    expect(app.history(id).filter((e) => e.kind === "taskFailed")).toEqual([]);
+    expect((await app.history(id)).filter((e) => e.kind === "taskFailed")).toEqual([]);
     // The ghost row is still in the activity queue and was never leased: a claim for any
     // name gets it as its first attempt.
-    const claimed = app.wd.store.claimActivities("probe", Date.now(), 60_000, 10);
+    const claimed = await app.wd.store.claimActivities("probe", Date.now(), 60_000, 10);
     expect(claimed).toEqual([
       expect.objectContaining({ instanceId: id, name: "ghost", taskId: 1, input: '{"x":1}', attempts: 1 }),
     ]);

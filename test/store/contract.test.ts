@@ -10,9 +10,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newEvent, type ExecutionStarted } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
 import { schemaVersion } from "../../src/store/migrations.js";
-import { type ActivityLease, SqliteStore } from "../../src/store/sqlite-store.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import type { ActivityLease } from "../../src/store/store.js";
 
 const T0 = Date.UTC(2026, 0, 1);
+const recursively = { recursive: true, force: false };
 
 function start(instanceId: string, name = "wf", extra: Partial<ExecutionStarted> = {}): ExecutionStarted {
   return newEvent({ kind: "executionStarted", name, instanceId, executionId: `exec-${instanceId}`, input: '"in"', ...extra }, T0);
@@ -26,18 +28,18 @@ function openStore(kind: string): SqliteStore {
   return new SqliteStore({ path: join(dir, "store.db"), busyTimeoutMs: 100 });
 }
 
-afterEach(() => {
+afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
 
 /** Runs one turn through the engine and commits it, with the worker's actions given. */
-function turn(store: SqliteStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }, lease?: ActivityLease) {
-  const snapshot = store.loadTurn(instanceId, now, 1000)!;
+async function turn(store: SqliteStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }, lease?: ActivityLease) {
+  const snapshot = (await store.loadTurn(instanceId, now, 1000))!;
   const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now);
   let n = 0;
   const outcome = applyTurn(prepared, actions, { now, newExecutionId: () => `exec-new-${++n}` });
-  const result = store.commitTurn({
+  const result = await store.commitTurn({
     instanceId,
     expectedVersion: snapshot.instance.version,
     historyLength: snapshot.history.length,
@@ -49,53 +51,53 @@ function turn(store: SqliteStore, instanceId: string, now: number, actions: Para
   return { snapshot, prepared, outcome, result };
 }
 
-function historyKinds(store: SqliteStore, id: string): string[] {
-  return store.loadTurn(id, Number.MAX_SAFE_INTEGER, 1000)!.history.map((e) => e.kind);
+async function historyKinds(store: SqliteStore, id: string): Promise<string[]> {
+  return (await store.loadTurn(id, Number.MAX_SAFE_INTEGER, 1000))!.history.map((e) => e.kind);
 }
 
 describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
   let store: SqliteStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     store = openStore(kind);
   });
-  afterEach(() => store.close());
+  afterEach(async () => await store.close());
 
-  it("creates an instance once: a second create with the same ID is 'exists' in any state", () => {
-    expect(store.createInstance(start("a"))).toBe("created");
-    expect(store.createInstance(start("a", "other"))).toBe("exists");
-    const record = store.getInstance("a")!;
+  it("creates an instance once: a second create with the same ID is 'exists' in any state", async () => {
+    expect(await store.createInstance(start("a"))).toBe("created");
+    expect(await store.createInstance(start("a", "other"))).toBe("exists");
+    const record = (await store.getInstance("a"))!;
     expect(record).toMatchObject({ instanceId: "a", name: "wf", status: "PENDING", input: '"in"', version: 1, createdAt: T0 });
-    turn(store, "a", T0 + 1, { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: "1" }] });
-    expect(store.getInstance("a")!.status).toBe("COMPLETED");
-    expect(store.createInstance(start("a"))).toBe("exists");
+    await turn(store, "a", T0 + 1, { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED", result: "1" }] });
+    expect((await store.getInstance("a"))!.status).toBe("COMPLETED");
+    expect(await store.createInstance(start("a"))).toBe("exists");
   });
 
-  it("queues events only for instances that exist and are not finished", () => {
+  it("queues events only for instances that exist and are not finished", async () => {
     const raised = newEvent({ kind: "eventRaised", name: "e", input: "1" }, T0);
-    expect(store.enqueue("missing", raised, T0)).toBe("not-found");
-    store.createInstance(start("a"));
-    expect(store.enqueue("a", raised, T0)).toBe("queued");
-    turn(store, "a", T0 + 1, { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED" }] });
-    expect(store.enqueue("a", raised, T0 + 2)).toBe("terminal");
-    expect(store.loadTurn("a", T0 + 10, 1000)!.inbox).toEqual([]);
+    expect(await store.enqueue("missing", raised, T0)).toBe("not-found");
+    await store.createInstance(start("a"));
+    expect(await store.enqueue("a", raised, T0)).toBe("queued");
+    await turn(store, "a", T0 + 1, { actions: [{ kind: "completeOrchestration", id: 1, status: "COMPLETED" }] });
+    expect(await store.enqueue("a", raised, T0 + 2)).toBe("terminal");
+    expect((await store.loadTurn("a", T0 + 10, 1000))!.inbox).toEqual([]);
   });
 
-  it("loads only visible inbox rows, in visibility then arrival order", () => {
-    store.createInstance(start("a"));
-    store.enqueue("a", newEvent({ kind: "eventRaised", name: "late" }, T0), T0 + 500);
-    store.enqueue("a", newEvent({ kind: "eventRaised", name: "first" }, T0), T0 + 1);
-    store.enqueue("a", newEvent({ kind: "eventRaised", name: "second" }, T0), T0 + 1);
-    const names = (now: number) =>
-      store.loadTurn("a", now, 1000)!.inbox.map((i) => (i.event.kind === "eventRaised" ? i.event.name : i.event.kind));
-    expect(names(T0 + 1)).toEqual(["executionStarted", "first", "second"]);
-    expect(names(T0 + 500)).toEqual(["executionStarted", "first", "second", "late"]);
-    expect(store.dueInstanceIds(T0 + 1, 10)).toEqual(["a"]);
-    expect(store.nextVisibleAt(T0 + 1)).toBe(T0 + 500);
+  it("loads only visible inbox rows, in visibility then arrival order", async () => {
+    await store.createInstance(start("a"));
+    await store.enqueue("a", newEvent({ kind: "eventRaised", name: "late" }, T0), T0 + 500);
+    await store.enqueue("a", newEvent({ kind: "eventRaised", name: "first" }, T0), T0 + 1);
+    await store.enqueue("a", newEvent({ kind: "eventRaised", name: "second" }, T0), T0 + 1);
+    const names = async (now: number) =>
+      (await store.loadTurn("a", now, 1000))!.inbox.map((i) => (i.event.kind === "eventRaised" ? i.event.name : i.event.kind));
+    expect(await names(T0 + 1)).toEqual(["executionStarted", "first", "second"]);
+    expect(await names(T0 + 500)).toEqual(["executionStarted", "first", "second", "late"]);
+    expect(await store.dueInstanceIds(T0 + 1, 10)).toEqual(["a"]);
+    expect(await store.nextVisibleAt(T0 + 1)).toBe(T0 + 500);
   });
 
-  it("commits a turn's history and effects in one transaction and bumps the version", () => {
-    store.createInstance(start("p"));
-    const { result } = turn(store, "p", T0 + 1, {
+  it("commits a turn's history and effects in one transaction and bumps the version", async () => {
+    await store.createInstance(start("p"));
+    const { result } = await turn(store, "p", T0 + 1, {
       actions: [
         { kind: "scheduleTask", id: 1, name: "act", input: "2" },
         { kind: "createTimer", id: 2, fireAt: T0 + 60_000 },
@@ -105,24 +107,24 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
       customStatus: "busy",
     });
     expect(result).toEqual({ kind: "committed", touchedInstanceIds: ["p:0003"], leased: [] });
-    const record = store.getInstance("p")!;
+    const record = (await store.getInstance("p"))!;
     expect(record).toMatchObject({ status: "RUNNING", version: 2, customStatus: "busy", historyLength: 6 });
-    expect(historyKinds(store, "p")).toEqual([
+    expect(await historyKinds(store, "p")).toEqual([
       "orchestratorStarted", "executionStarted", "taskScheduled", "timerCreated", "subOrchestrationInstanceCreated", "eventSent",
     ]);
     // The timer waits in the inbox until it is due; the child exists, PENDING, with its parent.
-    expect(store.loadTurn("p", T0 + 59_999, 1000)!.inbox).toEqual([]);
-    expect(store.loadTurn("p", T0 + 60_000, 1000)!.inbox.map((i) => i.event.kind)).toEqual(["timerFired"]);
-    expect(store.getInstance("p:0003")).toMatchObject({ status: "PENDING", name: "child", parentInstanceId: "p" });
+    expect((await store.loadTurn("p", T0 + 59_999, 1000))!.inbox).toEqual([]);
+    expect((await store.loadTurn("p", T0 + 60_000, 1000))!.inbox.map((i) => i.event.kind)).toEqual(["timerFired"]);
+    expect(await store.getInstance("p:0003")).toMatchObject({ status: "PENDING", name: "child", parentInstanceId: "p" });
     // The activity is queued once; an event for an unknown instance is dropped.
-    expect(store.claimActivities("me", T0, 1000, 10)).toMatchObject([{ instanceId: "p", taskId: 1, name: "act", input: "2", attempts: 1 }]);
-    expect(store.getInstance("nobody")).toBeUndefined();
+    expect(await store.claimActivities("me", T0, 1000, 10)).toMatchObject([{ instanceId: "p", taskId: 1, name: "act", input: "2", attempts: 1 }]);
+    expect(await store.getInstance("nobody")).toBeUndefined();
   });
 
-  it("leases a turn's activities in its own commit, up to the lease's count and for the names it serves; the rest wait for a claim", () => {
-    store.createInstance(start("p"));
+  it("leases a turn's activities in its own commit, up to the lease's count and for the names it serves; the rest wait for a claim", async () => {
+    await store.createInstance(start("p"));
     const lease: ActivityLease = { owner: "me", expiresAt: T0 + 60_000, max: 2, serves: (name) => name !== "elsewhere" };
-    const { result } = turn(store, "p", T0 + 1, {
+    const { result } = await turn(store, "p", T0 + 1, {
       actions: [
         { kind: "scheduleTask", id: 1, name: "a", input: "1" },
         { kind: "scheduleTask", id: 2, name: "elsewhere" },
@@ -137,34 +139,34 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
       { instanceId: "p", taskId: 3, name: "b", attempts: 1 },
     ]);
     // Leased rows are held until their lease expires; the others are free to claim.
-    expect(store.claimActivities("other", T0 + 2, 100_000, 10).map((w) => w.taskId)).toEqual([2, 4]);
-    expect(store.nextLeaseExpiry()).toBe(T0 + 60_000);
-    expect(store.claimActivities("other", T0 + 60_000, 1000, 10).map((w) => w.taskId)).toEqual([1, 3]);
+    expect((await store.claimActivities("other", T0 + 2, 100_000, 10)).map((w) => w.taskId)).toEqual([2, 4]);
+    expect(await store.nextLeaseExpiry()).toBe(T0 + 60_000);
+    expect((await store.claimActivities("other", T0 + 60_000, 1000, 10)).map((w) => w.taskId)).toEqual([1, 3]);
     // A leased row completes like a claimed one.
-    expect(store.completeActivity(leased[0]!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "2" }, T0 + 3), T0 + 3)).toBe("delivered");
+    expect(await store.completeActivity(leased[0]!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "2" }, T0 + 3), T0 + 3)).toBe("delivered");
   });
 
-  it("rejects a commit whose version is stale and leaves everything as it was", () => {
-    store.createInstance(start("a"));
-    const snapshot = store.loadTurn("a", T0 + 1, 1000)!;
+  it("rejects a commit whose version is stale and leaves everything as it was", async () => {
+    await store.createInstance(start("a"));
+    const snapshot = (await store.loadTurn("a", T0 + 1, 1000))!;
     const prepared = prepareTurn("a", snapshot.history, snapshot.inbox, T0 + 1);
     const outcome = applyTurn(prepared, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] }, { now: T0 + 1, newExecutionId: () => "x" });
     const commit = { instanceId: "a", expectedVersion: snapshot.instance.version, historyLength: 0, consumedSeqs: prepared.consumedSeqs, outcome, now: T0 + 1 };
-    expect(store.commitTurn(commit).kind).toBe("committed");
+    expect((await store.commitTurn(commit)).kind).toBe("committed");
     // The same commit again: the version moved on, so it must not apply twice.
-    const again = store.commitTurn(commit);
+    const again = await store.commitTurn(commit);
     expect(again.kind).toBe("conflict");
-    expect(historyKinds(store, "a")).toEqual(["orchestratorStarted", "executionStarted", "taskScheduled"]);
-    expect(store.claimActivities("me", T0, 1000, 10)).toHaveLength(1);
-    expect(store.getInstance("a")!.version).toBe(2);
+    expect(await historyKinds(store, "a")).toEqual(["orchestratorStarted", "executionStarted", "taskScheduled"]);
+    expect(await store.claimActivities("me", T0, 1000, 10)).toHaveLength(1);
+    expect((await store.getInstance("a"))!.version).toBe(2);
   });
 
-  it("rejects a commit whose consumed inbox rows are gone, even at the right version", () => {
-    store.createInstance(start("a"));
-    const snapshot = store.loadTurn("a", T0 + 1, 1000)!;
+  it("rejects a commit whose consumed inbox rows are gone, even at the right version", async () => {
+    await store.createInstance(start("a"));
+    const snapshot = (await store.loadTurn("a", T0 + 1, 1000))!;
     const prepared = prepareTurn("a", snapshot.history, snapshot.inbox, T0 + 1);
     const outcome = applyTurn(prepared, { actions: [] }, { now: T0 + 1, newExecutionId: () => "x" });
-    const result = store.commitTurn({
+    const result = await store.commitTurn({
       instanceId: "a",
       expectedVersion: snapshot.instance.version,
       historyLength: 0,
@@ -173,29 +175,29 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
       now: T0 + 1,
     });
     expect(result.kind).toBe("conflict");
-    expect(store.getInstance("a")).toMatchObject({ status: "PENDING", version: 1 });
-    expect(historyKinds(store, "a")).toEqual([]);
+    expect(await store.getInstance("a")).toMatchObject({ status: "PENDING", version: 1 });
+    expect(await historyKinds(store, "a")).toEqual([]);
   });
 
-  it("clears queued work and events when an instance finishes", () => {
-    store.createInstance(start("a"));
-    turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }, { kind: "createTimer", id: 2, fireAt: T0 + 10_000 }] });
-    store.enqueue("a", newEvent({ kind: "executionTerminated", input: "stop", recurse: true }, T0 + 2), T0 + 2);
-    const { outcome } = turn(store, "a", T0 + 3);
+  it("clears queued work and events when an instance finishes", async () => {
+    await store.createInstance(start("a"));
+    await turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }, { kind: "createTimer", id: 2, fireAt: T0 + 10_000 }] });
+    await store.enqueue("a", newEvent({ kind: "executionTerminated", input: "stop", recurse: true }, T0 + 2), T0 + 2);
+    const { outcome } = await turn(store, "a", T0 + 3);
     expect(outcome.state?.status).toBe("TERMINATED");
-    expect(store.getInstance("a")).toMatchObject({ status: "TERMINATED", output: "stop" });
-    expect(store.loadTurn("a", Number.MAX_SAFE_INTEGER, 1000)!.inbox).toEqual([]);
-    expect(store.claimActivities("me", T0, 1000, 10)).toEqual([]);
+    expect(await store.getInstance("a")).toMatchObject({ status: "TERMINATED", output: "stop" });
+    expect((await store.loadTurn("a", Number.MAX_SAFE_INTEGER, 1000))!.inbox).toEqual([]);
+    expect(await store.claimActivities("me", T0, 1000, 10)).toEqual([]);
   });
 
-  it("continue-as-new replaces history and requeues the new start ahead of queued events", () => {
-    store.createInstance(start("c"));
-    turn(store, "c", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
-    const [work] = store.claimActivities("me", T0 + 1, 60_000, 10);
-    store.completeActivity(work!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "1" }, T0 + 2), T0 + 2);
+  it("continue-as-new replaces history and requeues the new start ahead of queued events", async () => {
+    await store.createInstance(start("c"));
+    await turn(store, "c", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
+    const [work] = await store.claimActivities("me", T0 + 1, 60_000, 10);
+    await store.completeActivity(work!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "1" }, T0 + 2), T0 + 2);
     // Raised now but visible only after the continuing turn has loaded its events.
-    store.enqueue("c", newEvent({ kind: "eventRaised", name: "meanwhile" }, T0 + 2), T0 + 5);
-    const { result, prepared } = turn(store, "c", T0 + 3, {
+    await store.enqueue("c", newEvent({ kind: "eventRaised", name: "meanwhile" }, T0 + 2), T0 + 5);
+    const { result, prepared } = await turn(store, "c", T0 + 3, {
       actions: [
         { kind: "scheduleTask", id: 2, name: "ignored" },
         { kind: "completeOrchestration", id: 3, status: "CONTINUED_AS_NEW", result: '"next"' },
@@ -203,92 +205,92 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
     });
     expect(prepared.newEvents.map((e) => e.kind)).toEqual(["orchestratorStarted", "taskCompleted"]);
     expect(result.kind).toBe("committed");
-    expect(historyKinds(store, "c")).toEqual([]);
-    expect(store.claimActivities("me", T0 + 3, 1000, 10)).toEqual([]);
-    const inbox = store.loadTurn("c", T0 + 5, 1000)!.inbox.map((i) => i.event);
+    expect(await historyKinds(store, "c")).toEqual([]);
+    expect(await store.claimActivities("me", T0 + 3, 1000, 10)).toEqual([]);
+    const inbox = (await store.loadTurn("c", T0 + 5, 1000))!.inbox.map((i) => i.event);
     expect(inbox.map((e) => e.kind)).toEqual(["executionStarted", "eventRaised"]);
     expect(inbox[0]).toMatchObject({ executionId: "exec-new-1", input: '"next"' });
-    expect(store.getInstance("c")).toMatchObject({ status: "RUNNING", executionId: "exec-new-1", input: '"next"', historyLength: 0 });
+    expect(await store.getInstance("c")).toMatchObject({ status: "RUNNING", executionId: "exec-new-1", input: '"next"', historyLength: 0 });
   });
 
-  it("fails the parent's task when a child ID is taken by an unrelated instance", () => {
-    store.createInstance(start("taken"));
-    store.createInstance(start("p"));
-    turn(store, "p", T0 + 1, { actions: [{ kind: "createSubOrchestration", id: 1, instanceId: "taken", name: "child" }] });
-    expect(store.getInstance("taken")).toMatchObject({ name: "wf", parentInstanceId: undefined });
-    const inbox = store.loadTurn("p", T0 + 2, 1000)!.inbox;
+  it("fails the parent's task when a child ID is taken by an unrelated instance", async () => {
+    await store.createInstance(start("taken"));
+    await store.createInstance(start("p"));
+    await turn(store, "p", T0 + 1, { actions: [{ kind: "createSubOrchestration", id: 1, instanceId: "taken", name: "child" }] });
+    expect(await store.getInstance("taken")).toMatchObject({ name: "wf", parentInstanceId: undefined });
+    const inbox = (await store.loadTurn("p", T0 + 2, 1000))!.inbox;
     expect(inbox.map((i) => i.event)).toMatchObject([
       { kind: "subOrchestrationInstanceFailed", taskScheduledId: 1, failureDetails: { errorType: "ChildWorkflowCreationError" } },
     ]);
   });
 
-  it("leases activities once, re-offers them after the lease expires, and drops a second result", () => {
-    store.createInstance(start("a"));
-    turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }, { kind: "scheduleTask", id: 2, name: "other" }] });
-    const first = store.claimActivities("w1", T0, 1000, 10, ["act"]);
+  it("leases activities once, re-offers them after the lease expires, and drops a second result", async () => {
+    await store.createInstance(start("a"));
+    await turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }, { kind: "scheduleTask", id: 2, name: "other" }] });
+    const first = await store.claimActivities("w1", T0, 1000, 10, ["act"]);
     expect(first.map((w) => w.name)).toEqual(["act"]);
-    expect(store.claimActivities("w2", T0 + 999, 1000, 10, ["act"])).toEqual([]);
-    expect(store.nextLeaseExpiry()).toBe(T0 + 1000);
-    const again = store.claimActivities("w2", T0 + 1000, 1000, 10, ["act"]);
+    expect(await store.claimActivities("w2", T0 + 999, 1000, 10, ["act"])).toEqual([]);
+    expect(await store.nextLeaseExpiry()).toBe(T0 + 1000);
+    const again = await store.claimActivities("w2", T0 + 1000, 1000, 10, ["act"]);
     expect(again).toMatchObject([{ seq: first[0]!.seq, attempts: 2 }]);
     const done = newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "1" }, T0 + 1001);
-    expect(store.completeActivity(first[0]!.seq, done, T0 + 1001)).toBe("delivered");
-    expect(store.completeActivity(again[0]!.seq, done, T0 + 1002)).toBe("gone");
-    const inbox = store.loadTurn("a", T0 + 2000, 1000)!.inbox;
+    expect(await store.completeActivity(first[0]!.seq, done, T0 + 1001)).toBe("delivered");
+    expect(await store.completeActivity(again[0]!.seq, done, T0 + 1002)).toBe("gone");
+    const inbox = (await store.loadTurn("a", T0 + 2000, 1000))!.inbox;
     expect(inbox).toHaveLength(1);
     expect(inbox[0]).toMatchObject({ executionId: "exec-a", event: { kind: "taskCompleted", taskScheduledId: 1 } });
   });
 
-  it("releases every lease at start-up (the previous process is gone)", () => {
-    store.createInstance(start("a"));
-    turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
-    expect(store.claimActivities("old", T0, 60_000, 10)).toHaveLength(1);
-    expect(store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(0);
-    expect(store.releaseAllLeases()).toBe(1);
-    expect(store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(1);
+  it("releases every lease at start-up (the previous process is gone)", async () => {
+    await store.createInstance(start("a"));
+    await turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
+    expect(await store.claimActivities("old", T0, 60_000, 10)).toHaveLength(1);
+    expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(0);
+    expect(await store.releaseAllLeases()).toBe(1);
+    expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(1);
   });
 
-  it("purges recursively, and only when the instance and every descendant are finished", () => {
-    store.createInstance(start("p"));
-    turn(store, "p", T0 + 1, { actions: [{ kind: "createSubOrchestration", id: 1, instanceId: "", name: "child" }] });
-    turn(store, "p:0001", T0 + 2, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
-    expect(store.purge("missing")).toEqual({ kind: "not-found" });
-    expect(store.purge("p")).toEqual({ kind: "not-terminal", instanceId: "p", status: "RUNNING" });
-    store.enqueue("p", newEvent({ kind: "executionTerminated", recurse: false }, T0 + 3), T0 + 3);
-    turn(store, "p", T0 + 4);
-    expect(store.purge("p")).toEqual({ kind: "not-terminal", instanceId: "p:0001", status: "RUNNING" });
-    store.enqueue("p:0001", newEvent({ kind: "executionTerminated", recurse: false }, T0 + 5), T0 + 5);
-    turn(store, "p:0001", T0 + 6);
-    expect(store.purge("p")).toEqual({ kind: "purged", instanceIds: ["p", "p:0001"] });
-    expect(store.getInstance("p")).toBeUndefined();
-    expect(store.getInstance("p:0001")).toBeUndefined();
-    expect(store.loadTurn("p", Number.MAX_SAFE_INTEGER, 10)).toBeUndefined();
-    expect(store.claimActivities("me", Number.MAX_SAFE_INTEGER, 1, 10)).toEqual([]);
-    expect(store.dueInstanceIds(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  it("purges recursively, and only when the instance and every descendant are finished", async () => {
+    await store.createInstance(start("p"));
+    await turn(store, "p", T0 + 1, { actions: [{ kind: "createSubOrchestration", id: 1, instanceId: "", name: "child" }] });
+    await turn(store, "p:0001", T0 + 2, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
+    expect(await store.purge("missing", recursively)).toEqual({ kind: "not-found" });
+    expect(await store.purge("p", recursively)).toEqual({ kind: "not-terminal", instanceId: "p", status: "RUNNING" });
+    await store.enqueue("p", newEvent({ kind: "executionTerminated", recurse: false }, T0 + 3), T0 + 3);
+    await turn(store, "p", T0 + 4);
+    expect(await store.purge("p", recursively)).toEqual({ kind: "not-terminal", instanceId: "p:0001", status: "RUNNING" });
+    await store.enqueue("p:0001", newEvent({ kind: "executionTerminated", recurse: false }, T0 + 5), T0 + 5);
+    await turn(store, "p:0001", T0 + 6);
+    expect(await store.purge("p", recursively)).toEqual({ kind: "purged", instanceIds: ["p", "p:0001"] });
+    expect(await store.getInstance("p")).toBeUndefined();
+    expect(await store.getInstance("p:0001")).toBeUndefined();
+    expect(await store.loadTurn("p", Number.MAX_SAFE_INTEGER, 10)).toBeUndefined();
+    expect(await store.claimActivities("me", Number.MAX_SAFE_INTEGER, 1, 10)).toEqual([]);
+    expect(await store.dueInstanceIds(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 });
 
 describe("SqliteStore on a file", () => {
-  it("sets WAL and synchronous=NORMAL with a WAL flush before every answer on every connection, including a reopen", () => {
+  it("sets WAL and synchronous=NORMAL with a WAL flush before every answer on every connection, including a reopen", async () => {
     dir = mkdtempSync(join(tmpdir(), "wfd-store-"));
     const path = join(dir, "a.db");
     const first = new SqliteStore({ path, busyTimeoutMs: 100 });
     expect(first.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
-    first.close();
+    await first.close();
     const second = new SqliteStore({ path, busyTimeoutMs: 100 });
     expect(second.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
-    second.close();
+    await second.close();
   });
 
-  it("migrates once, keeps data across reopen, and refuses a database from a newer version", () => {
+  it("migrates once, keeps data across reopen, and refuses a database from a newer version", async () => {
     dir = mkdtempSync(join(tmpdir(), "wfd-store-"));
     const path = join(dir, "a.db");
     const first = new SqliteStore({ path, busyTimeoutMs: 100 });
-    first.createInstance(start("kept"));
-    first.close();
+    await first.createInstance(start("kept"));
+    await first.close();
     const second = new SqliteStore({ path, busyTimeoutMs: 100 });
-    expect(second.getInstance("kept")?.status).toBe("PENDING");
-    second.close();
+    expect((await second.getInstance("kept"))?.status).toBe("PENDING");
+    await second.close();
     const raw = new Database(path);
     expect(raw.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: schemaVersion }]);
     raw.prepare("UPDATE schema_version SET version = 99").run();
@@ -296,32 +298,32 @@ describe("SqliteStore on a file", () => {
     expect(() => new SqliteStore({ path, busyTimeoutMs: 100 })).toThrow(/newer than this workflowd/);
   });
 
-  it("reports an undecodable row as corruption naming the row, not as a retry", () => {
+  it("reports an undecodable row as corruption naming the row, not as a retry", async () => {
     dir = mkdtempSync(join(tmpdir(), "wfd-store-"));
     const path = join(dir, "a.db");
     const store = new SqliteStore({ path, busyTimeoutMs: 100 });
-    store.createInstance(start("bad"));
+    await store.createInstance(start("bad"));
     const raw = new Database(path);
     raw.prepare("UPDATE inbox SET event = 'not json' WHERE instance_id = 'bad'").run();
     raw.close();
-    expect(() => store.loadTurn("bad", T0 + 1, 10)).toThrow(/instance 'bad' inbox #\d+: stored event is not valid JSON/);
-    store.close();
+    await expect(store.loadTurn("bad", T0 + 1, 10)).rejects.toThrow(/instance 'bad' inbox #\d+: stored event is not valid JSON/);
+    await store.close();
   });
 
-  it("answers a locked database with SQLITE_BUSY after the busy timeout instead of hanging", () => {
+  it("answers a locked database with SQLITE_BUSY after the busy timeout instead of hanging", async () => {
     dir = mkdtempSync(join(tmpdir(), "wfd-store-"));
     const path = join(dir, "a.db");
     const store = new SqliteStore({ path, busyTimeoutMs: 50 });
     const other = new Database(path);
     other.exec("BEGIN IMMEDIATE");
     try {
-      expect(() => store.createInstance(start("x"))).toThrow(expect.objectContaining({ code: "SQLITE_BUSY" }));
+      await expect(store.createInstance(start("x"))).rejects.toThrow(expect.objectContaining({ code: "SQLITE_BUSY" }));
     } finally {
       other.exec("ROLLBACK");
       other.close();
     }
-    expect(store.createInstance(start("x"))).toBe("created");
-    store.close();
+    expect(await store.createInstance(start("x"))).toBe("created");
+    await store.close();
   });
 });
 

@@ -185,18 +185,18 @@ describe("GroupCommitter with a WalSync (synchronous=NORMAL, the WAL flushed off
   it("the store on a file runs NORMAL with the real flush; it answers after it and stays readable", async () => {
     const store = new SqliteStore({ path: join(dir, "s.db"), busyTimeoutMs: 100 });
     expect(store.settings().synchronous).toBe(1);
-    const result = await store.grouped(() => store.enqueue("nobody", { kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 } as never, 0));
+    const result = await store.enqueue("nobody", { kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 } as never, 0);
     expect(result).toBe("not-found");
     expect(existsSync(join(dir, "s.db-wal"))).toBe(true);
-    store.close();
+    await store.close();
   });
 
   it("a failed flush makes the store unhealthy until restart (ping, behind /v1.0/healthz, throws)", async () => {
     const failing = (_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => setImmediate(() => done(Object.assign(new Error("EIO: i/o error"), { code: "EIO" })));
     const store = new SqliteStore({ path: join(dir, "f.db"), busyTimeoutMs: 100, walFlush: failing });
-    store.ping();
-    await expect(store.grouped(() => store.enqueue("nobody", { kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 } as never, 0))).rejects.toThrow(WalSyncError);
-    expect(() => store.ping()).toThrow(/could not flush the write-ahead log .* to disk: EIO.*; writes since the last flush may not be on disk: restart workflowd/);
+    await store.ping();
+    await expect(store.enqueue("nobody", { kind: "eventRaised", name: "x", eventId: -1, timestamp: 0 } as never, 0)).rejects.toThrow(WalSyncError);
+    await expect(store.ping()).rejects.toThrow(/could not flush the write-ahead log .* to disk: EIO.*; writes since the last flush may not be on disk: restart workflowd/);
     store.close();
   });
 });

@@ -1,0 +1,262 @@
+/**
+ * The store behind one interface: what the orchestration layer needs from durable storage,
+ * whatever keeps it (SQLite, the embedded default, in sqlite-store.ts; a shared server
+ * database next). Everything is asynchronous, so a store may run its statements on another
+ * thread or across a network.
+ *
+ * The contract every implementation keeps (test/store/contract.test.ts holds it):
+ * - Each write method is one atomic transaction, and its promise resolves only once that
+ *   transaction is durable: nothing is acknowledged before it is on disk. A store may commit
+ *   the writes called in the same moment together (group commit), each still all-or-nothing.
+ * - Every write of an instance's turn checks and bumps its `version` (`commitTurn`,
+ *   `rewind`): a writer that loaded an older version gets "conflict", never overwrites.
+ * - Outcomes that are not faults (not found, exists, conflict) are return values; storage
+ *   faults reject (and `StoreCorruptionError` marks rows that do not decode).
+ * - Reads see every write whose promise has resolved.
+ */
+import type { ExecutionStarted, FailureDetails, HistoryEvent, PropagatedHistory, TaskScheduled } from "../engine/history.js";
+import type { HistoryFold, InstanceState, RuntimeStatus } from "../engine/state.js";
+import type { Effect, InboxItem, TurnOutcome } from "../engine/turn.js";
+
+export interface InstanceRecord {
+  instanceId: string;
+  name: string;
+  executionId: string;
+  status: RuntimeStatus;
+  createdAt: number;
+  lastUpdatedAt: number;
+  input: string | undefined;
+  output: string | undefined;
+  customStatus: string | undefined;
+  failureDetails: FailureDetails | undefined;
+  parentInstanceId: string | undefined;
+  /** The orchestration version string (durabletask's `version`) of the current execution. */
+  workflowVersion: string | undefined;
+  historyLength: number;
+  version: number;
+}
+
+export interface TurnSnapshot {
+  instance: InstanceRecord;
+  history: readonly HistoryEvent[];
+  inbox: InboxItem[];
+  /** The fold of `history`, when it came from the hot-history cache. Never modify it. */
+  fold?: HistoryFold | undefined;
+}
+
+export interface TurnCommit {
+  instanceId: string;
+  /** The version the snapshot was loaded at. */
+  expectedVersion: number;
+  /** History length at load time; appended events are numbered from here. */
+  historyLength: number;
+  consumedSeqs: readonly number[];
+  /**
+   * Activity rows whose results this turn took in memory (not from the inbox): deleted in
+   * this commit, which conflicts if one is gone (its result was recorded otherwise).
+   */
+  consumedActivities?: readonly number[] | undefined;
+  /**
+   * Results held in memory that this turn leaves queued (a stalled turn keeps its events):
+   * written to the inbox, in the order the turn saw them, with their activity rows deleted.
+   */
+  keptResults?: readonly { activitySeq: number; executionId: string; event: HistoryEvent }[] | undefined;
+  outcome: TurnOutcome;
+  now: number;
+  /**
+   * The listed columns as loaded (the version guard makes them current): the commit rewrites
+   * them only when the turn changed one. Without it they are always rewritten.
+   */
+  loaded?: Pick<InstanceRecord, "status" | "name" | "createdAt"> | undefined;
+  /**
+   * Lease the activities this turn schedules, in this same commit, to a dispatcher that runs
+   * them at once (instead of a claim that is a write of its own).
+   */
+  lease?: ActivityLease | undefined;
+}
+
+/** Who leases a turn's new activities, until when, how many at most, and which names. */
+export interface ActivityLease {
+  owner: string;
+  expiresAt: number;
+  max: number;
+  serves: (activityName: string) => boolean;
+}
+
+export type CommitResult =
+  /** `leased`: the activities this commit queued already leased (see `TurnCommit.lease`). */
+  | { kind: "committed"; touchedInstanceIds: string[]; leased: ActivityWork[] }
+  | { kind: "conflict"; reason: string };
+
+export type EnqueueResult = "queued" | "not-found" | "terminal";
+
+export interface InstanceIdPage {
+  instanceIds: string[];
+  /** Present when the page was full: more may follow. */
+  continuationToken: string | undefined;
+}
+
+/** What a listing selects; every field optional, all combined (AND). Times in ms, `To` exclusive. */
+export interface InstanceFilter {
+  statuses?: readonly RuntimeStatus[] | undefined;
+  name?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+  lastUpdatedFrom?: number | undefined;
+  lastUpdatedTo?: number | undefined;
+  /** A literal, case-sensitive prefix. */
+  instanceIdPrefix?: string | undefined;
+  /** Direct children of this instance. */
+  parentInstanceId?: string | undefined;
+  /** Only instances without a parent (or whose parent was purged). */
+  rootsOnly?: boolean | undefined;
+}
+
+/** A position in the newest-first order (created_at, then instance_id, descending). */
+export interface ListPosition {
+  createdAt: number;
+  instanceId: string;
+}
+
+export interface PurgeOptions {
+  /** Also purge the instance's children, and theirs. */
+  recursive: boolean;
+  /** Purge whatever the status (a running instance's queued work is dropped with it). */
+  force: boolean;
+}
+
+export type PurgeResult =
+  | { kind: "purged"; instanceIds: string[] }
+  | { kind: "not-found" }
+  | { kind: "not-terminal"; instanceId: string; status: RuntimeStatus };
+
+export interface ActivityWork {
+  seq: number;
+  instanceId: string;
+  executionId: string;
+  taskId: number;
+  name: string;
+  input: string | undefined;
+  /** The TaskScheduled event (undefined for rows queued by an older workflowd). */
+  scheduled: TaskScheduled | undefined;
+  /** The history the activity receives (history propagation). */
+  propagatedHistory: PropagatedHistory | undefined;
+  attempts: number;
+}
+
+/** A rewind's writes (see engine/rewind.ts), planned from reads made before it. */
+export interface RewindWrite {
+  /** Children decided after the failure: purged with their descendants, which must all be finished. */
+  purge: readonly string[];
+  /** Each rewound instance's new history and state, guarded by the version its plan read. */
+  rewrite: readonly {
+    instanceId: string;
+    expectedVersion: number;
+    events: readonly HistoryEvent[];
+    state: InstanceState;
+    effects: readonly Effect[];
+    inbox: readonly HistoryEvent[];
+  }[];
+  now: number;
+}
+
+export type RewindWriteResult =
+  | { kind: "rewound" }
+  /** A rewound instance changed since its plan was read: nothing written; plan again. */
+  | { kind: "conflict"; instanceId: string }
+  /** A child to purge has an unfinished descendant: nothing written. */
+  | { kind: "not-terminal"; instanceId: string; status: RuntimeStatus };
+
+export interface QueueDepths {
+  readyInstances: number;
+  pendingTimers: number;
+  queuedActivities: number;
+  runningActivities: number;
+}
+
+export interface StoreSettings {
+  /** How commits reach the disk, for start-up logs and benchmarks. */
+  durability: string;
+  [setting: string]: string | number;
+}
+
+export interface WorkflowStore {
+  /** Where the data lives (a file path), for logs. */
+  readonly location: string;
+  readonly isOpen: boolean;
+  settings(): StoreSettings;
+  close(): Promise<void>;
+  /** For health checks: rejects if the store cannot be read, or was seen damaged since start-up. */
+  ping(): Promise<void>;
+
+  // -- Instances --------------------------------------------------------------------
+  /** A PENDING instance and its queued start event; "exists" when the ID is taken in any state. */
+  createInstance(start: ExecutionStarted): Promise<"created" | "exists">;
+  getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
+  /** Queues an event for an instance; events for a finished instance are not stored. */
+  enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): Promise<EnqueueResult>;
+  /**
+   * Deletes an instance and everything it owns (with `recursive`, its descendants too); only
+   * when all of them are finished, unless `force`.
+   */
+  purge(instanceId: string, options: PurgeOptions): Promise<PurgeResult>;
+  /** Purges and rewrites a rewind's instances in one transaction. */
+  rewind(write: RewindWrite): Promise<RewindWriteResult>;
+  /** An instance with a history of its own (a rerun's fork) and the work it has outstanding; "exists" when the ID is taken. */
+  createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): Promise<"created" | "exists">;
+
+  // -- Queries ----------------------------------------------------------------------
+  /** Up to `pageSize` instance IDs after position `after` (all when no size), in creation order. */
+  listInstanceIds(after: number, pageSize: number | undefined): Promise<InstanceIdPage>;
+  /** Up to `limit` instances matching the filter, newest first, strictly after `after`. */
+  listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): Promise<InstanceRecord[]>;
+  /** How many instances match the filter, by status (statuses with none are left out). */
+  countInstances(filter: InstanceFilter): Promise<Partial<Record<RuntimeStatus, number>>>;
+  /** Up to `limit` committed history events from position `from`; undefined when unknown. */
+  historyPage(instanceId: string, from: number, limit: number): Promise<{ events: HistoryEvent[]; length: number; executionId: string } | undefined>;
+  /** The committed history (not the events of a turn in flight); undefined when unknown. */
+  history(instanceId: string): Promise<readonly HistoryEvent[] | undefined>;
+  /** Instances with status `status` that finished before `before`, oldest first, after a position (retention). */
+  finishedBefore(status: RuntimeStatus, before: number, after: { at: number; instanceId: string } | undefined, limit: number): Promise<{ instanceId: string; at: number }[]>;
+  /** The key that signs continuation tokens (made once per database). */
+  pageTokenKey(): Promise<string>;
+  /** Instances that are STALLED (versioning), to run again when a worker connects. */
+  stalledInstanceIds(): Promise<string[]>;
+  /** Queue depths for metrics. */
+  queueDepths(now: number): Promise<QueueDepths>;
+
+  // -- Turns ------------------------------------------------------------------------
+  /** The row, the committed history and up to `inboxLimit` visible inbox rows; undefined when unknown. */
+  loadTurn(instanceId: string, now: number, inboxLimit: number): Promise<TurnSnapshot | undefined>;
+  /**
+   * A hint after a durable commit: the history the turn committed, so the next load of the
+   * instance need not read it again. A store may ignore it.
+   */
+  rememberTurn(instanceId: string, committedVersion: number, past: readonly HistoryEvent[], outcome: TurnOutcome): void;
+  /** Commits a turn's outcome in one transaction guarded by the instance version. */
+  commitTurn(commit: TurnCommit): Promise<CommitResult>;
+
+  // -- Scheduling -------------------------------------------------------------------
+  /** Instances with at least one visible inbox row: the ones that need a turn. */
+  dueInstanceIds(now: number, limit: number): Promise<string[]>;
+  /** Instances with rows that became visible in (`after`, `upTo`] (a timer wake-up). */
+  instancesDueBetween(after: number, upTo: number): Promise<string[]>;
+  /** When the next not-yet-visible inbox row (a timer) becomes visible. */
+  nextVisibleAt(now: number): Promise<number | undefined>;
+
+  // -- Activities -------------------------------------------------------------------
+  /** Leases up to `limit` free or expired activities to `owner`; `names` restricts them to what a worker runs. */
+  claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]>;
+  /** Records an activity's result in its instance's inbox and deletes its row; "gone" when the row is gone (the result is dropped). */
+  completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone">;
+  /** Start-up recovery: voids this owner's earlier leases (a store one process owns: every lease). */
+  releaseAllLeases(): Promise<number>;
+  /** Gives a leased activity back at once; only the lease holder may. */
+  releaseLease(seq: number, owner: string): Promise<boolean>;
+  /** Whether an activity's row still exists (a result held in memory is still wanted). */
+  activityExists(seq: number): Promise<boolean>;
+  /** Activities queued or running. */
+  countActivities(): Promise<number>;
+  /** When the earliest current lease expires. */
+  nextLeaseExpiry(): Promise<number | undefined>;
+}
