@@ -97,8 +97,8 @@ if (process.argv[2] === "--start-load") {
 
 async function main() {
   const { createWorkflowd } = await import("../dist/src/app.js");
-  const { migrate, schemaVersion } = await import("../dist/src/store/migrations.js");
-  const { SqliteStore } = await import("../dist/src/store/sqlite-store.js");
+  const { migrate, schemaVersion } = await import("../dist/src/store/sqlite/migrations.js");
+  const { SqliteStore } = await import("../dist/src/store/sqlite/sqlite-store.js");
   const { InstanceQueries } = await import("../dist/src/orchestration/instance-queries.js");
   const { historyEventJson } = await import("../dist/src/protocol/history-json.js");
   const { check, DbView, fmt, freePort, header, percentile, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } = await import("./lib/common.mjs");

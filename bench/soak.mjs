@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import Database from "better-sqlite3";
 import { createWorkflowd } from "../dist/src/app.js";
-import { schemaVersion } from "../dist/src/store/migrations.js";
+import { schemaVersion } from "../dist/src/store/sqlite/migrations.js";
 import { measureCeiling, ofCeiling } from "./lib/ceiling.mjs";
 import { idOf, outputOf, registerChain, runChains, seedOf } from "./lib/chain.mjs";
 import { check, durabilityLine, fmt, header, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import Database from "better-sqlite3";
 import { createWorkflowd } from "../dist/src/app.js";
-import { migrate, schemaVersion } from "../dist/src/store/migrations.js";
+import { migrate, schemaVersion } from "../dist/src/store/sqlite/migrations.js";
 import { check, fmt, freePort, header, percentile, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } from "./lib/common.mjs";
 
 const args = process.argv.slice(2);

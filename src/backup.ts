@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 import { pino } from "pino";
 import { loadConfig } from "./config.js";
 import { limits } from "./limits.js";
-import { SqliteStore } from "./store/sqlite-store.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 
 /** Writes the backup and logs one JSON line ("backup written"); throws on any problem. */
 export async function runBackupCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {

@@ -4,8 +4,8 @@
 // share of the disk's ceiling it reaches.
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { migrate } from "../../dist/src/store/migrations.js";
-import { storeSql } from "../../dist/src/store/statements.js";
+import { migrate } from "../../dist/src/store/sqlite/migrations.js";
+import { storeSql } from "../../dist/src/store/sqlite/statements.js";
 import { check, fmt, percentile, tempDir } from "./common.mjs";
 
 const instanceCount = 1000;
@@ -33,7 +33,7 @@ function openDb(path, synchronous) {
 }
 
 function prepare(db) {
-  // The store's very statements (src/store/statements.ts), prepared on this connection.
+  // The store's very statements (src/store/sqlite/statements.ts), prepared on this connection.
   const names = ["insertInstance", "updateInstance", "insertHistory", "insertInbox", "deleteInbox", "insertActivity", "claimActivities", "deleteActivity"];
   return Object.fromEntries(names.map((name) => [name, db.prepare(storeSql[name])]));
 }

@@ -1,6 +1,6 @@
 /**
  * The store behind one interface: what the orchestration layer needs from durable storage,
- * whatever keeps it (SQLite, the embedded default, in sqlite-store.ts; a shared server
+ * whatever keeps it (SQLite, the embedded default, in sqlite/sqlite-store.ts; a shared server
  * database next). Everything is asynchronous, so a store may run its statements on another
  * thread or across a network.
  *
@@ -249,7 +249,10 @@ export interface WorkflowStore {
   claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]>;
   /** Records an activity's result in its instance's inbox and deletes its row; "gone" when the row is gone (the result is dropped). */
   completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone">;
-  /** Start-up recovery: voids this owner's earlier leases (a store one process owns: every lease). */
+  /**
+   * Start-up recovery: a store one process owns voids every lease (the process that held them
+   * is gone); a store shared by processes keeps them, to expire (their holders may be alive).
+   */
   releaseAllLeases(): Promise<number>;
   /** Gives a leased activity back at once; only the lease holder may. */
   releaseLease(seq: number, owner: string): Promise<boolean>;

@@ -10,7 +10,7 @@ import { runStep, type StepDeps } from "../../src/orchestration/step.js";
 import { propagatingTracer } from "../../src/orchestration/tracing.js";
 import { WorkflowEngine } from "../../src/orchestration/workflow-engine.js";
 import { WorkerSet, type ActivityResult, type OrchestrationRequest, type Worker } from "../../src/orchestration/worker.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 
 const silent = pino({ level: "silent" });
 

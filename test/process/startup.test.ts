@@ -33,7 +33,7 @@ describe("start-up with defaults", () => {
 
     const startLine = await eventually("the start-up log line", () =>
       logLines(server.stdout).find((l) => l.msg === "store open, engine started") ?? `stdout so far: ${server.stdout}`);
-    // NORMAL, with the WAL fdatasync'ed off the event loop before any answer (store/wal-sync.ts).
+    // NORMAL, with the WAL fdatasync'ed off the event loop before any answer (store/sqlite/wal-sync.ts).
     expect(startLine.synchronous, "PRAGMA synchronous (1 = NORMAL)").toBe(1);
     expect(startLine.durability).toBe("fdatasync of the WAL after each group commit, before any answer");
     expect(startLine.journalMode).toBe("wal");

@@ -26,7 +26,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createWorkflowd, type Workflowd } from "../../src/app.js";
-import type { SqliteStore } from "../../src/store/sqlite-store.js";
+import type { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 // @ts-expect-error -- a plain .mjs module (no declarations)
 import registerTorture from "../fixtures/torture-workflows.mjs";
 // @ts-expect-error -- untyped .mjs

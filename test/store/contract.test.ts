@@ -1,17 +1,21 @@
 /**
- * The store contract, run against an in-memory database and a file. Everything goes through
- * the real better-sqlite3 store; nothing is mocked.
+ * The store contract (src/store/store.ts), run against every store: SQLite in memory and on a
+ * file, and PostgreSQL (a real server: see test-postgres.ts). Nothing is mocked.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { newEvent, type ExecutionStarted } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
-import { schemaVersion } from "../../src/store/migrations.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
-import type { ActivityLease } from "../../src/store/store.js";
+import { postgresSchemaVersion } from "../../src/store/postgres/migrations.js";
+import { schemaVersion } from "../../src/store/sqlite/migrations.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { ActivityLease, WorkflowStore } from "../../src/store/store.js";
+import { startTestPostgres, type TestPostgres } from "./test-postgres.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const recursively = { recursive: true, force: false };
@@ -22,8 +26,17 @@ function start(instanceId: string, name = "wf", extra: Partial<ExecutionStarted>
 
 let dir: string | undefined;
 
-function openStore(kind: string): SqliteStore {
-  if (kind === "memory") return new SqliteStore({ path: ":memory:", busyTimeoutMs: 100 });
+let postgres: TestPostgres | undefined;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+async function openStore(kind: string): Promise<WorkflowStore> {
+  if (kind === "postgres") return PostgresStore.open({ url: await postgres!.freshDatabase() });
+  if (kind === "sqlite in memory") return new SqliteStore({ path: ":memory:", busyTimeoutMs: 100 });
   dir ??= mkdtempSync(join(tmpdir(), "wfd-store-"));
   return new SqliteStore({ path: join(dir, "store.db"), busyTimeoutMs: 100 });
 }
@@ -34,7 +47,7 @@ afterEach(async () => {
 });
 
 /** Runs one turn through the engine and commits it, with the worker's actions given. */
-async function turn(store: SqliteStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }, lease?: ActivityLease) {
+async function turn(store: WorkflowStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }, lease?: ActivityLease) {
   const snapshot = (await store.loadTurn(instanceId, now, 1000))!;
   const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now);
   let n = 0;
@@ -51,14 +64,14 @@ async function turn(store: SqliteStore, instanceId: string, now: number, actions
   return { snapshot, prepared, outcome, result };
 }
 
-async function historyKinds(store: SqliteStore, id: string): Promise<string[]> {
+async function historyKinds(store: WorkflowStore, id: string): Promise<string[]> {
   return (await store.loadTurn(id, Number.MAX_SAFE_INTEGER, 1000))!.history.map((e) => e.kind);
 }
 
-describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
-  let store: SqliteStore;
+describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contract (%s)", (kind) => {
+  let store: WorkflowStore;
   beforeEach(async () => {
-    store = openStore(kind);
+    store = await openStore(kind);
   });
   afterEach(async () => await store.close());
 
@@ -241,13 +254,15 @@ describe.each(["memory", "file"])("SqliteStore (%s)", (kind) => {
     expect(inbox[0]).toMatchObject({ executionId: "exec-a", event: { kind: "taskCompleted", taskScheduledId: 1 } });
   });
 
-  it("releases every lease at start-up (the previous process is gone)", async () => {
+  it("at start-up, a store one process owns releases every lease (the previous process is gone); a shared one keeps them to expire", async () => {
     await store.createInstance(start("a"));
     await turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
     expect(await store.claimActivities("old", T0, 60_000, 10)).toHaveLength(1);
     expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(0);
-    expect(await store.releaseAllLeases()).toBe(1);
-    expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(1);
+    const shared = kind === "postgres";
+    expect(await store.releaseAllLeases()).toBe(shared ? 0 : 1);
+    expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(shared ? 0 : 1);
+    expect(await store.claimActivities("later", T0 + 120_000, 60_000, 10)).toHaveLength(1);
   });
 
   it("purges recursively, and only when the instance and every descendant are finished", async () => {
@@ -327,3 +342,61 @@ describe("SqliteStore on a file", () => {
   });
 });
 
+
+describe("PostgresStore shared by two processes' stores (two pools on one database)", () => {
+  let url: string;
+  let a: WorkflowStore;
+  let b: WorkflowStore;
+  beforeEach(async () => {
+    url = await postgres!.freshDatabase();
+    [a, b] = await Promise.all([PostgresStore.open({ url }), PostgresStore.open({ url })]);
+  });
+  afterEach(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it("migrates once when both open together, and refuses a database from a newer workflowd", async () => {
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      expect((await raw.query("SELECT version FROM schema_version")).rows).toEqual([{ version: postgresSchemaVersion }]);
+      await raw.query("UPDATE schema_version SET version = 99");
+    } finally {
+      await raw.end();
+    }
+    await expect(PostgresStore.open({ url })).rejects.toThrow(/has schema version 99, newer than this workflowd \(\d+\); refusing to open it: upgrade workflowd/);
+  });
+
+  it("two turns racing on one instance from two stores: exactly one commits, the other conflicts and changed nothing", async () => {
+    await a.createInstance(start("r"));
+    const results = await Promise.all([
+      turn(a, "r", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "from-a" }] }),
+      turn(b, "r", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "from-b" }] }),
+    ]);
+    const kinds = results.map((r) => r.result.kind).sort();
+    expect(kinds).toEqual(["committed", "conflict"]);
+    const claimed = await b.claimActivities("x", T0 + 2, 1_000, 10);
+    expect(claimed).toHaveLength(1);
+    expect((await a.getInstance("r"))!.version).toBe(2);
+  });
+
+  it("claims from both stores at once never take the same activity", async () => {
+    await a.createInstance(start("many"));
+    const actions = Array.from({ length: 40 }, (_, i) => ({ kind: "scheduleTask" as const, id: i + 1, name: "act" }));
+    await turn(a, "many", T0 + 1, { actions });
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimActivities(`owner-${i}`, T0 + 2, 60_000, 7)));
+    const seqs = claims.flat().map((w) => w.seq);
+    expect(seqs).toHaveLength(40);
+    expect(new Set(seqs).size).toBe(40);
+  });
+
+  it("a result recorded through one store is seen by the other's next load (no stale reads)", async () => {
+    await a.createInstance(start("s"));
+    await turn(a, "s", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
+    const [work] = await b.claimActivities("b", T0 + 2, 60_000, 1);
+    expect(await b.completeActivity(work!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "7" }, T0 + 3), T0 + 3)).toBe("delivered");
+    const loaded = (await a.loadTurn("s", T0 + 4, 10))!;
+    expect(loaded.inbox.map((i) => i.event.kind)).toEqual(["taskCompleted"]);
+  });
+});

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GroupCommitter } from "../../src/store/group-commit.js";
-import { WalSync, WalSyncError } from "../../src/store/wal-sync.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { GroupCommitter } from "../../src/store/sqlite/group-commit.js";
+import { WalSync, WalSyncError } from "../../src/store/sqlite/wal-sync.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { existsSync } from "node:fs";
 
 let dir: string;

@@ -17,18 +17,21 @@
  */
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
-import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
-import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../engine/state.js";
-import { childCreationRejected, type Effect, type TurnOutcome } from "../engine/turn.js";
-import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "./codec.js";
+import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../../engine/history.js";
+import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
+import { childCreationRejected, type Effect, type TurnOutcome } from "../../engine/turn.js";
+import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "../codec.js";
 import { GroupCommitter } from "./group-commit.js";
+import { HotHistories } from "../hot-histories.js";
+import { buildFilter, filterParams } from "../instance-filter.js";
+import { type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
   PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnCommit, TurnSnapshot, WorkflowStore,
-} from "./store.js";
+} from "../store.js";
 
 export interface StoreOptions {
   /** A file path, or ":memory:". */
@@ -50,30 +53,6 @@ export interface StoreOptions {
 /** SQLite's codes for a file whose contents are damaged, or are not a database at all. */
 const corruptionCodes = new Set(["SQLITE_CORRUPT", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_VTAB", "SQLITE_NOTADB"]);
 
-/** A committed history kept in memory, valid while the row has this version and execution. */
-interface HotHistory {
-  version: number;
-  executionId: string;
-  history: readonly HistoryEvent[];
-  fold: HistoryFold;
-}
-
-interface InstanceRow {
-  instance_id: string;
-  name: string;
-  execution_id: string;
-  status: string;
-  created_at: number;
-  last_updated_at: number;
-  input: string | null;
-  output: string | null;
-  custom_status: string | null;
-  failure_details: string | null;
-  parent_instance_id: string | null;
-  workflow_version: string | null;
-  history_length: number;
-  version: number;
-}
 
 class ConflictError extends Error {}
 
@@ -103,8 +82,7 @@ export class SqliteStore implements WorkflowStore {
    */
   private corruption: string | undefined;
   /** Histories of recently active instances, least recently used first. */
-  private readonly hot = new Map<string, HotHistory>();
-  private readonly hotMax: number;
+  private readonly hot: HotHistories;
 
   constructor(options: StoreOptions) {
     this.path = options.path;
@@ -137,7 +115,7 @@ export class SqliteStore implements WorkflowStore {
     };
     this.walSync = this.inMemory ? undefined : new WalSync(`${this.db.name}-wal`, options.walFlush);
     this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512, this.walSync);
-    this.hotMax = options.hotHistoriesMax ?? 5_000;
+    this.hot = new HotHistories(options.hotHistoriesMax ?? 5_000);
   }
 
   /**
@@ -268,7 +246,7 @@ export class SqliteStore implements WorkflowStore {
       const totals = this.stmt.statusCounts.all() as { status: RuntimeStatus; n: number }[];
       const wanted = totals.filter((t) => !filter.statuses || filter.statuses.includes(t.status));
       const { sql } = buildFilter(filter, false);
-      if (sql === "1") return Object.fromEntries(wanted.map((t) => [t.status, t.n]));
+      if (sql === "TRUE") return Object.fromEntries(wanted.map((t) => [t.status, t.n]));
       const statement = this.cachedStatement(`count:${sql}`, () => `SELECT count(*) AS n FROM instances WHERE status = @status AND ${sql}`);
       const params = filterParams(filter);
       const counts: Partial<Record<RuntimeStatus, number>> = {};
@@ -285,8 +263,8 @@ export class SqliteStore implements WorkflowStore {
     return this.atomic.deferred(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
-      const hot = this.hot.get(instanceId);
-      if (hot && hot.version === row.version && hot.executionId === row.execution_id) {
+      const hot = this.hot.get(instanceId, row.version, row.execution_id);
+      if (hot) {
         return { events: hot.history.slice(from, from + limit), length: row.history_length, executionId: row.execution_id };
       }
       const rows = this.stmt.getHistoryPage.all(instanceId, from, limit) as { seq: number; event: string }[];
@@ -394,7 +372,7 @@ export class SqliteStore implements WorkflowStore {
       expected_version: rewrite.expectedVersion,
     });
     if (updated.changes === 0) throw new RewindRefusal({ kind: "conflict", instanceId });
-    this.hot.delete(instanceId);
+    this.hot.forget(instanceId);
     this.stmt.deleteHistory.run(instanceId);
     this.stmt.deleteInboxOf.run(instanceId);
     this.stmt.deleteActivitiesOf.run(instanceId);
@@ -446,21 +424,9 @@ export class SqliteStore implements WorkflowStore {
     });
   }
 
-  /**
-   * Keeps the history a turn just committed (call only once its commit is durable), so the
-   * instance's next turn neither reads nor decodes it again. Finished instances and
-   * continue-as-new turns are dropped instead; a version or execution mismatch at the next
-   * load (another writer, a purge and re-creation) falls back to the database.
-   */
+  /** Keeps the history a turn just committed (see hot-histories.ts). */
   rememberTurn(instanceId: string, committedVersion: number, past: readonly HistoryEvent[], outcome: TurnOutcome): void {
-    const state = outcome.state;
-    this.hot.delete(instanceId);
-    if (outcome.historyMode !== "append" || !outcome.fold || !state || isTerminal(state.status) || this.hotMax === 0) return;
-    // A new array (a copy of references): the loaded one was handed to the worker and may
-    // still be held by whoever received it.
-    const history = past.concat(outcome.events);
-    this.hot.set(instanceId, { version: committedVersion, executionId: state.executionId, history, fold: outcome.fold });
-    if (this.hot.size > this.hotMax) this.hot.delete(this.hot.keys().next().value as string);
+    this.hot.remember(instanceId, committedVersion, past, outcome);
   }
 
   /**
@@ -766,8 +732,8 @@ export class SqliteStore implements WorkflowStore {
 
   /** The row's committed history: the hot copy while it matches the row's version and execution, else decoded from the table. */
   private committedHistory(row: InstanceRow): { history: readonly HistoryEvent[]; fold?: HistoryFold | undefined } {
-    const hot = this.hot.get(row.instance_id);
-    if (hot && hot.version === row.version && hot.executionId === row.execution_id) return hot;
+    const hot = this.hot.get(row.instance_id, row.version, row.execution_id);
+    if (hot) return hot;
     const history = (this.stmt.getHistory.all(row.instance_id) as { seq: number; event: string }[]).map((h) =>
       decodeEvent(h.event, `instance '${row.instance_id}' history #${h.seq}`),
     );
@@ -787,7 +753,7 @@ export class SqliteStore implements WorkflowStore {
   }
 
   private deleteInstance(instanceId: string): void {
-    this.hot.delete(instanceId);
+    this.hot.forget(instanceId);
     this.stmt.deleteHistory.run(instanceId);
     this.stmt.deleteInboxOf.run(instanceId);
     this.stmt.deleteActivitiesOf.run(instanceId);
@@ -855,63 +821,6 @@ export class SqliteStore implements WorkflowStore {
   }
 }
 
-/** An instance row's columns from a state the engine folded (a fork, a rewind). */
-function stateColumns(instanceId: string, state: InstanceState, historyLength: number) {
-  return {
-    instance_id: instanceId,
-    name: state.name,
-    execution_id: state.executionId,
-    status: state.status,
-    created_at: state.createdAt,
-    last_updated_at: state.lastUpdatedAt,
-    input: state.input ?? null,
-    workflow_version: state.version ?? null,
-    history_length: historyLength,
-  };
-}
-
-/**
- * The WHERE clause for a filter's set fields (statuses are applied by the caller). Only the
- * shape depends on the filter; values are bound as the named parameters of `filterParams`.
- */
-function buildFilter(filter: InstanceFilter, hasAfter: boolean): { sql: string } {
-  const parts = ["1"];
-  if (filter.name !== undefined) parts.push("name = @name");
-  if (filter.createdFrom !== undefined) parts.push("created_at >= @created_from");
-  // With a position, the position (issued under the same filter) already lies below
-  // createdTo; leaving the bound out lets SQLite seek to the position instead of scanning
-  // down from createdTo on every page.
-  if (filter.createdTo !== undefined && !hasAfter) parts.push("created_at < @created_to");
-  if (filter.lastUpdatedFrom !== undefined) parts.push("last_updated_at >= @updated_from");
-  if (filter.lastUpdatedTo !== undefined) parts.push("last_updated_at < @updated_to");
-  // A literal prefix: a key range (so the primary key finds it), compared as a substring too,
-  // so `_` and `%` are plain characters.
-  if (filter.instanceIdPrefix !== undefined) {
-    parts.push(`instance_id >= @prefix${prefixEnd(filter.instanceIdPrefix) === undefined ? "" : " AND instance_id < @prefix_end"} AND substr(instance_id, 1, length(@prefix)) = @prefix`);
-  }
-  if (filter.parentInstanceId !== undefined) parts.push("parent_instance_id = @parent");
-  if (filter.rootsOnly) {
-    parts.push("(parent_instance_id IS NULL OR NOT EXISTS (SELECT 1 FROM instances p WHERE p.instance_id = instances.parent_instance_id))");
-  }
-  if (hasAfter) parts.push("(created_at, instance_id) < (@after_at, @after_id)");
-  return { sql: parts.join(" AND ") };
-}
-
-function filterParams(filter: InstanceFilter): Record<string, string | number> {
-  const params: Record<string, string | number> = {};
-  if (filter.name !== undefined) params.name = filter.name;
-  if (filter.createdFrom !== undefined) params.created_from = filter.createdFrom;
-  if (filter.createdTo !== undefined) params.created_to = filter.createdTo; // unused with a position (buildFilter)
-  if (filter.lastUpdatedFrom !== undefined) params.updated_from = filter.lastUpdatedFrom;
-  if (filter.lastUpdatedTo !== undefined) params.updated_to = filter.lastUpdatedTo;
-  if (filter.instanceIdPrefix !== undefined) {
-    params.prefix = filter.instanceIdPrefix;
-    const end = prefixEnd(filter.instanceIdPrefix);
-    if (end !== undefined) params.prefix_end = end;
-  }
-  if (filter.parentInstanceId !== undefined) params.parent = filter.parentInstanceId;
-  return params;
-}
 
 /**
  * Refuses a damaged file before anything runs on it, naming the path and what to do. A file up
@@ -950,41 +859,6 @@ function refuseForeign(db: Database.Database, path: string, adopt: boolean): voi
   );
 }
 
-/**
- * The least string above every string that starts with `prefix`, in SQLite's order (UTF-8
- * bytes, which is code point order): the prefix with its last code point incremented (a last
- * U+10FFFF is dropped and the one before incremented). Undefined when there is none.
- */
-export function prefixEnd(prefix: string): string | undefined {
-  const points = [...prefix].map((c) => c.codePointAt(0)!);
-  while (points.length > 0) {
-    const last = points.pop()!;
-    let next = last + 1;
-    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000; // surrogates are not code points of UTF-8
-    if (next <= 0x10ffff) return String.fromCodePoint(...points, next);
-  }
-  return undefined;
-}
-
 /** better-sqlite3 clamps a backup step's page count to this; more pages than any database has. */
 const allPagesAtOnce = 0x7fffffff;
 
-function toRecord(row: InstanceRow): InstanceRecord {
-  const where = `instance '${row.instance_id}'`;
-  return {
-    instanceId: row.instance_id,
-    name: row.name,
-    executionId: row.execution_id,
-    status: row.status as RuntimeStatus,
-    createdAt: row.created_at,
-    lastUpdatedAt: row.last_updated_at,
-    input: row.input ?? undefined,
-    output: row.output ?? undefined,
-    customStatus: row.custom_status ?? undefined,
-    failureDetails: decodeFailure(row.failure_details, where),
-    parentInstanceId: row.parent_instance_id ?? undefined,
-    workflowVersion: row.workflow_version ?? undefined,
-    historyLength: row.history_length,
-    version: row.version,
-  };
-}

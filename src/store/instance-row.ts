@@ -1,0 +1,59 @@
+/**
+ * An instance row as both stores keep it (the same columns, times as epoch milliseconds), and
+ * its conversions to and from the orchestration layer's records and the engine's state.
+ */
+import type { InstanceState, RuntimeStatus } from "../engine/state.js";
+import { decodeFailure } from "./codec.js";
+import type { InstanceRecord } from "./store.js";
+
+export interface InstanceRow {
+  instance_id: string;
+  name: string;
+  execution_id: string;
+  status: string;
+  created_at: number;
+  last_updated_at: number;
+  input: string | null;
+  output: string | null;
+  custom_status: string | null;
+  failure_details: string | null;
+  parent_instance_id: string | null;
+  workflow_version: string | null;
+  history_length: number;
+  version: number;
+}
+
+/** An instance row's columns from a state the engine folded (a fork, a rewind). */
+export function stateColumns(instanceId: string, state: InstanceState, historyLength: number) {
+  return {
+    instance_id: instanceId,
+    name: state.name,
+    execution_id: state.executionId,
+    status: state.status,
+    created_at: state.createdAt,
+    last_updated_at: state.lastUpdatedAt,
+    input: state.input ?? null,
+    workflow_version: state.version ?? null,
+    history_length: historyLength,
+  };
+}
+
+export function toRecord(row: InstanceRow): InstanceRecord {
+  const where = `instance '${row.instance_id}'`;
+  return {
+    instanceId: row.instance_id,
+    name: row.name,
+    executionId: row.execution_id,
+    status: row.status as RuntimeStatus,
+    createdAt: row.created_at,
+    lastUpdatedAt: row.last_updated_at,
+    input: row.input ?? undefined,
+    output: row.output ?? undefined,
+    customStatus: row.custom_status ?? undefined,
+    failureDetails: decodeFailure(row.failure_details, where),
+    parentInstanceId: row.parent_instance_id ?? undefined,
+    workflowVersion: row.workflow_version ?? undefined,
+    historyLength: row.history_length,
+    version: row.version,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The PostgreSQL schema, as migrations: each entry is applied once, in order, in a transaction
+ * that holds an advisory lock, so replicas starting together migrate once. `schema_version`
+ * records how far a database has come; a database from a newer workflowd is refused. Never
+ * edit a shipped entry: add a new one.
+ *
+ * The tables are SQLite's (see ../sqlite/migrations.ts for what each holds), with PostgreSQL
+ * types: times are epoch milliseconds in BIGINT, events JSON text (the codec checks them on
+ * the way out), and instance IDs compare byte by byte (COLLATE "C"), as in SQLite, so listing
+ * order and prefix ranges are the same in both stores.
+ */
+import { randomBytes } from "node:crypto";
+import type { PoolClient } from "pg";
+
+const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
+  async (client) => {
+    await client.query(`
+      CREATE TABLE instances (
+        -- Creation order, for ListInstanceIDs' positions.
+        position           BIGSERIAL NOT NULL UNIQUE,
+        instance_id        TEXT COLLATE "C" PRIMARY KEY,
+        name               TEXT NOT NULL,
+        execution_id       TEXT NOT NULL,
+        status             TEXT NOT NULL,
+        created_at         BIGINT NOT NULL,
+        last_updated_at    BIGINT NOT NULL,
+        input              TEXT,
+        output             TEXT,
+        custom_status      TEXT,
+        failure_details    TEXT,
+        parent_instance_id TEXT COLLATE "C",
+        workflow_version   TEXT,
+        history_length     INTEGER NOT NULL DEFAULT 0,
+        version            INTEGER NOT NULL
+      );
+      CREATE INDEX instances_by_parent ON instances (parent_instance_id) WHERE parent_instance_id IS NOT NULL;
+      CREATE INDEX instances_stalled ON instances (instance_id) WHERE status = 'STALLED';
+      CREATE INDEX instances_by_created ON instances (created_at, instance_id);
+      CREATE INDEX instances_by_status ON instances (status, created_at, instance_id);
+      CREATE INDEX instances_by_name ON instances (name, created_at, instance_id);
+      CREATE INDEX instances_finished ON instances (status, last_updated_at, instance_id)
+        WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED');
+
+      CREATE TABLE history (
+        instance_id TEXT COLLATE "C" NOT NULL,
+        seq         INTEGER NOT NULL,
+        event       TEXT NOT NULL,
+        PRIMARY KEY (instance_id, seq)
+      );
+
+      CREATE TABLE inbox (
+        seq          BIGSERIAL PRIMARY KEY,
+        instance_id  TEXT COLLATE "C" NOT NULL,
+        visible_at   BIGINT NOT NULL,
+        execution_id TEXT,
+        event        TEXT NOT NULL
+      );
+      CREATE INDEX inbox_by_instance ON inbox (instance_id, visible_at, seq);
+      CREATE INDEX inbox_by_visible_at ON inbox (visible_at, instance_id);
+
+      CREATE TABLE activities (
+        seq              BIGSERIAL PRIMARY KEY,
+        instance_id      TEXT COLLATE "C" NOT NULL,
+        execution_id     TEXT NOT NULL,
+        task_id          INTEGER NOT NULL,
+        name             TEXT NOT NULL,
+        input            TEXT,
+        scheduled        TEXT,
+        propagated       TEXT,
+        lease_owner      TEXT,
+        lease_expires_at BIGINT,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (instance_id, execution_id, task_id)
+      );
+      CREATE INDEX activities_by_lease ON activities (lease_expires_at NULLS FIRST, seq);
+
+      CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    await client.query("INSERT INTO settings (name, value) VALUES ('page_token_key', $1)", [randomBytes(32).toString("hex")]);
+  },
+];
+
+export const postgresSchemaVersion = migrations.length;
+
+/** Any constant: the advisory lock that serializes migrations across replicas. */
+const migrationLock = 0x77666400;
+
+export async function migrate(client: PoolClient, location: string): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [migrationLock]);
+    await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const row = (await client.query<{ version: number }>("SELECT version FROM schema_version")).rows[0];
+    const current = row?.version ?? 0;
+    if (current > migrations.length) {
+      throw new Error(`database '${location}' has schema version ${current}, newer than this workflowd (${migrations.length}); refusing to open it: upgrade workflowd`);
+    }
+    for (let v = current; v < migrations.length; v++) await migrations[v]!(client);
+    if (current < migrations.length) {
+      await client.query("DELETE FROM schema_version");
+      await client.query("INSERT INTO schema_version (version) VALUES ($1)", [migrations.length]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

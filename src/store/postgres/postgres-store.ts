@@ -1,0 +1,674 @@
+/**
+ * The PostgreSQL store (node-postgres), behind `WorkflowStore` (../store.ts): the same tables
+ * as the SQLite store, on a server that several workflowd processes can share.
+ *
+ * Every write method is one transaction on a pooled connection; with PostgreSQL's default
+ * `synchronous_commit = on`, COMMIT returns once the transaction's WAL is flushed, so a
+ * resolved write is durable. A turn commits through `commitTurn`, guarded by the instance
+ * row's `version` and by the inbox and activity rows it consumed, exactly as in SQLite: any
+ * mismatch rolls the transaction back and answers "conflict". Activities are claimed with
+ * `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same row.
+ *
+ * Reads need no transaction: a turn's load reads the row, then the history up to the row's
+ * `history_length` and the visible inbox; anything another writer commits in between makes the
+ * turn's commit conflict, never overwrite. The hot-history cache (../hot-histories.ts) is kept
+ * as in SQLite: an entry is used only while the row still has its version.
+ */
+import pg from "pg";
+import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../../engine/history.js";
+import { type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
+import { childCreationRejected, type Effect, type TurnOutcome } from "../../engine/turn.js";
+import { decodeEvent, decodePropagated, encodeEvent, encodeFailure, encodePropagated } from "../codec.js";
+import { HotHistories } from "../hot-histories.js";
+import { buildFilter, filterParams } from "../instance-filter.js";
+import { type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import type {
+  ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
+  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnCommit, TurnSnapshot, WorkflowStore,
+} from "../store.js";
+import { migrate } from "./migrations.js";
+
+export interface PostgresStoreOptions {
+  /** A `postgres://` or `postgresql://` URL. */
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Committed histories of active instances kept in memory (default 5,000; 0 for none). */
+  hotHistoriesMax?: number;
+}
+
+/** What a transaction's statements run on. */
+type Sql = Pick<pg.PoolClient, "query">;
+
+const bigint = 20;
+const numeric = 1700;
+/** BIGINT and NUMERIC columns (times, sequence numbers, counts) as JS numbers: all stay below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === bigint || oid === numeric ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+class ConflictError extends Error {}
+
+class RewindRefusal extends Error {
+  constructor(readonly result: Exclude<RewindWriteResult, { kind: "rewound" }>) {
+    super(result.kind);
+  }
+}
+
+interface ActivityRow {
+  seq: number;
+  instance_id: string;
+  execution_id: string;
+  task_id: number;
+  name: string;
+  input: string | null;
+  scheduled: string | null;
+  propagated: string | null;
+  attempts: number;
+}
+
+export class PostgresStore implements WorkflowStore {
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly hot: HotHistories;
+  private open = true;
+
+  private constructor(options: PostgresStoreOptions) {
+    this.location = redacted(options.url);
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
+    // An idle connection that breaks (the server restarts) must not crash the process; the
+    // next query gets a new connection.
+    this.pool.on("error", () => {});
+    this.hot = new HotHistories(options.hotHistoriesMax ?? 5_000);
+  }
+
+  /** Connects, migrates the schema (once across replicas) and returns the store. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      const client = await store.pool.connect().catch((error: unknown) => {
+        throw new Error(`cannot connect to PostgreSQL at '${store.location}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
+      try {
+        await migrate(client, store.location);
+      } finally {
+        client.release();
+      }
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  settings(): StoreSettings {
+    return { durability: "PostgreSQL COMMIT with synchronous_commit=on (the WAL flushed before any answer)" };
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    await this.pool.end();
+  }
+
+  async ping(): Promise<void> {
+    if (!this.open) throw new Error("the store is closed");
+    await this.pool.query("SELECT 1");
+  }
+
+  // -- Instances ----------------------------------------------------------------------
+
+  createInstance(start: ExecutionStarted): Promise<"created" | "exists"> {
+    return this.transaction(async (sql) => ((await this.insertInstance(sql, start)) ? "created" : "exists"));
+  }
+
+  async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
+    const row = await this.row(this.pool, instanceId);
+    return row && toRecord(row);
+  }
+
+  enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): Promise<EnqueueResult> {
+    return this.transaction(async (sql): Promise<EnqueueResult> => {
+      // FOR SHARE: a turn that finishes the instance meanwhile waits for this event, or this for it.
+      const row = (await sql.query<{ status: RuntimeStatus }>("SELECT status FROM instances WHERE instance_id = $1 FOR SHARE", [instanceId])).rows[0];
+      if (!row) return "not-found";
+      if (isTerminal(row.status)) return "terminal";
+      await this.insertInbox(sql, instanceId, visibleAt, null, event);
+      return "queued";
+    });
+  }
+
+  purge(instanceId: string, options: PurgeOptions): Promise<PurgeResult> {
+    return this.transaction((sql) => this.purgeIn(sql, instanceId, options));
+  }
+
+  rewind(write: RewindWrite): Promise<RewindWriteResult> {
+    return this.transaction(async (sql): Promise<RewindWriteResult> => {
+      for (const id of write.purge) {
+        const purged = await this.purgeIn(sql, id, { recursive: true, force: false });
+        if (purged.kind === "not-terminal") throw new RewindRefusal(purged);
+      }
+      for (const rewrite of write.rewrite) {
+        const { instanceId, state } = rewrite;
+        const columns = stateColumns(instanceId, state, rewrite.events.length);
+        const updated = await sql.query(
+          `UPDATE instances SET name = $2, execution_id = $3, status = $4, created_at = $5, last_updated_at = $6, input = $7,
+             output = NULL, failure_details = NULL, workflow_version = $8, history_length = $9, version = version + 1
+           WHERE instance_id = $1 AND version = $10`,
+          [instanceId, columns.name, columns.execution_id, columns.status, columns.created_at, columns.last_updated_at, columns.input,
+            columns.workflow_version, columns.history_length, rewrite.expectedVersion],
+        );
+        if (updated.rowCount === 0) throw new RewindRefusal({ kind: "conflict", instanceId });
+        this.hot.forget(instanceId);
+        await this.clearQueues(sql, instanceId, true);
+        await this.insertHistory(sql, instanceId, 0, rewrite.events);
+        const touched = new Set<string>();
+        for (const effect of rewrite.effects) await this.applyEffect(sql, instanceId, state.executionId, effect, write.now, touched);
+        for (const event of rewrite.inbox) await this.insertInbox(sql, instanceId, write.now, null, event);
+      }
+      return { kind: "rewound" };
+    }).catch((error: unknown) => {
+      if (error instanceof RewindRefusal) return error.result;
+      throw error;
+    });
+  }
+
+  createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): Promise<"created" | "exists"> {
+    return this.transaction(async (sql) => {
+      const c = stateColumns(instanceId, state, events.length);
+      const inserted = await sql.query(
+        `INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, history_length, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, 1) ON CONFLICT (instance_id) DO NOTHING`,
+        [c.instance_id, c.name, c.execution_id, c.status, c.created_at, c.last_updated_at, c.input, c.workflow_version, c.history_length],
+      );
+      if (inserted.rowCount === 0) return "exists" as const;
+      await this.insertHistory(sql, instanceId, 0, events);
+      const touched = new Set<string>();
+      for (const effect of effects) await this.applyEffect(sql, instanceId, state.executionId, effect, now, touched);
+      return "created" as const;
+    });
+  }
+
+  // -- Queries ------------------------------------------------------------------------
+
+  async listInstanceIds(after: number, pageSize: number | undefined): Promise<InstanceIdPage> {
+    const rows = (await this.pool.query<{ position: number; instance_id: string }>(
+      "SELECT position, instance_id FROM instances WHERE position > $1 ORDER BY position LIMIT $2",
+      [after, pageSize ?? null],
+    )).rows;
+    const full = pageSize !== undefined && rows.length === pageSize;
+    return { instanceIds: rows.map((r) => r.instance_id), continuationToken: full ? String(rows.at(-1)!.position) : undefined };
+  }
+
+  async listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): Promise<InstanceRecord[]> {
+    const { sql } = buildFilter(filter, after !== undefined);
+    const statuses = filter.statuses ? [...new Set(filter.statuses)] : undefined;
+    const where = statuses ? `status = ANY(@statuses) AND ${sql}` : sql;
+    const query = positional(`SELECT * FROM instances WHERE ${where} ORDER BY created_at DESC, instance_id DESC LIMIT @limit`, {
+      ...filterParams(filter),
+      ...(statuses ? { statuses } : {}),
+      ...(after ? { after_at: after.createdAt, after_id: after.instanceId } : {}),
+      limit,
+    });
+    return (await this.pool.query<InstanceRow>(query.text, query.values)).rows.map(toRecord);
+  }
+
+  async countInstances(filter: InstanceFilter): Promise<Partial<Record<RuntimeStatus, number>>> {
+    const { sql } = buildFilter(filter, false);
+    const statuses = filter.statuses ? [...new Set(filter.statuses)] : undefined;
+    const where = statuses ? `status = ANY(@statuses) AND ${sql}` : sql;
+    const query = positional(`SELECT status, count(*) AS n FROM instances WHERE ${where} GROUP BY status`, {
+      ...filterParams(filter),
+      ...(statuses ? { statuses } : {}),
+    });
+    const rows = (await this.pool.query<{ status: RuntimeStatus; n: number }>(query.text, query.values)).rows;
+    return Object.fromEntries(rows.filter((r) => r.n > 0).map((r) => [r.status, r.n]));
+  }
+
+  async historyPage(instanceId: string, from: number, limit: number): Promise<{ events: HistoryEvent[]; length: number; executionId: string } | undefined> {
+    const row = await this.row(this.pool, instanceId);
+    if (!row) return undefined;
+    const hot = this.hot.get(instanceId, row.version, row.execution_id);
+    if (hot) return { events: hot.history.slice(from, from + limit), length: row.history_length, executionId: row.execution_id };
+    const end = Math.min(row.history_length, from + limit);
+    return { events: await this.readHistory(this.pool, instanceId, from, end), length: row.history_length, executionId: row.execution_id };
+  }
+
+  async history(instanceId: string): Promise<readonly HistoryEvent[] | undefined> {
+    const row = await this.row(this.pool, instanceId);
+    return row ? this.committedHistory(row).then((h) => h.history) : undefined;
+  }
+
+  async finishedBefore(status: RuntimeStatus, before: number, after: { at: number; instanceId: string } | undefined, limit: number): Promise<{ instanceId: string; at: number }[]> {
+    const rows = (await this.pool.query<{ instance_id: string; last_updated_at: number }>(
+      `SELECT instance_id, last_updated_at FROM instances
+       WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED') AND status = $1 AND last_updated_at < $2
+         AND (last_updated_at, instance_id) > ($3, $4)
+       ORDER BY last_updated_at, instance_id LIMIT $5`,
+      [status, before, after?.at ?? -1, after?.instanceId ?? "", limit],
+    )).rows;
+    return rows.map((r) => ({ instanceId: r.instance_id, at: r.last_updated_at }));
+  }
+
+  async pageTokenKey(): Promise<string> {
+    return (await this.pool.query<{ value: string }>("SELECT value FROM settings WHERE name = 'page_token_key'")).rows[0]!.value;
+  }
+
+  async stalledInstanceIds(): Promise<string[]> {
+    return (await this.pool.query<{ instance_id: string }>("SELECT instance_id FROM instances WHERE status = 'STALLED'")).rows.map((r) => r.instance_id);
+  }
+
+  async queueDepths(now: number): Promise<QueueDepths> {
+    const row = (await this.pool.query<{ ready: number; pending: number; queued: number | null; running: number | null }>(
+      `SELECT (SELECT count(DISTINCT instance_id) FROM inbox WHERE visible_at <= $1) AS ready,
+              (SELECT count(*) FROM inbox WHERE visible_at > $1) AS pending,
+              (SELECT count(*) FROM activities WHERE lease_expires_at IS NULL OR lease_expires_at <= $1) AS queued,
+              (SELECT count(*) FROM activities WHERE lease_expires_at > $1) AS running`,
+      [now],
+    )).rows[0]!;
+    return { readyInstances: row.ready, pendingTimers: row.pending, queuedActivities: row.queued ?? 0, runningActivities: row.running ?? 0 };
+  }
+
+  // -- Turns --------------------------------------------------------------------------
+
+  async loadTurn(instanceId: string, now: number, inboxLimit: number): Promise<TurnSnapshot | undefined> {
+    const row = await this.row(this.pool, instanceId);
+    if (!row) return undefined;
+    const [{ history, fold }, inboxRows] = await Promise.all([
+      this.committedHistory(row),
+      this.pool.query<{ seq: number; execution_id: string | null; event: string }>(
+        "SELECT seq, execution_id, event FROM inbox WHERE instance_id = $1 AND visible_at <= $2 ORDER BY visible_at, seq LIMIT $3",
+        [instanceId, now, inboxLimit],
+      ),
+    ]);
+    const inbox = inboxRows.rows.map((r) => ({
+      seq: r.seq,
+      executionId: r.execution_id ?? undefined,
+      event: decodeEvent(r.event, `instance '${instanceId}' inbox #${r.seq}`),
+    }));
+    return { instance: toRecord(row), history, inbox, fold };
+  }
+
+  rememberTurn(instanceId: string, committedVersion: number, past: readonly HistoryEvent[], outcome: TurnOutcome): void {
+    this.hot.remember(instanceId, committedVersion, past, outcome);
+  }
+
+  async commitTurn(commit: TurnCommit): Promise<CommitResult> {
+    try {
+      return await this.transaction((sql) => this.applyCommit(sql, commit));
+    } catch (error) {
+      if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
+      throw error;
+    }
+  }
+
+  // -- Scheduling ---------------------------------------------------------------------
+
+  async dueInstanceIds(now: number, limit: number): Promise<string[]> {
+    return (await this.pool.query<{ instance_id: string }>(
+      "SELECT DISTINCT instance_id FROM inbox WHERE visible_at <= $1 LIMIT $2",
+      [now, Math.min(limit, Number.MAX_SAFE_INTEGER)],
+    )).rows.map((r) => r.instance_id);
+  }
+
+  async instancesDueBetween(after: number, upTo: number): Promise<string[]> {
+    return (await this.pool.query<{ instance_id: string }>(
+      "SELECT DISTINCT instance_id FROM inbox WHERE visible_at > $1 AND visible_at <= $2",
+      [after, upTo],
+    )).rows.map((r) => r.instance_id);
+  }
+
+  async nextVisibleAt(now: number): Promise<number | undefined> {
+    const row = (await this.pool.query<{ at: number | null }>("SELECT min(visible_at) AS at FROM inbox WHERE visible_at > $1", [now])).rows[0];
+    return row?.at ?? undefined;
+  }
+
+  // -- Activities ---------------------------------------------------------------------
+
+  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]> {
+    const rows = await this.transaction(async (sql) => (await sql.query<ActivityRow>(
+      `UPDATE activities SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
+       WHERE seq IN (
+         SELECT seq FROM activities
+         WHERE (lease_expires_at IS NULL OR lease_expires_at <= $3) AND ($4::text[] IS NULL OR name = ANY($4::text[]))
+         ORDER BY seq LIMIT $5
+         FOR UPDATE SKIP LOCKED)
+       RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, propagated, attempts`,
+      [owner, now + leaseMs, now, names ? [...names] : null, limit],
+    )).rows);
+    return rows.sort((a, b) => a.seq - b.seq).map(toWork);
+  }
+
+  completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone"> {
+    return this.transaction(async (sql) => {
+      const row = (await sql.query<{ instance_id: string; execution_id: string }>(
+        "DELETE FROM activities WHERE seq = $1 RETURNING instance_id, execution_id",
+        [seq],
+      )).rows[0];
+      if (!row) return "gone" as const;
+      await this.insertInbox(sql, row.instance_id, now, row.execution_id, result);
+      return "delivered" as const;
+    });
+  }
+
+  /**
+   * A shared database's leases belong to other processes too: the ones a previous run of this
+   * process held are not known, and expire. Nothing is released.
+   */
+  async releaseAllLeases(): Promise<number> {
+    return 0;
+  }
+
+  async releaseLease(seq: number, owner: string): Promise<boolean> {
+    const result = await this.pool.query("UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = $1 AND lease_owner = $2", [seq, owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async activityExists(seq: number): Promise<boolean> {
+    return ((await this.pool.query("SELECT 1 FROM activities WHERE seq = $1", [seq])).rowCount ?? 0) > 0;
+  }
+
+  async countActivities(): Promise<number> {
+    return (await this.pool.query<{ n: number }>("SELECT count(*) AS n FROM activities")).rows[0]!.n;
+  }
+
+  async nextLeaseExpiry(): Promise<number | undefined> {
+    const row = (await this.pool.query<{ at: number | null }>("SELECT min(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL")).rows[0];
+    return row?.at ?? undefined;
+  }
+
+  // -- Internals ----------------------------------------------------------------------
+
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it rejects. */
+  private async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+        // The connection is unusable: the pool drops it rather than hand it out again.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async row(sql: Sql, instanceId: string): Promise<InstanceRow | undefined> {
+    return (await sql.query<InstanceRow>("SELECT * FROM instances WHERE instance_id = $1", [instanceId])).rows[0];
+  }
+
+  private async committedHistory(row: InstanceRow): Promise<{ history: readonly HistoryEvent[]; fold?: TurnSnapshot["fold"] }> {
+    const hot = this.hot.get(row.instance_id, row.version, row.execution_id);
+    if (hot) return hot;
+    return { history: await this.readHistory(this.pool, row.instance_id, 0, row.history_length) };
+  }
+
+  /** History events [from, to) of an instance. */
+  private async readHistory(sql: Sql, instanceId: string, from: number, to: number): Promise<HistoryEvent[]> {
+    if (to <= from) return [];
+    const rows = (await sql.query<{ seq: number; event: string }>(
+      "SELECT seq, event FROM history WHERE instance_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq",
+      [instanceId, from, to],
+    )).rows;
+    return rows.map((h) => decodeEvent(h.event, `instance '${instanceId}' history #${h.seq}`));
+  }
+
+  private async applyCommit(sql: Sql, commit: TurnCommit): Promise<CommitResult> {
+    const { instanceId, outcome, now } = commit;
+    const state = outcome.state;
+    const historyLength = outcome.historyMode === "replace" ? outcome.events.length : commit.historyLength + outcome.events.length;
+    const updated = state
+      ? await sql.query(
+        `UPDATE instances SET execution_id = $3, last_updated_at = $4, input = $5, output = $6, failure_details = $7,
+           workflow_version = $8, custom_status = COALESCE($9, custom_status), history_length = $10,
+           name = $11, status = $12, created_at = $13, version = version + 1
+         WHERE instance_id = $1 AND version = $2`,
+        [instanceId, commit.expectedVersion, state.executionId, state.lastUpdatedAt, state.input ?? null, state.output ?? null,
+          encodeFailure(state.failureDetails), state.version ?? null, outcome.customStatus ?? null, historyLength,
+          state.name, state.status, state.createdAt],
+      )
+      : await sql.query(
+        "UPDATE instances SET custom_status = COALESCE($3, custom_status), history_length = $4, version = version + 1 WHERE instance_id = $1 AND version = $2",
+        [instanceId, commit.expectedVersion, outcome.customStatus ?? null, historyLength],
+      );
+    if (updated.rowCount === 0) throw new ConflictError(`instance '${instanceId}' changed since it was loaded`);
+    if (commit.consumedSeqs.length > 0) {
+      const deleted = await sql.query("DELETE FROM inbox WHERE instance_id = $1 AND seq = ANY($2::bigint[])", [instanceId, [...commit.consumedSeqs]]);
+      if (deleted.rowCount !== commit.consumedSeqs.length) throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
+    }
+    // Results taken from memory: their activity rows go (one already gone was answered otherwise).
+    const taken = [...(commit.consumedActivities ?? []), ...(commit.keptResults ?? []).map((k) => k.activitySeq)];
+    if (taken.length > 0) {
+      const deleted = await sql.query("DELETE FROM activities WHERE seq = ANY($1::bigint[])", [taken]);
+      if (deleted.rowCount !== taken.length) throw new ConflictError(`the result of an activity of '${instanceId}' was already recorded`);
+    }
+    for (const kept of commit.keptResults ?? []) await this.insertInbox(sql, instanceId, now, kept.executionId, kept.event);
+
+    let seq = commit.historyLength;
+    if (outcome.historyMode === "replace") {
+      await sql.query("DELETE FROM history WHERE instance_id = $1", [instanceId]);
+      await sql.query("DELETE FROM activities WHERE instance_id = $1", [instanceId]);
+      seq = 0;
+    }
+    await this.insertHistory(sql, instanceId, seq, outcome.events);
+
+    const touched = new Set<string>();
+    const executionId = state?.executionId ?? "";
+    const leased: ActivityWork[] = [];
+    for (const effect of outcome.effects) {
+      if (effect.kind === "scheduleActivity" && commit.lease && leased.length < commit.lease.max && commit.lease.serves(effect.name)) {
+        const work = await this.insertActivity(sql, instanceId, executionId, effect, commit.lease);
+        if (work) leased.push(work);
+        continue;
+      }
+      await this.applyEffect(sql, instanceId, executionId, effect, now, touched);
+    }
+    for (const event of outcome.requeue) {
+      // Visible at time 0: ahead of everything already queued for this instance.
+      await this.insertInbox(sql, instanceId, 0, null, event);
+      touched.add(instanceId);
+    }
+    // A finished instance takes no more work: queued activities, timers and events go.
+    if (state && isTerminal(state.status)) await this.clearQueues(sql, instanceId, false);
+    return { kind: "committed", touchedInstanceIds: [...touched], leased };
+  }
+
+  /** Queues an activity (leased to `lease.owner` when given); undefined when the task is queued already. */
+  private async insertActivity(
+    sql: Sql,
+    instanceId: string,
+    executionId: string,
+    effect: Extract<Effect, { kind: "scheduleActivity" }>,
+    lease?: ActivityLease,
+  ): Promise<ActivityWork | undefined> {
+    const inserted = (await sql.query<{ seq: number }>(
+      `INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, lease_owner, lease_expires_at, attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING RETURNING seq`,
+      [instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
+        effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease?.owner ?? null, lease?.expiresAt ?? null, lease ? 1 : 0],
+    )).rows[0];
+    if (!inserted || !lease) return undefined;
+    return {
+      seq: inserted.seq,
+      instanceId,
+      executionId,
+      taskId: effect.taskId,
+      name: effect.name,
+      input: effect.input,
+      scheduled: effect.scheduled,
+      propagatedHistory: effect.propagatedHistory,
+      attempts: 1,
+    };
+  }
+
+  private async applyEffect(sql: Sql, instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): Promise<void> {
+    switch (effect.kind) {
+      case "scheduleActivity":
+        await this.insertActivity(sql, instanceId, executionId, effect);
+        return;
+      case "scheduleTimer":
+        await this.insertInbox(sql, instanceId, effect.fireAt, executionId, effect.event);
+        return;
+      case "createChild":
+        await this.createChild(sql, instanceId, executionId, effect.event, now, touched);
+        return;
+      case "startDetached":
+        // As daprd: a detached start whose ID is taken is dropped; the caller is not told.
+        if (await this.insertInstance(sql, effect.event)) touched.add(effect.event.instanceId);
+        return;
+      case "deliver": {
+        const inserted = await sql.query(
+          `INSERT INTO inbox (instance_id, visible_at, execution_id, event)
+           SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM instances WHERE instance_id = $1)`,
+          [effect.instanceId, now, effect.executionId ?? null, encodeEvent(effect.event)],
+        );
+        if ((inserted.rowCount ?? 0) > 0) touched.add(effect.instanceId);
+        return;
+      }
+    }
+  }
+
+  /** As the SQLite store: a taken child ID is replaced only by a finished child of the same parent. */
+  private async createChild(sql: Sql, parentId: string, parentExecutionId: string, start: ExecutionStarted, now: number, touched: Set<string>): Promise<void> {
+    const childId = start.instanceId;
+    const existing = (await sql.query<InstanceRow>("SELECT * FROM instances WHERE instance_id = $1 FOR UPDATE", [childId])).rows[0];
+    if (existing) {
+      const replaceable = isTerminal(existing.status as RuntimeStatus) && existing.parent_instance_id === parentId;
+      if (!replaceable) {
+        const reason = existing.parent_instance_id === parentId
+          ? `an instance with this ID is still ${existing.status}`
+          : "an instance with this ID already exists";
+        const failure = childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, childId, reason, now);
+        await this.insertInbox(sql, parentId, now, parentExecutionId, failure);
+        touched.add(parentId);
+        return;
+      }
+      for (const id of await this.descendantsAndSelf(sql, childId)) await this.deleteInstance(sql, id);
+    }
+    await this.insertInstance(sql, start);
+    touched.add(childId);
+  }
+
+  /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
+  private async insertInstance(sql: Sql, start: ExecutionStarted): Promise<boolean> {
+    const inserted = await sql.query(
+      `INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, version)
+       VALUES ($1, $2, $3, 'PENDING', $4, $4, $5, $6, $7, 1) ON CONFLICT (instance_id) DO NOTHING`,
+      [start.instanceId, start.name, start.executionId, start.timestamp, start.input ?? null, start.parentInstance?.instanceId ?? null, start.version ?? null],
+    );
+    if (inserted.rowCount === 0) return false;
+    await this.insertInbox(sql, start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
+    return true;
+  }
+
+  private async insertInbox(sql: Sql, instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): Promise<void> {
+    await sql.query("INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES ($1, $2, $3, $4)", [instanceId, visibleAt, executionId, encodeEvent(event)]);
+  }
+
+  private async insertHistory(sql: Sql, instanceId: string, from: number, events: readonly HistoryEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await sql.query(
+      "INSERT INTO history (instance_id, seq, event) SELECT $1, seq, event FROM unnest($2::int[], $3::text[]) AS e(seq, event)",
+      [instanceId, events.map((_e, i) => from + i), events.map(encodeEvent)],
+    );
+  }
+
+  /** Deletes an instance's queued activities and inbox rows (and with `history`, its history). */
+  private async clearQueues(sql: Sql, instanceId: string, history: boolean): Promise<void> {
+    if (history) await sql.query("DELETE FROM history WHERE instance_id = $1", [instanceId]);
+    await sql.query("DELETE FROM inbox WHERE instance_id = $1", [instanceId]);
+    await sql.query("DELETE FROM activities WHERE instance_id = $1", [instanceId]);
+  }
+
+  private async purgeIn(sql: Sql, instanceId: string, options: PurgeOptions): Promise<PurgeResult> {
+    const ids = options.recursive ? await this.descendantsAndSelf(sql, instanceId) : [instanceId];
+    // Locked, so a turn that would start a child or finish meanwhile waits for this purge.
+    const rows = (await sql.query<{ instance_id: string; status: RuntimeStatus }>(
+      "SELECT instance_id, status FROM instances WHERE instance_id = ANY($1::text[]) FOR UPDATE",
+      [ids],
+    )).rows;
+    const status = new Map(rows.map((r) => [r.instance_id, r.status]));
+    if (!status.has(instanceId)) return { kind: "not-found" };
+    const present = ids.filter((id) => status.has(id));
+    if (!options.force) {
+      for (const id of present) {
+        const s = status.get(id)!;
+        if (!isTerminal(s)) return { kind: "not-terminal", instanceId: id, status: s };
+      }
+    }
+    for (const id of present) await this.deleteInstance(sql, id);
+    return { kind: "purged", instanceIds: present };
+  }
+
+  private async descendantsAndSelf(sql: Sql, instanceId: string): Promise<string[]> {
+    const rows = (await sql.query<{ instance_id: string }>(
+      `WITH RECURSIVE tree(instance_id, depth) AS (
+         SELECT $1::text COLLATE "C", 0
+         UNION ALL
+         SELECT i.instance_id, t.depth + 1 FROM instances i JOIN tree t ON i.parent_instance_id = t.instance_id
+       ) SELECT instance_id FROM tree ORDER BY depth`,
+      [instanceId],
+    )).rows;
+    return rows.map((r) => r.instance_id);
+  }
+
+  private async deleteInstance(sql: Sql, instanceId: string): Promise<void> {
+    this.hot.forget(instanceId);
+    await this.clearQueues(sql, instanceId, true);
+    await sql.query("DELETE FROM instances WHERE instance_id = $1", [instanceId]);
+  }
+}
+
+function toWork(r: ActivityRow): ActivityWork {
+  return {
+    seq: r.seq,
+    instanceId: r.instance_id,
+    executionId: r.execution_id,
+    taskId: r.task_id,
+    name: r.name,
+    input: r.input ?? undefined,
+    scheduled: r.scheduled === null ? undefined : (decodeEvent(r.scheduled, `activity #${r.seq}`) as TaskScheduled),
+    propagatedHistory: r.propagated === null ? undefined : decodePropagated(r.propagated, `activity #${r.seq}`),
+    attempts: r.attempts,
+  };
+}
+
+/** SQL with `@name` parameters (instance-filter.ts) as PostgreSQL's `$n`, with the values in order. */
+function positional(sql: string, params: Record<string, unknown>): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const index = new Map<string, number>();
+  const text = sql.replace(/@([a-z_]+)/g, (_match, name: string) => {
+    if (!(name in params)) throw new Error(`no value for @${name}`);
+    let n = index.get(name);
+    if (n === undefined) {
+      values.push(params[name]);
+      n = values.length;
+      index.set(name, n);
+    }
+    return `$${n}`;
+  });
+  return { text, values };
+}
+
+/** The URL without its password, for logs and messages. */
+export function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unparsable PostgreSQL URL)";
+  }
+}
