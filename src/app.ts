@@ -15,14 +15,15 @@ import type { RetentionPolicy } from "./orchestration/retention-sweeper.js";
 import { WorkflowEngine } from "./orchestration/workflow-engine.js";
 import { InProcessWorker } from "./runtime/in-process-worker.js";
 import { WorkflowRegistry } from "./runtime/registry.js";
-import { DatabaseLock } from "./store/sqlite/database-lock.js";
-import { SqliteStore } from "./store/sqlite/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
+
+export { isPostgresUrl } from "./store/open-store.js";
 import type { WorkflowStore } from "./store/store.js";
 import { tracerFor } from "./tracing/otel-tracer.js";
 import { version } from "./version.js";
 
 export interface BuildAppOptions {
-  /** Database file, or ":memory:" (the default). */
+  /** A SQLite database file, ":memory:" (the default), or a PostgreSQL URL. */
   dbPath?: string;
   /** Registers the in-process workflows and activities, like a Dapr app's registration code. */
   workflows?: (registry: WorkflowRegistry) => unknown;
@@ -69,7 +70,7 @@ export interface Workflowd {
   /** Serves `/metrics`; not listening until `metricsServer.listen()`. */
   metricsServer: MetricsServer;
   engine: WorkflowEngine;
-  store: SqliteStore;
+  store: WorkflowStore;
   registry: WorkflowRegistry;
 }
 
@@ -77,21 +78,13 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
   const logger = options.logger ?? pino({ level: "silent" });
   const registry = options.registry ?? new WorkflowRegistry();
   if (options.workflows) await options.workflows(registry);
-  const dbPath = options.dbPath ?? ":memory:";
-  // One workflowd per file: taken before the database is opened, held until close.
-  const lock = dbPath === ":memory:" ? undefined : DatabaseLock.acquire(dbPath, version);
-  let store: SqliteStore;
-  try {
-    store = new SqliteStore({
-      path: dbPath,
-      busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
-      hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
-      adoptForeign: options.dbAdopt === true,
-    });
-  } catch (error) {
-    lock?.release();
-    throw error;
-  }
+  const { store, release } = await openStore({
+    db: options.dbPath ?? ":memory:",
+    version,
+    busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
+    hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
+    adoptForeign: options.dbAdopt === true,
+  });
   const metrics: Metrics = new Metrics({
     queueDepths: () => store.queueDepths(Date.now()),
     connectedWorkers: (): number => sdkWorkers(engine),
@@ -155,7 +148,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
         logger.info("shutdown: spans exported");
       }
       await store.close();
-      lock?.release();
+      release();
       logger.info("shutdown: database closed");
     });
     await engine.start();
@@ -163,7 +156,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
   } catch (error) {
     void tracer?.shutdown();
     await store.close();
-    lock?.release();
+    release();
     throw error;
   }
 }

@@ -14,6 +14,7 @@ import { resolve } from "node:path";
 import { pino } from "pino";
 import { loadConfig } from "./config.js";
 import { limits } from "./limits.js";
+import { describeDb, isPostgresUrl } from "./store/open-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 
 /** Writes the backup and logs one JSON line ("backup written"); throws on any problem. */
@@ -23,6 +24,9 @@ export async function runBackupCommand(args: string[], env: NodeJS.ProcessEnv): 
   const config = loadConfig(rest, env);
   const logger = pino({ level: config.logLevel });
   if (config.dbPath === ":memory:") throw new Error("the database is ':memory:': there is nothing to back up");
+  if (isPostgresUrl(config.dbPath)) {
+    throw new Error(`the database is PostgreSQL (${describeDb(config.dbPath)}): back it up with PostgreSQL's own tools (pg_dump, or the server's base backups); \`workflowd backup\` copies SQLite files`);
+  }
   // Opening a missing file would create an empty database, and back that up.
   if (!existsSync(config.dbPath)) throw new Error(`database '${config.dbPath}' does not exist`);
   if (resolve(destination) === resolve(config.dbPath)) throw new Error("the backup file cannot be the database itself");

@@ -60,7 +60,7 @@ export const serverFlags = {
   "metrics-port": { type: "string", env: "DAPR_METRICS_PORT", help: "Prometheus /metrics port (default 9090)" },
   "enable-metrics": { type: "boolean", env: "WORKFLOWD_ENABLE_METRICS", help: "serve /metrics (default true; --enable-metrics=false turns it off, as in daprd)" },
   "db-adopt": { type: "boolean", env: "WORKFLOWD_DB_ADOPT", help: "let workflowd add its tables to a database that has other tables and none of its own (default false: refused)" },
-  db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db; ':memory:' for a throw-away store)" },
+  db: { type: "string", env: "WORKFLOWD_DB", help: "SQLite database file (default ./data/workflowd.db; ':memory:' for a throw-away store), or a postgres:// URL for a PostgreSQL database several workflowd processes share" },
   workflows: { type: "string", env: "WORKFLOWD_WORKFLOWS", help: "in-process workflows: a module's path, 'examples' (the bundled ones) or 'none' (default none; npm start: examples)" },
   "default-workflows": { type: "string", env: "", help: "what --workflows is when neither it nor WORKFLOWD_WORKFLOWS is given (npm start passes examples)" },
   ui: { type: "string", env: "WORKFLOWD_UI", help: "serve the web console at /ui/ (default true)" },
@@ -108,7 +108,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
 
   const db = read("db");
   if (db && db.value.trim() === "") {
-    throw new ConfigError(`${describe("db", "WORKFLOWD_DB")} is empty (from ${db.from}); give a file path, or ':memory:' for a throw-away store`);
+    throw new ConfigError(`${describe("db", "WORKFLOWD_DB")} is empty (from ${db.from}); give a file path, ':memory:' for a throw-away store, or a postgres:// URL`);
   }
   const workflows = read("workflows")?.value ?? read("default-workflows")?.value;
   const logLevel = read("log-level");

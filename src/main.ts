@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   // The server's modules are loaded here rather than at the top: the CLI commands (below)
   // never use them, and loading Fastify, gRPC, SQLite and the YAML parser would add ~0.5 s
   // to every command.
-  const [{ pino }, { createWorkflowd }, { loadConfig }, { tracingOff }, { loadWorkflowsModule }, { version }] = await Promise.all([
+  const [{ pino }, { createWorkflowd, isPostgresUrl }, { loadConfig }, { tracingOff }, { loadWorkflowsModule }, { version }] = await Promise.all([
     import("pino"),
     import("./app.js"),
     import("./config.js"),
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     logger.fatal({ err: reason }, "unhandled rejection");
     process.exit(1);
   });
-  if (config.dbPath !== ":memory:") {
+  if (config.dbPath !== ":memory:" && !isPostgresUrl(config.dbPath)) {
     try {
       mkdirSync(dirname(config.dbPath), { recursive: true });
     } catch (error) {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     logger,
   });
   logger.info({
-    db: config.dbPath,
+    db: store.location,
     ...store.settings(),
     ...(config.retention ? { retention: config.retention } : {}),
     ...(config.tracing?.otel && !tracingOff(config.tracing)
@@ -112,11 +112,11 @@ async function main(): Promise<void> {
     httpPort,
     grpcPort,
     metricsPort,
-    db: config.dbPath,
+    db: store.location,
     recovered: { instancesWithWork: queued.readyInstances, timersWaiting: queued.pendingTimers, activitiesQueued: queued.queuedActivities },
     inProcessWorkflows: loaded.workflowNames().length,
     console: config.ui ? "/ui/" : "off",
-  }, `workflowd ${version} ready: HTTP on ${httpPort}, gRPC on ${grpcPort}, database ${config.dbPath}`);
+  }, `workflowd ${version} ready: HTTP on ${httpPort}, gRPC on ${grpcPort}, database ${store.location}`);
 }
 
 /** Listens, or fails with one line naming the port's role, its flag and variable, the cause and the fix. */

@@ -11,6 +11,7 @@ import type { Response } from "supertest";
 import { expect, vi } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { createWorkflowd, type BuildAppOptions, type Workflowd } from "../../src/app.js";
+import { sharedTestPostgres } from "../store/test-postgres.js";
 import type { WorkflowContext, WorkflowRegistry } from "../../src/index.js";
 import registerExamples from "../../examples/index.js";
 import type { WorkflowStateResponse } from "../../src/api/schemas.js";
@@ -56,10 +57,14 @@ export function registerAll(registry: WorkflowRegistry): void {
 
 /**
  * A workflowd listening on an ephemeral port on 127.0.0.1, with supertest bound to it.
- * Defaults to an in-memory database and every example and test workflow registered.
+ * Defaults to an in-memory database (a fresh PostgreSQL one in the "postgres" vitest project) and
+ * every example and test workflow registered.
  */
 export async function startServer(options: BuildAppOptions = {}): Promise<TestServer> {
-  const wd = await createWorkflowd({ workflows: registerAll, ...options });
+  // The suites the "postgres" vitest project runs again on PostgreSQL (vitest.config.ts).
+  const onPostgres = process.env.WORKFLOWD_TEST_STORE === "postgres" && options.dbPath === undefined;
+  const dbPath = onPostgres ? await sharedTestPostgres().freshDatabase() : options.dbPath;
+  const wd = await createWorkflowd({ workflows: registerAll, ...options, ...(dbPath ? { dbPath } : {}) });
   await wd.app.listen({ port: 0, host: "127.0.0.1" });
   let closed = false;
   return {

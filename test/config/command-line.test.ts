@@ -44,7 +44,7 @@ describe("daprd's command line", () => {
     [["serve"], /unexpected argument 'serve': the server takes flags only/],
     [["--port"], /flag '--port' needs a value/],
     [["--log-level", "verbose"], /--log-level \(LOG_LEVEL\) 'verbose' \(from --log-level\) is not a log level; use one of debug, info, warn, error, fatal/],
-    [["--db", ""], /--db \(WORKFLOWD_DB\) is empty \(from --db\); give a file path, or ':memory:'/],
+    [["--db", ""], /--db \(WORKFLOWD_DB\) is empty \(from --db\); give a file path, ':memory:' for a throw-away store, or a postgres:\/\/ URL/],
     [["--enable-metrics=maybe"], /--enable-metrics \(WORKFLOWD_ENABLE_METRICS\) 'maybe' \(from --enable-metrics\) is not true or false/],
     [["--dapr-http-max-request-size", "4MB"], /--dapr-http-max-request-size '4MB' is not a number of megabytes/],
     [["--dapr-listen-addresses", "0.0.0.0,[::]"], /workflowd listens on one address/],

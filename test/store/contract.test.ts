@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newEvent, type ExecutionStarted } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
 import { postgresSchemaVersion } from "../../src/store/postgres/migrations.js";
@@ -15,7 +15,7 @@ import { schemaVersion } from "../../src/store/sqlite/migrations.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { ActivityLease, WorkflowStore } from "../../src/store/store.js";
-import { startTestPostgres, type TestPostgres } from "./test-postgres.js";
+import { sharedTestPostgres } from "./test-postgres.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const recursively = { recursive: true, force: false };
@@ -26,16 +26,10 @@ function start(instanceId: string, name = "wf", extra: Partial<ExecutionStarted>
 
 let dir: string | undefined;
 
-let postgres: TestPostgres | undefined;
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
+const postgres = sharedTestPostgres();
 
 async function openStore(kind: string): Promise<WorkflowStore> {
-  if (kind === "postgres") return PostgresStore.open({ url: await postgres!.freshDatabase() });
+  if (kind === "postgres") return PostgresStore.open({ url: await postgres.freshDatabase() });
   if (kind === "sqlite in memory") return new SqliteStore({ path: ":memory:", busyTimeoutMs: 100 });
   dir ??= mkdtempSync(join(tmpdir(), "wfd-store-"));
   return new SqliteStore({ path: join(dir, "store.db"), busyTimeoutMs: 100 });
@@ -348,7 +342,7 @@ describe("PostgresStore shared by two processes' stores (two pools on one databa
   let a: WorkflowStore;
   let b: WorkflowStore;
   beforeEach(async () => {
-    url = await postgres!.freshDatabase();
+    url = await postgres.freshDatabase();
     [a, b] = await Promise.all([PostgresStore.open({ url }), PostgresStore.open({ url })]);
   });
   afterEach(async () => {

@@ -11,12 +11,26 @@ import pg from "pg";
 import { freePort } from "../process/server-env.mjs";
 
 export interface TestPostgres {
+  /** A URL of the server's `postgres` database, whose user may create databases. */
+  adminUrl: string;
   /** Creates an empty database and returns its URL. */
   freshDatabase(): Promise<string>;
   stop(): Promise<void>;
 }
 
 let databases = 0;
+let shared: TestPostgres | undefined;
+
+/**
+ * The run's server (test/global-postgres.ts starts it), for test files that need a database now
+ * and then; it stops with the run.
+ */
+export function sharedTestPostgres(): TestPostgres {
+  const url = process.env.WORKFLOWD_TEST_POSTGRES;
+  if (!url) throw new Error("no test PostgreSQL: WORKFLOWD_TEST_POSTGRES is unset (vitest's global setup sets it)");
+  shared ??= onServer(url, async () => {});
+  return shared;
+}
 
 export async function startTestPostgres(): Promise<TestPostgres> {
   const given = process.env.WORKFLOWD_TEST_POSTGRES;
@@ -51,6 +65,7 @@ function onServer(adminUrl: string, shutdown: () => Promise<void>): TestPostgres
   // The server's shutdown ends connections still closing; that is not a test failure.
   admin.on("error", () => {});
   return {
+    adminUrl,
     async freshDatabase() {
       const name = `wf_test_${process.pid}_${++databases}_${Date.now()}`;
       await admin.query(`CREATE DATABASE ${name}`);

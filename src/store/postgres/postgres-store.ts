@@ -88,7 +88,7 @@ export class PostgresStore implements WorkflowStore {
     const store = new PostgresStore(options);
     try {
       const client = await store.pool.connect().catch((error: unknown) => {
-        throw new Error(`cannot connect to PostgreSQL at '${store.location}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new Error(`cannot connect to PostgreSQL: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       });
       try {
         await migrate(client, store.location);
