@@ -3,6 +3,7 @@
  * `buildApp` is the public entry for tests (drive it with supertest or `inject`); main.ts
  * uses `createWorkflowd` and adds listening and signals.
  */
+import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { createHttpServer } from "./api/http-server.js";
@@ -46,6 +47,11 @@ export interface BuildAppOptions {
   backlogMax?: number;
   busyTimeoutMs?: number;
   appId?: string;
+  /**
+   * Names this process among the replicas sharing a PostgreSQL database; stable across its
+   * restarts, distinct between replicas (default: the host name, a pod's name in Kubernetes).
+   */
+  replicaId?: string;
   /** On close, how long running activities may take to finish before the store closes. */
   shutdownGraceMs?: number;
   /** Defaults to a silent logger. */
@@ -100,6 +106,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     backlogMax: options.backlogMax,
     retention: options.retention,
     tracer,
+    replicaId: options.replicaId ?? hostname(),
   });
   try {
     if (registry.workflowNames().length + registry.activityNames().length > 0) {

@@ -38,6 +38,8 @@ export interface Config {
   grpcPrimeReconnect: boolean;
   apiToken: string | undefined;
   appId: string;
+  /** Undefined: the host name. */
+  replicaId: string | undefined;
   activityLeaseMs: number;
   /** Client starts are refused (429) while this many instances wait for a turn. */
   backlogMax: number;
@@ -72,6 +74,7 @@ export const serverFlags = {
   "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE", help: "largest gRPC message, e.g. 128Mi (default 128Mi)" },
   "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT", help: "end each Node SDK's first worker stream once so it reconnects after a crash (default true)" },
   "app-id": { type: "string", env: "APP_ID", help: "the app ID /v1.0/metadata reports (default workflowd)" },
+  "replica-id": { type: "string", env: "WORKFLOWD_REPLICA_ID", help: "names this process among the replicas sharing a PostgreSQL database: stable across restarts, distinct between replicas (default: the host name)" },
   "max-backlog": { type: "string", env: "WORKFLOWD_MAX_BACKLOG", help: "instances waiting to run past which starts are refused with 429 and Retry-After (default 250000)" },
   "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS", help: "how long a running activity is leased before it runs again (default 300000)" },
   "shutdown-grace-ms": { type: "string", env: "WORKFLOWD_SHUTDOWN_GRACE_MS", help: "how long shutdown waits for running work (default 10000; also --dapr-graceful-shutdown-seconds)" },
@@ -158,6 +161,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     grpcPrimeReconnect: setting("grpc-prime-reconnect").boolean(true),
     apiToken: env.DAPR_API_TOKEN || undefined,
     appId: read("app-id")?.value ?? "workflowd",
+    replicaId: read("replica-id")?.value,
     activityLeaseMs: setting("activity-lease-ms").integer(limits.activityLeaseMsDefault, 1, 2 ** 31, "milliseconds"),
     backlogMax: setting("max-backlog").integer(limits.backlogMaxDefault, 1, 2 ** 31, "a number of instances"),
     shutdownGraceMs: graceSeconds && !read("shutdown-grace-ms")

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     activityLeaseMs: config.activityLeaseMs,
     backlogMax: config.backlogMax,
     appId: config.appId,
+    ...(config.replicaId ? { replicaId: config.replicaId } : {}),
     shutdownGraceMs: config.shutdownGraceMs,
     retention: config.retention,
     tracing: config.tracing,

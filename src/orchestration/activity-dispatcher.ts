@@ -20,7 +20,9 @@ export interface ActivityDispatcherDeps {
   workers: WorkerSet;
   clock: () => number;
   logger: Logger;
-  /** Identifies this process's leases. */
+  /** Names this replica (a process that restarts keeps it): its earlier leases are voided at start. */
+  replicaId: string;
+  /** Identifies this run's leases: `<replicaId>/<something unique to the run>`. */
   leaseOwner: string;
   leaseMs: number;
   activityConcurrencyMax: number;
@@ -63,7 +65,7 @@ export class ActivityDispatcher {
 
   /** Recovery: the previous process is gone, so its leases are void. */
   async start(): Promise<void> {
-    const released = await this.deps.store.releaseAllLeases();
+    const released = await this.deps.store.releaseLeasesOf(this.deps.replicaId);
     if (released > 0) this.deps.logger.info({ released }, "requeued activities leased before the last stop");
     await this.resyncTally();
     this.pump();

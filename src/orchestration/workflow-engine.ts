@@ -32,6 +32,11 @@ export interface WorkflowEngineOptions {
   tracer?: WorkflowTracer | undefined;
   /** Client starts are refused while this many instances wait for a turn (default limits.backlogMaxDefault). */
   backlogMax?: number | undefined;
+  /**
+   * Names this process among the ones sharing a store, stable across its restarts (default
+   * "workflowd": right for a store one process owns).
+   */
+  replicaId?: string | undefined;
 }
 
 export class WorkflowEngine {
@@ -66,7 +71,8 @@ export class WorkflowEngine {
       workers: this.workers,
       clock,
       logger,
-      leaseOwner: randomUUID(),
+      replicaId: options.replicaId ?? "workflowd",
+      leaseOwner: `${options.replicaId ?? "workflowd"}/${randomUUID()}`,
       leaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
       activityConcurrencyMax: limits.activityConcurrencyMax,
       onResultDelivered: (id) => this.scheduler.notify(id),

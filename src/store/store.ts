@@ -250,10 +250,11 @@ export interface WorkflowStore {
   /** Records an activity's result in its instance's inbox and deletes its row; "gone" when the row is gone (the result is dropped). */
   completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone">;
   /**
-   * Start-up recovery: a store one process owns voids every lease (the process that held them
-   * is gone); a store shared by processes keeps them, to expire (their holders may be alive).
+   * Start-up recovery: voids the leases an earlier run of this replica held (lease owners are
+   * `<replicaId>/<run>`), so its activities run again at once. A store one process owns voids
+   * every lease (no other process can hold one).
    */
-  releaseAllLeases(): Promise<number>;
+  releaseLeasesOf(replicaId: string): Promise<number>;
   /** Gives a leased activity back at once; only the lease holder may. */
   releaseLease(seq: number, owner: string): Promise<boolean>;
   /** Whether an activity's row still exists (a result held in memory is still wanted). */

@@ -248,15 +248,18 @@ describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contra
     expect(inbox[0]).toMatchObject({ executionId: "exec-a", event: { kind: "taskCompleted", taskScheduledId: 1 } });
   });
 
-  it("at start-up, a store one process owns releases every lease (the previous process is gone); a shared one keeps them to expire", async () => {
+  it("at start-up, a replica voids its earlier run's leases; a store one process owns voids every lease", async () => {
     await store.createInstance(start("a"));
-    await turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
-    expect(await store.claimActivities("old", T0, 60_000, 10)).toHaveLength(1);
-    expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(0);
+    await turn(store, "a", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }, { kind: "scheduleTask", id: 2, name: "act" }] });
+    expect(await store.claimActivities("host-a/run-1", T0, 60_000, 1)).toHaveLength(1);
+    expect(await store.claimActivities("host-b/run-1", T0, 60_000, 1)).toHaveLength(1);
+    expect(await store.claimActivities("host-a/run-2", T0 + 1, 60_000, 10)).toHaveLength(0);
     const shared = kind === "postgres";
-    expect(await store.releaseAllLeases()).toBe(shared ? 0 : 1);
-    expect(await store.claimActivities("new", T0 + 1, 60_000, 10)).toHaveLength(shared ? 0 : 1);
-    expect(await store.claimActivities("later", T0 + 120_000, 60_000, 10)).toHaveLength(1);
+    // host-a restarts: its own lease is void at once; host-b's (a live replica's) stays, on a shared store.
+    expect(await store.releaseLeasesOf("host-a")).toBe(shared ? 1 : 2);
+    expect(await store.claimActivities("host-a/run-2", T0 + 1, 60_000, 10)).toHaveLength(shared ? 1 : 2);
+    // A replica whose ID only starts with another's is not that replica (SQLite: every lease, as above).
+    expect(await store.releaseLeasesOf("host")).toBe(shared ? 0 : 2);
   });
 
   it("purges recursively, and only when the instance and every descendant are finished", async () => {

@@ -356,12 +356,14 @@ export class PostgresStore implements WorkflowStore {
     });
   }
 
-  /**
-   * A shared database's leases belong to other processes too: the ones a previous run of this
-   * process held are not known, and expire. Nothing is released.
-   */
-  async releaseAllLeases(): Promise<number> {
-    return 0;
+  /** Only this replica's: the database's other leases belong to replicas that may be alive. */
+  async releaseLeasesOf(replicaId: string): Promise<number> {
+    const prefix = `${replicaId}/`;
+    const result = await this.pool.query(
+      "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE left(lease_owner, $2) = $1",
+      [prefix, prefix.length],
+    );
+    return result.rowCount ?? 0;
   }
 
   async releaseLease(seq: number, owner: string): Promise<boolean> {

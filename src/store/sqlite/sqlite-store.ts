@@ -521,7 +521,7 @@ export class SqliteStore implements WorkflowStore {
   }
 
   /** Start-up recovery: no other process owns this database, so every lease is stale. */
-  releaseAllLeases(): Promise<number> {
+  releaseLeasesOf(_replicaId: string): Promise<number> {
     return this.write(() => this.stmt.releaseAllLeases.run().changes);
   }
 

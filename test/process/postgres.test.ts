@@ -1,0 +1,100 @@
+/**
+ * workflowd processes on a real PostgreSQL (`--db postgres://...`, the run's server from
+ * test/global-postgres.ts): crash recovery with a SIGKILL mid-run, and a second replica that
+ * answers for instances the first one ran. The database is then read directly.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { sharedTestPostgres } from "../store/test-postgres.js";
+import { chainOutput, fanOutOutput, parseActivityLog } from "./expected.js";
+import { eventually, Fatal, fixtureWorkflows, outputOf, useProcesses } from "./harness.js";
+
+const processes = useProcesses();
+
+/** What a finished run leaves in the database: rows per table, and any instance whose history disagrees with its row. */
+async function databaseState(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const count = async (table: string) => Number((await client.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+    const mismatched = (await client.query(`
+      SELECT i.instance_id, i.history_length, count(h.seq) AS events, max(h.seq) AS last
+      FROM instances i LEFT JOIN history h USING (instance_id)
+      GROUP BY i.instance_id, i.history_length
+      HAVING count(h.seq) <> i.history_length OR coalesce(max(h.seq), -1) <> i.history_length - 1`)).rows;
+    return { instances: await count("instances"), inbox: await count("inbox"), activities: await count("activities"), mismatched };
+  } finally {
+    await client.end();
+  }
+}
+
+describe("workflowd on PostgreSQL", () => {
+  it("SIGKILLed mid-run and restarted as the same replica: every workflow completes with its output, leased activities run again at once", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const dir = processes.tempDir();
+    const log = join(dir, "activities.log");
+    const env = {
+      WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, WORKFLOWD_REPLICA_ID: "replica-1",
+      LOG_LEVEL: "warn", FIXTURE_LOG: log, FIXTURE_DELAY_MS: "150",
+    };
+    const activityRuns = () => parseActivityLog(existsSync(log) ? readFileSync(log, "utf8") : "");
+    const workflows = Array.from({ length: 8 }, (_, k) => {
+      const i = k + 1;
+      return k % 2
+        ? { name: "fanOut", instanceId: `fan-${i}`, input: i, output: fanOutOutput(i), tasks: 10 }
+        : { name: "chain", instanceId: `chain-${i}`, input: i, output: chainOutput(i), tasks: 5 };
+    });
+
+    const first = await processes.spawn({ env, label: "run 1" });
+    await first.waitHealthy();
+    await Promise.all(workflows.map((w) => first.start(w.name, w.instanceId, w.input)));
+    await eventually("some activities to run while workflows remain unfinished", async () => {
+      const states = await Promise.all(workflows.map((w) => first.get(w.instanceId)));
+      const completed = states.filter((s) => s?.runtimeStatus === "COMPLETED").length;
+      if (completed === workflows.length) throw new Fatal("every workflow finished before the kill; the fixture is too fast");
+      return activityRuns().length >= 4 || `${activityRuns().length} activity runs`;
+    }, 15_000, 10);
+    expect((await first.kill()).signal).toBe("SIGKILL");
+
+    // The restart voids its earlier leases (replica-1's), so nothing waits for the 5-minute lease.
+    const second = await processes.spawn({ env, label: "run 2" });
+    await second.waitHealthy();
+    await eventually("every workflow to complete after the restart", async () => {
+      const states = await Promise.all(workflows.map((w) => second.get(w.instanceId)));
+      const bad = states.filter((s) => s && !["COMPLETED", "RUNNING", "PENDING"].includes(s.runtimeStatus));
+      if (bad.length > 0) throw new Fatal(`unexpected status: ${bad.map((s) => `${s!.instanceID}=${s!.runtimeStatus}`).join(", ")}`);
+      const completed = states.filter((s) => s?.runtimeStatus === "COMPLETED").length;
+      return completed === workflows.length || `${completed} of ${workflows.length} completed`;
+    }, 20_000, 50);
+    for (const w of workflows) {
+      const state = await second.get(w.instanceId);
+      expect(outputOf(state), w.instanceId).toEqual(w.output);
+      const taskIds = new Set(activityRuns().filter((r) => r.instanceId === w.instanceId).map((r) => r.taskId));
+      expect(taskIds.size, `distinct activities run for ${w.instanceId}`).toBe(w.tasks);
+    }
+    expect(await second.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+    expect(await databaseState(url)).toEqual({ instances: workflows.length, inbox: 0, activities: 0, mismatched: [] });
+  }, 60_000);
+
+  it("a second replica on the same database answers for the first one's instances, reads what it committed, and purges them", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn" };
+    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
+    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
+    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    // No lock: both serve the one database.
+    await a.start("chain", "shared-1", 3);
+    await b.waitFor("shared-1", "COMPLETED as replica b reads it", (s) => s.runtimeStatus === "COMPLETED");
+    const [seenByA, seenByB] = await Promise.all([a.get("shared-1"), b.get("shared-1")]);
+    expect(seenByB).toEqual(seenByA);
+    expect(outputOf(seenByB)).toEqual(chainOutput(3));
+    await b.command("shared-1", "purge");
+    expect(await a.get("shared-1")).toBeUndefined();
+    // A start through one replica with an ID the other created is refused: the ID is taken.
+    await b.start("chain", "shared-2", 1);
+    expect((await a.startWorkflow("chain", "shared-2", 1)).status).toBe(409);
+    await a.waitFor("shared-2", "COMPLETED", (s) => s.runtimeStatus === "COMPLETED");
+  }, 30_000);
+});
