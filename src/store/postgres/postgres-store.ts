@@ -76,7 +76,9 @@ export class PostgresStore implements WorkflowStore {
 
   private constructor(options: PostgresStoreOptions) {
     this.location = redacted(options.url);
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
+    // Pipelined: a transaction's statements go out together instead of one round trip each
+    // (they still run in order; a failed one aborts the transaction, which is then rolled back).
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types, pipeline: true } as pg.PoolConfig);
     // An idle connection that breaks (the server restarts) must not crash the process; the
     // next query gets a new connection.
     this.pool.on("error", () => {});
@@ -391,8 +393,10 @@ export class PostgresStore implements WorkflowStore {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
+      const begun = client.query("BEGIN");
+      begun.catch(() => {}); // a failed BEGIN fails the statements after it too, which report it
       const result = await work(client);
+      await begun;
       await client.query("COMMIT");
       return result;
     } catch (error) {
@@ -426,12 +430,35 @@ export class PostgresStore implements WorkflowStore {
     return rows.map((h) => decodeEvent(h.event, `instance '${instanceId}' history #${h.seq}`));
   }
 
+  /**
+   * A turn's statements, sent without waiting for each other (the pool pipelines them): only a
+   * child's creation reads before it writes, and waits for what was sent before it. The counts
+   * that decide a conflict are checked at the end; a conflict rolls everything back.
+   */
   private async applyCommit(sql: Sql, commit: TurnCommit): Promise<CommitResult> {
     const { instanceId, outcome, now } = commit;
     const state = outcome.state;
+    const sent: Promise<unknown>[] = [];
+    const send = <T>(statement: Promise<T>): Promise<T> => {
+      sent.push(statement);
+      return statement;
+    };
+    /**
+     * Waits for what was sent. A stale version is a conflict even when a later statement failed
+     * because of it (the history rows it appends exist already).
+     */
+    const settled = async () => {
+      const results = await Promise.allSettled(sent);
+      const update = results[0]!;
+      if (update.status === "fulfilled" && (update.value as pg.QueryResult).rowCount === 0) {
+        throw new ConflictError(`instance '${instanceId}' changed since it was loaded`);
+      }
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+    };
     const historyLength = outcome.historyMode === "replace" ? outcome.events.length : commit.historyLength + outcome.events.length;
-    const updated = state
-      ? await sql.query(
+    send(state
+      ? sql.query(
         `UPDATE instances SET execution_id = $3, last_updated_at = $4, input = $5, output = $6, failure_details = $7,
            workflow_version = $8, custom_status = COALESCE($9, custom_status), history_length = $10,
            name = $11, status = $12, created_at = $13, version = version + 1
@@ -440,49 +467,51 @@ export class PostgresStore implements WorkflowStore {
           encodeFailure(state.failureDetails), state.version ?? null, outcome.customStatus ?? null, historyLength,
           state.name, state.status, state.createdAt],
       )
-      : await sql.query(
+      : sql.query(
         "UPDATE instances SET custom_status = COALESCE($3, custom_status), history_length = $4, version = version + 1 WHERE instance_id = $1 AND version = $2",
         [instanceId, commit.expectedVersion, outcome.customStatus ?? null, historyLength],
-      );
-    if (updated.rowCount === 0) throw new ConflictError(`instance '${instanceId}' changed since it was loaded`);
-    if (commit.consumedSeqs.length > 0) {
-      const deleted = await sql.query("DELETE FROM inbox WHERE instance_id = $1 AND seq = ANY($2::bigint[])", [instanceId, [...commit.consumedSeqs]]);
-      if (deleted.rowCount !== commit.consumedSeqs.length) throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
-    }
+      ));
+    const consumed = commit.consumedSeqs.length > 0
+      ? send(sql.query("DELETE FROM inbox WHERE instance_id = $1 AND seq = ANY($2::bigint[])", [instanceId, [...commit.consumedSeqs]]))
+      : undefined;
     // Results taken from memory: their activity rows go (one already gone was answered otherwise).
     const taken = [...(commit.consumedActivities ?? []), ...(commit.keptResults ?? []).map((k) => k.activitySeq)];
-    if (taken.length > 0) {
-      const deleted = await sql.query("DELETE FROM activities WHERE seq = ANY($1::bigint[])", [taken]);
-      if (deleted.rowCount !== taken.length) throw new ConflictError(`the result of an activity of '${instanceId}' was already recorded`);
-    }
-    for (const kept of commit.keptResults ?? []) await this.insertInbox(sql, instanceId, now, kept.executionId, kept.event);
+    const takenRows = taken.length > 0 ? send(sql.query("DELETE FROM activities WHERE seq = ANY($1::bigint[])", [taken])) : undefined;
+    for (const kept of commit.keptResults ?? []) send(this.insertInbox(sql, instanceId, now, kept.executionId, kept.event));
 
     let seq = commit.historyLength;
     if (outcome.historyMode === "replace") {
-      await sql.query("DELETE FROM history WHERE instance_id = $1", [instanceId]);
-      await sql.query("DELETE FROM activities WHERE instance_id = $1", [instanceId]);
+      send(sql.query("DELETE FROM history WHERE instance_id = $1", [instanceId]));
+      send(sql.query("DELETE FROM activities WHERE instance_id = $1", [instanceId]));
       seq = 0;
     }
-    await this.insertHistory(sql, instanceId, seq, outcome.events);
+    send(this.insertHistory(sql, instanceId, seq, outcome.events));
 
     const touched = new Set<string>();
     const executionId = state?.executionId ?? "";
-    const leased: ActivityWork[] = [];
+    const leasing: Promise<ActivityWork | undefined>[] = [];
     for (const effect of outcome.effects) {
-      if (effect.kind === "scheduleActivity" && commit.lease && leased.length < commit.lease.max && commit.lease.serves(effect.name)) {
-        const work = await this.insertActivity(sql, instanceId, executionId, effect, commit.lease);
-        if (work) leased.push(work);
-        continue;
+      if (effect.kind === "scheduleActivity" && commit.lease && leasing.length < commit.lease.max && commit.lease.serves(effect.name)) {
+        leasing.push(send(this.insertActivity(sql, instanceId, executionId, effect, commit.lease)));
+      } else if (effect.kind === "createChild") {
+        await settled();
+        await this.createChild(sql, instanceId, executionId, effect.event, now, touched);
+      } else {
+        send(this.applyEffect(sql, instanceId, executionId, effect, now, touched));
       }
-      await this.applyEffect(sql, instanceId, executionId, effect, now, touched);
     }
     for (const event of outcome.requeue) {
       // Visible at time 0: ahead of everything already queued for this instance.
-      await this.insertInbox(sql, instanceId, 0, null, event);
+      send(this.insertInbox(sql, instanceId, 0, null, event));
       touched.add(instanceId);
     }
     // A finished instance takes no more work: queued activities, timers and events go.
-    if (state && isTerminal(state.status)) await this.clearQueues(sql, instanceId, false);
+    if (state && isTerminal(state.status)) send(this.clearQueues(sql, instanceId, false));
+    await settled();
+
+    if (consumed && (await consumed).rowCount !== commit.consumedSeqs.length) throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
+    if (takenRows && (await takenRows).rowCount !== taken.length) throw new ConflictError(`the result of an activity of '${instanceId}' was already recorded`);
+    const leased = (await Promise.all(leasing)).filter((w): w is ActivityWork => w !== undefined);
     return { kind: "committed", touchedInstanceIds: [...touched], leased };
   }
 
@@ -575,23 +604,25 @@ export class PostgresStore implements WorkflowStore {
     return true;
   }
 
-  private async insertInbox(sql: Sql, instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): Promise<void> {
-    await sql.query("INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES ($1, $2, $3, $4)", [instanceId, visibleAt, executionId, encodeEvent(event)]);
+  private insertInbox(sql: Sql, instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): Promise<unknown> {
+    return sql.query("INSERT INTO inbox (instance_id, visible_at, execution_id, event) VALUES ($1, $2, $3, $4)", [instanceId, visibleAt, executionId, encodeEvent(event)]);
   }
 
-  private async insertHistory(sql: Sql, instanceId: string, from: number, events: readonly HistoryEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await sql.query(
+  private insertHistory(sql: Sql, instanceId: string, from: number, events: readonly HistoryEvent[]): Promise<unknown> {
+    if (events.length === 0) return Promise.resolve();
+    return sql.query(
       "INSERT INTO history (instance_id, seq, event) SELECT $1, seq, event FROM unnest($2::int[], $3::text[]) AS e(seq, event)",
       [instanceId, events.map((_e, i) => from + i), events.map(encodeEvent)],
     );
   }
 
   /** Deletes an instance's queued activities and inbox rows (and with `history`, its history). */
-  private async clearQueues(sql: Sql, instanceId: string, history: boolean): Promise<void> {
-    if (history) await sql.query("DELETE FROM history WHERE instance_id = $1", [instanceId]);
-    await sql.query("DELETE FROM inbox WHERE instance_id = $1", [instanceId]);
-    await sql.query("DELETE FROM activities WHERE instance_id = $1", [instanceId]);
+  private clearQueues(sql: Sql, instanceId: string, history: boolean): Promise<unknown> {
+    return Promise.all([
+      history ? sql.query("DELETE FROM history WHERE instance_id = $1", [instanceId]) : undefined,
+      sql.query("DELETE FROM inbox WHERE instance_id = $1", [instanceId]),
+      sql.query("DELETE FROM activities WHERE instance_id = $1", [instanceId]),
+    ]);
   }
 
   private async purgeIn(sql: Sql, instanceId: string, options: PurgeOptions): Promise<PurgeResult> {
