@@ -2,7 +2,9 @@
  * An instance row as both stores keep it (the same columns, times as epoch milliseconds), and
  * its conversions to and from the orchestration layer's records and the engine's state.
  */
-import type { InstanceState, RuntimeStatus } from "../engine/state.js";
+import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
+import { type InstanceState, isTerminal, type RuntimeStatus } from "../engine/state.js";
+import { childCreationRejected } from "../engine/turn.js";
 import { decodeFailure } from "./codec.js";
 import type { InstanceRecord } from "./store.js";
 
@@ -56,4 +58,20 @@ export function toRecord(row: InstanceRow): InstanceRecord {
     historyLength: row.history_length,
     version: row.version,
   };
+}
+
+/**
+ * Creating a child whose ID may be taken (both stores apply this): a taken ID is replaced only
+ * when the existing instance is a finished child of the same parent (a parent that continued
+ * as new re-creates `<parent>:0001`, as in durabletask). Any other clash fails the parent's
+ * task with the returned event instead of hijacking an instance.
+ */
+export function childCreation(existing: InstanceRow | undefined, parentId: string, start: ExecutionStarted, now: number):
+  { kind: "create" } | { kind: "replace" } | { kind: "refuse"; failure: HistoryEvent } {
+  if (!existing) return { kind: "create" };
+  if (isTerminal(existing.status as RuntimeStatus) && existing.parent_instance_id === parentId) return { kind: "replace" };
+  const reason = existing.parent_instance_id === parentId
+    ? `an instance with this ID is still ${existing.status}`
+    : "an instance with this ID already exists";
+  return { kind: "refuse", failure: childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, start.instanceId, reason, now) };
 }

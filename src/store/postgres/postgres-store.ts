@@ -15,13 +15,15 @@
  * as in SQLite: an entry is used only while the row still has its version.
  */
 import pg from "pg";
-import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../../engine/history.js";
+import type { ExecutionStarted, HistoryEvent } from "../../engine/history.js";
 import { type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
-import { childCreationRejected, type Effect, type TurnOutcome } from "../../engine/turn.js";
-import { decodeEvent, decodePropagated, encodeEvent, encodeFailure, encodePropagated } from "../codec.js";
+import type { Effect, TurnOutcome } from "../../engine/turn.js";
+import { decodeEvent, encodeEvent, encodeFailure, encodePropagated } from "../codec.js";
+import { type ActivityRow, claimedWork, leasedWork } from "../activity-row.js";
 import { HotHistories } from "../hot-histories.js";
+import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
   PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnCommit, TurnSnapshot, WorkflowStore,
@@ -47,26 +49,6 @@ const types = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === bigint || oid === numeric ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
-
-class ConflictError extends Error {}
-
-class RewindRefusal extends Error {
-  constructor(readonly result: Exclude<RewindWriteResult, { kind: "rewound" }>) {
-    super(result.kind);
-  }
-}
-
-interface ActivityRow {
-  seq: number;
-  instance_id: string;
-  execution_id: string;
-  task_id: number;
-  name: string;
-  input: string | null;
-  scheduled: string | null;
-  propagated: string | null;
-  attempts: number;
-}
 
 export class PostgresStore implements WorkflowStore {
   readonly location: string;
@@ -343,7 +325,7 @@ export class PostgresStore implements WorkflowStore {
        RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, propagated, attempts`,
       [owner, now + leaseMs, now, names ? [...names] : null, limit],
     )).rows);
-    return rows.sort((a, b) => a.seq - b.seq).map(toWork);
+    return rows.sort((a, b) => a.seq - b.seq).map(claimedWork);
   }
 
   completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone"> {
@@ -531,17 +513,7 @@ export class PostgresStore implements WorkflowStore {
         effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease?.owner ?? null, lease?.expiresAt ?? null, lease ? 1 : 0],
     )).rows[0];
     if (!inserted || !lease) return undefined;
-    return {
-      seq: inserted.seq,
-      instanceId,
-      executionId,
-      taskId: effect.taskId,
-      name: effect.name,
-      input: effect.input,
-      scheduled: effect.scheduled,
-      propagatedHistory: effect.propagatedHistory,
-      attempts: 1,
-    };
+    return leasedWork(inserted.seq, instanceId, executionId, effect);
   }
 
   private async applyEffect(sql: Sql, instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): Promise<void> {
@@ -571,25 +543,20 @@ export class PostgresStore implements WorkflowStore {
     }
   }
 
-  /** As the SQLite store: a taken child ID is replaced only by a finished child of the same parent. */
+  /** A child's creation (see `childCreation`); the row is locked, so the decision holds until the commit. */
   private async createChild(sql: Sql, parentId: string, parentExecutionId: string, start: ExecutionStarted, now: number, touched: Set<string>): Promise<void> {
-    const childId = start.instanceId;
-    const existing = (await sql.query<InstanceRow>("SELECT * FROM instances WHERE instance_id = $1 FOR UPDATE", [childId])).rows[0];
-    if (existing) {
-      const replaceable = isTerminal(existing.status as RuntimeStatus) && existing.parent_instance_id === parentId;
-      if (!replaceable) {
-        const reason = existing.parent_instance_id === parentId
-          ? `an instance with this ID is still ${existing.status}`
-          : "an instance with this ID already exists";
-        const failure = childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, childId, reason, now);
-        await this.insertInbox(sql, parentId, now, parentExecutionId, failure);
-        touched.add(parentId);
-        return;
-      }
-      for (const id of await this.descendantsAndSelf(sql, childId)) await this.deleteInstance(sql, id);
+    const existing = (await sql.query<InstanceRow>("SELECT * FROM instances WHERE instance_id = $1 FOR UPDATE", [start.instanceId])).rows[0];
+    const creation = childCreation(existing, parentId, start, now);
+    if (creation.kind === "refuse") {
+      await this.insertInbox(sql, parentId, now, parentExecutionId, creation.failure);
+      touched.add(parentId);
+      return;
+    }
+    if (creation.kind === "replace") {
+      for (const id of await this.descendantsAndSelf(sql, start.instanceId)) await this.deleteInstance(sql, id);
     }
     await this.insertInstance(sql, start);
-    touched.add(childId);
+    touched.add(start.instanceId);
   }
 
   /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
@@ -664,19 +631,6 @@ export class PostgresStore implements WorkflowStore {
   }
 }
 
-function toWork(r: ActivityRow): ActivityWork {
-  return {
-    seq: r.seq,
-    instanceId: r.instance_id,
-    executionId: r.execution_id,
-    taskId: r.task_id,
-    name: r.name,
-    input: r.input ?? undefined,
-    scheduled: r.scheduled === null ? undefined : (decodeEvent(r.scheduled, `activity #${r.seq}`) as TaskScheduled),
-    propagatedHistory: r.propagated === null ? undefined : decodePropagated(r.propagated, `activity #${r.seq}`),
-    attempts: r.attempts,
-  };
-}
 
 /** SQL with `@name` parameters (instance-filter.ts) as PostgreSQL's `$n`, with the values in order. */
 function positional(sql: string, params: Record<string, unknown>): { text: string; values: unknown[] } {

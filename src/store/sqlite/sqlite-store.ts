@@ -17,14 +17,16 @@
  */
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
-import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../../engine/history.js";
+import type { ExecutionStarted, HistoryEvent } from "../../engine/history.js";
 import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
-import { childCreationRejected, type Effect, type TurnOutcome } from "../../engine/turn.js";
-import { decodeEvent, decodeFailure, decodePropagated, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "../codec.js";
+import type { Effect, TurnOutcome } from "../../engine/turn.js";
+import { decodeEvent, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "../codec.js";
 import { GroupCommitter } from "./group-commit.js";
+import { type ActivityRow, claimedWork, leasedWork } from "../activity-row.js";
 import { HotHistories } from "../hot-histories.js";
+import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
@@ -53,15 +55,6 @@ export interface StoreOptions {
 /** SQLite's codes for a file whose contents are damaged, or are not a database at all. */
 const corruptionCodes = new Set(["SQLITE_CORRUPT", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_VTAB", "SQLITE_NOTADB"]);
 
-
-class ConflictError extends Error {}
-
-/** Rolls a rewind's transaction back with the result to report. */
-class RewindRefusal extends Error {
-  constructor(readonly result: Exclude<RewindWriteResult, { kind: "rewound" }>) {
-    super(result.kind);
-  }
-}
 
 export class SqliteStore implements WorkflowStore {
   readonly path: string;
@@ -481,28 +474,8 @@ export class SqliteStore implements WorkflowStore {
         limit,
         names: names ? JSON.stringify(names) : null,
       }),
-    ) as {
-      seq: number;
-      instance_id: string;
-      execution_id: string;
-      task_id: number;
-      name: string;
-      input: string | null;
-      scheduled: string | null;
-      propagated: string | null;
-      attempts: number;
-    }[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      instanceId: r.instance_id,
-      executionId: r.execution_id,
-      taskId: r.task_id,
-      name: r.name,
-      input: r.input ?? undefined,
-      scheduled: r.scheduled === null ? undefined : (decodeEvent(r.scheduled, `activity #${r.seq}`) as TaskScheduled),
-      propagatedHistory: r.propagated === null ? undefined : decodePropagated(r.propagated, `activity #${r.seq}`),
-      attempts: r.attempts,
-    }));
+    ) as ActivityRow[];
+    return rows.map(claimedWork);
   }
 
   /**
@@ -648,17 +621,7 @@ export class SqliteStore implements WorkflowStore {
       effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease.owner, lease.expiresAt,
     );
     if (inserted.changes === 0) return undefined;
-    return {
-      seq: Number(inserted.lastInsertRowid),
-      instanceId,
-      executionId,
-      taskId: effect.taskId,
-      name: effect.name,
-      input: effect.input,
-      scheduled: effect.scheduled,
-      propagatedHistory: effect.propagatedHistory,
-      attempts: 1,
-    };
+    return leasedWork(Number(inserted.lastInsertRowid), instanceId, executionId, effect);
   }
 
   private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): void {
@@ -689,29 +652,19 @@ export class SqliteStore implements WorkflowStore {
     }
   }
 
-  /**
-   * A child ID that is taken is replaced only when the existing instance is a finished child
-   * of the same parent (a parent that continued as new re-creates `<parent>:0001`, as in
-   * durabletask). Any other clash fails the parent's task instead of hijacking an instance.
-   */
+  /** A child's creation (see `childCreation`). */
   private createChild(parentId: string, parentExecutionId: string, start: ExecutionStarted, now: number, touched: Set<string>): void {
-    const childId = start.instanceId;
-    const existing = this.stmt.getInstance.get(childId) as InstanceRow | undefined;
-    if (existing) {
-      const replaceable = isTerminal(existing.status as RuntimeStatus) && existing.parent_instance_id === parentId;
-      if (!replaceable) {
-        const reason = existing.parent_instance_id === parentId
-          ? `an instance with this ID is still ${existing.status}`
-          : "an instance with this ID already exists";
-        const failure = childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, childId, reason, now);
-        this.insertInbox(parentId, now, parentExecutionId, failure);
-        touched.add(parentId);
-        return;
-      }
-      for (const id of this.descendantsAndSelf(childId)) this.deleteInstance(id);
+    const creation = childCreation(this.stmt.getInstance.get(start.instanceId) as InstanceRow | undefined, parentId, start, now);
+    if (creation.kind === "refuse") {
+      this.insertInbox(parentId, now, parentExecutionId, creation.failure);
+      touched.add(parentId);
+      return;
+    }
+    if (creation.kind === "replace") {
+      for (const id of this.descendantsAndSelf(start.instanceId)) this.deleteInstance(id);
     }
     this.insertInstance(start);
-    touched.add(childId);
+    touched.add(start.instanceId);
   }
 
   /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
