@@ -51,6 +51,16 @@ export const limits = {
   /** Default activity lease: after this long without a result, the activity runs again. */
   activityLeaseMsDefault: 5 * 60 * 1000,
   /**
+   * On a store shared by replicas: how long a replica's turn claim on an instance and its
+   * activity leases last without renewal (turns renew the claim, a heartbeat the leases), and
+   * how often a replica renews its leases and scans for due work nobody holds. A replica that
+   * dies has its work taken over within a claim plus a scan: 5 s.
+   */
+  sharedClaimMs: 4_000,
+  sharedHeartbeatMs: 1_000,
+  /** Instances a scan of a shared store notifies at most. */
+  sharedScanBatch: 1_000,
+  /**
    * A worker's turn that takes longer than this is abandoned and retried with back-off, so a
    * workflow awaiting something that never settles (or a remote worker that dropped the
    * item) cannot hold its instance, or shutdown, forever.

@@ -25,6 +25,12 @@ export interface ActivityDispatcherDeps {
   /** Identifies this run's leases: `<replicaId>/<something unique to the run>`. */
   leaseOwner: string;
   leaseMs: number;
+  /**
+   * The store is shared by replicas: this process renews its leases every heartbeat (they
+   * last `leaseMs` past the last renewal, so a dead replica's activities run elsewhere soon)
+   * and looks for expired ones as often.
+   */
+  renewLeasesEveryMs?: number | undefined;
   activityConcurrencyMax: number;
   /** Called when a result reached an instance's inbox. */
   onResultDelivered: (instanceId: string) => void;
@@ -55,9 +61,11 @@ export class ActivityDispatcher {
   private mayBeQueued = true;
   private claimAgain = false;
   private leaseTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
   /** A read of the next lease expiry is under way. */
   private armingLeaseCheck = false;
   private stopped = false;
+  private heartbeatStopped = false;
 
   constructor(private readonly deps: ActivityDispatcherDeps) {
     deps.workers.onChange(() => this.pump());
@@ -69,6 +77,21 @@ export class ActivityDispatcher {
     if (released > 0) this.deps.logger.info({ released }, "requeued activities leased before the last stop");
     await this.resyncTally();
     this.pump();
+    if (this.deps.renewLeasesEveryMs) this.heartbeat(this.deps.renewLeasesEveryMs);
+  }
+
+  /** Renews this run's leases, then claims what expired (a dead replica's work), every `everyMs`. */
+  private heartbeat(everyMs: number): void {
+    this.heartbeatTimer = setTimeout(() => {
+      const { store, leaseOwner, leaseMs } = this.deps;
+      store.renewLeases(leaseOwner, this.deps.clock() + leaseMs).then(
+        () => this.pump(),
+        (error: unknown) => this.deps.logger.error({ err: error }, "could not renew this replica's activity leases; retrying"),
+      ).finally(() => {
+        if (!this.heartbeatStopped) this.heartbeat(everyMs);
+      });
+    }, everyMs);
+    this.heartbeatTimer.unref();
   }
 
   /** Activities queued or running now (approximately; see `pendingTally`). */
@@ -199,6 +222,9 @@ export class ActivityDispatcher {
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
     clearTimeout(timer);
     this.stopped = true;
+    // Renewed until here, while activities could still finish; what is left expires and runs elsewhere.
+    this.heartbeatStopped = true;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
     if (this.tallyTimer) clearTimeout(this.tallyTimer);
   }

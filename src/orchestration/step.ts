@@ -30,6 +30,11 @@ export interface StepDeps {
   reserveActivities?: ((count: number) => { lease: ActivityLease; settle: (leased: readonly ActivityWork[]) => void } | undefined) | undefined;
   /** Activity results handed over in memory, taken by the instance's next turn (see pending-results.ts). */
   pendingResults?: PendingResults | undefined;
+  /**
+   * On a store shared by replicas: who claims the turns this process runs, and for how long
+   * (see WorkflowStore.loadTurn). Undefined: the store is this process's alone.
+   */
+  turnClaim?: { owner: string; ms: number } | undefined;
 }
 
 export class TurnTimeoutError extends Error {
@@ -39,6 +44,8 @@ export class TurnTimeoutError extends Error {
 export type StepResult =
   /** The instance does not exist (purged): nothing to do. */
   | { kind: "gone" }
+  /** Another replica runs the instance's turns now (its claim is current): nothing to do here. */
+  | { kind: "claimed-elsewhere" }
   /** Nothing visible to process, or its start is not yet due. */
   | { kind: "idle" }
   /** The workflow's name is served by no worker; the events stay queued. */
@@ -52,7 +59,12 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
   let lastConflict = "";
   for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
     const now = deps.clock();
-    const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax);
+    const claim = deps.turnClaim && { owner: deps.turnClaim.owner, until: now + deps.turnClaim.ms };
+    const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax, claim);
+    if (snapshot === "claimed-elsewhere") {
+      await handOver(deps, instanceId, now);
+      return { kind: "claimed-elsewhere" };
+    }
     if (!snapshot) {
       deps.pendingResults?.forget(instanceId);
       return { kind: "gone" };
@@ -141,6 +153,17 @@ async function withPendingResults(deps: StepDeps, instanceId: string, inbox: Inb
   if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
   const live = stale.length > 0 ? waiting.filter((r) => !stale.includes(r)) : waiting;
   return [...inbox, ...live.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
+}
+
+/**
+ * Another replica runs the instance: results this process holds for it in memory go to its
+ * inbox, where that replica's next turn finds them.
+ */
+async function handOver(deps: StepDeps, instanceId: string, now: number): Promise<void> {
+  const waiting = deps.pendingResults?.peek(instanceId, Number.MAX_SAFE_INTEGER) ?? [];
+  if (waiting.length === 0) return;
+  await Promise.all(waiting.map((r) => deps.store.completeActivity(r.activitySeq, r.event, now)));
+  deps.pendingResults!.remove(instanceId, waiting.map((r) => r.activitySeq));
 }
 
 /**

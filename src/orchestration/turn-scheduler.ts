@@ -60,6 +60,8 @@ export class TurnScheduler {
   /** STALLED instances to run again at their next turn (a worker connected). */
   private readonly stalledRetries = new Set<string>();
   private wakeTimer: NodeJS.Timeout | undefined;
+  /** On a shared store: the periodic look for due work no replica holds. */
+  private scanTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   /** Inbox rows visible up to this time were found (recovery, the last wake-up) or announced by their writers. */
   private scannedUpTo = 0;
@@ -79,6 +81,30 @@ export class TurnScheduler {
     this.scannedUpTo = now;
     this.armWake(await this.deps.store.nextVisibleAt(now));
     this.pump();
+    if (this.deps.turnClaim) this.scheduleScan();
+  }
+
+  /**
+   * On a store shared by replicas, work becomes due that this process was not told about
+   * (another replica's starts, events and timers, or the instances of a replica that died):
+   * look for due instances no other replica's claim holds, every heartbeat.
+   */
+  private scheduleScan(): void {
+    if (this.stopped) return;
+    this.scanTimer = setTimeout(() => {
+      const claimant = this.deps.turnClaim!.owner;
+      this.deps.store.dueInstanceIds(this.deps.clock(), limits.sharedScanBatch, claimant).then(
+        (ids) => {
+          for (const id of ids) if (!this.parked.has(id)) this.notify(id);
+          this.scheduleScan();
+        },
+        (error: unknown) => {
+          this.deps.logger.error({ err: error }, "could not scan the shared store for due work; retrying");
+          this.scheduleScan();
+        },
+      );
+    }, limits.sharedHeartbeatMs);
+    this.scanTimer.unref();
   }
 
   /** Instances waiting for a turn: ready, running, or parked until a worker serves their workflow. */
@@ -119,10 +145,16 @@ export class TurnScheduler {
     this.unservedWarnings.clear();
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.scanTimer) clearTimeout(this.scanTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.continuing.clear();
     this.fresh.clear();
     await Promise.allSettled([...this.running.values()]);
+    // Other replicas take this one's instances at once instead of when the claims expire.
+    if (this.deps.turnClaim) {
+      await this.deps.store.releaseTurnClaims(this.deps.turnClaim.owner).catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, "could not release this replica's turn claims; they expire"));
+    }
   }
 
   private async onWake(): Promise<void> {
@@ -189,9 +221,15 @@ export class TurnScheduler {
     switch (result.kind) {
       case "gone":
       case "idle":
+      case "claimed-elsewhere":
         return;
       case "no-worker":
         this.park(result.workflowName, instanceId);
+        // Another replica may serve the workflow: leave the instance to it now.
+        if (this.deps.turnClaim) {
+          this.deps.store.releaseTurnClaims(this.deps.turnClaim.owner, instanceId).catch((error: unknown) =>
+            this.deps.logger.warn({ err: error, instanceId }, "could not release a turn claim; it expires"));
+        }
         return;
       case "conflict":
         this.retryLater(instanceId, new Error(`version conflicts persisted: ${result.reason}`));

@@ -60,6 +60,9 @@ export class WorkflowEngine {
     // Activity results reach the next turn in memory and are recorded by its commit.
     const pendingResults = new PendingResults();
     const newExecutionId = () => randomUUID().replaceAll("-", "");
+    const replicaId = options.replicaId ?? "workflowd";
+    // This run's leases and claims: `<replica>/<run>` (a restarted replica voids its earlier ones).
+    const leaseOwner = `${replicaId}/${randomUUID()}`;
     this.workers = new WorkerSet((kind, name) => logger.warn(
       { [kind]: name },
       `the in-process ${kind} '${name}' runs, not a connected SDK app's ${kind} of that name: the workflows module registers it; rename one, or start workflowd with --workflows none`,
@@ -71,9 +74,11 @@ export class WorkflowEngine {
       workers: this.workers,
       clock,
       logger,
-      replicaId: options.replicaId ?? "workflowd",
-      leaseOwner: `${options.replicaId ?? "workflowd"}/${randomUUID()}`,
-      leaseMs: options.activityLeaseMs ?? limits.activityLeaseMsDefault,
+      replicaId,
+      leaseOwner,
+      // Shared by replicas: leases live while their replica renews them.
+      leaseMs: store.shared ? limits.sharedClaimMs : options.activityLeaseMs ?? limits.activityLeaseMsDefault,
+      renewLeasesEveryMs: store.shared ? limits.sharedHeartbeatMs : undefined,
       activityConcurrencyMax: limits.activityConcurrencyMax,
       onResultDelivered: (id) => this.scheduler.notify(id),
       onPendingDropped: () => this.scheduler.admitMore(),
@@ -94,6 +99,7 @@ export class WorkflowEngine {
       onActivitiesQueued: () => this.dispatcher.pump(),
       reserveActivities: (count) => this.dispatcher.reserve(count),
       pendingResults,
+      turnClaim: store.shared ? { owner: leaseOwner, ms: limits.sharedClaimMs } : undefined,
       activitiesPending: () => this.dispatcher.pending,
       onActivitiesScheduled: (count) => this.dispatcher.scheduled(count),
       onCommitted: (ids) => {

@@ -180,10 +180,21 @@ export interface StoreSettings {
   [setting: string]: string | number;
 }
 
+/** Who runs an instance's next turn, until when (a store shared by replicas; see `loadTurn`). */
+export interface TurnClaim {
+  owner: string;
+  until: number;
+}
+
 export interface WorkflowStore {
   /** Where the data lives (a file path), for logs. */
   readonly location: string;
   readonly isOpen: boolean;
+  /**
+   * Other processes (replicas) may use this store too: turns are claimed (`loadTurn`), due
+   * work is found by scanning for it, and activity leases are renewed while they run.
+   */
+  readonly shared: boolean;
   settings(): StoreSettings;
   close(): Promise<void>;
   /** For health checks: rejects if the store cannot be read, or was seen damaged since start-up. */
@@ -226,8 +237,18 @@ export interface WorkflowStore {
   queueDepths(now: number): Promise<QueueDepths>;
 
   // -- Turns ------------------------------------------------------------------------
-  /** The row, the committed history and up to `inboxLimit` visible inbox rows; undefined when unknown. */
-  loadTurn(instanceId: string, now: number, inboxLimit: number): Promise<TurnSnapshot | undefined>;
+  /**
+   * The row, the committed history and up to `inboxLimit` visible inbox rows; undefined when
+   * unknown. With a claim, on a shared store, the instance is claimed for `claim.owner` until
+   * `claim.until` (renewed if it holds it already): "claimed-elsewhere" when another owner's
+   * claim is current. A store one process owns ignores claims.
+   */
+  loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim): Promise<TurnSnapshot | undefined | "claimed-elsewhere">;
+  /**
+   * Gives up the turn claims `owner` holds: all of them (a clean stop: other replicas take over
+   * at once), or the one on `instanceId` (a workflow this replica cannot run).
+   */
+  releaseTurnClaims(owner: string, instanceId?: string): Promise<void>;
   /**
    * A hint after a durable commit: the history the turn committed, so the next load of the
    * instance need not read it again. A store may ignore it.
@@ -237,8 +258,11 @@ export interface WorkflowStore {
   commitTurn(commit: TurnCommit): Promise<CommitResult>;
 
   // -- Scheduling -------------------------------------------------------------------
-  /** Instances with at least one visible inbox row: the ones that need a turn. */
-  dueInstanceIds(now: number, limit: number): Promise<string[]>;
+  /**
+   * Instances with at least one visible inbox row: the ones that need a turn. With a claimant,
+   * on a shared store, not those another owner's current claim holds.
+   */
+  dueInstanceIds(now: number, limit: number, claimant?: string): Promise<string[]>;
   /** Instances with rows that became visible in (`after`, `upTo`] (a timer wake-up). */
   instancesDueBetween(after: number, upTo: number): Promise<string[]>;
   /** When the next not-yet-visible inbox row (a timer) becomes visible. */
@@ -250,9 +274,9 @@ export interface WorkflowStore {
   /** Records an activity's result in its instance's inbox and deletes its row; "gone" when the row is gone (the result is dropped). */
   completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone">;
   /**
-   * Start-up recovery: voids the leases an earlier run of this replica held (lease owners are
-   * `<replicaId>/<run>`), so its activities run again at once. A store one process owns voids
-   * every lease (no other process can hold one).
+   * Start-up recovery: voids the leases (and turn claims) an earlier run of this replica held
+   * (owners are `<replicaId>/<run>`), so its work goes on at once; answers how many activity
+   * leases. A store one process owns voids every lease (no other process can hold one).
    */
   releaseLeasesOf(replicaId: string): Promise<number>;
   /** Gives a leased activity back at once; only the lease holder may. */
@@ -263,4 +287,6 @@ export interface WorkflowStore {
   countActivities(): Promise<number>;
   /** When the earliest current lease expires. */
   nextLeaseExpiry(): Promise<number | undefined>;
+  /** Extends every activity lease `owner` holds to `until` (a live replica's heartbeat). */
+  renewLeases(owner: string, until: number): Promise<number>;
 }

@@ -97,4 +97,68 @@ describe("workflowd on PostgreSQL", () => {
     expect((await a.startWorkflow("chain", "shared-2", 1)).status).toBe(409);
     await a.waitFor("shared-2", "COMPLETED", (s) => s.runtimeStatus === "COMPLETED");
   }, 30_000);
+
+  it("two replicas share the running of work; one SIGKILLed mid-run, the other takes over its instances and activities within seconds", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const dir = processes.tempDir();
+    const log = join(dir, "activities.log");
+    const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn", FIXTURE_LOG: log, FIXTURE_DELAY_MS: "150" };
+    const activityRuns = () => parseActivityLog(existsSync(log) ? readFileSync(log, "utf8") : "");
+    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
+    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
+    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    const workflows = Array.from({ length: 12 }, (_, k) => ({ instanceId: `shared-chain-${k + 1}`, input: k + 1, via: k % 2 ? b : a }));
+    await Promise.all(workflows.map((w) => w.via.start("chain", w.instanceId, w.input)));
+
+    // Both replicas run turns (each claims what it started, and takes what the other leaves).
+    const claimsOf = async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<{ owner: string; n: string }>(
+          "SELECT split_part(claim_owner, '/', 1) AS owner, count(*) AS n FROM instances WHERE claim_owner IS NOT NULL GROUP BY 1",
+        )).rows.reduce<Record<string, number>>((all, r) => ({ ...all, [r.owner]: Number(r.n) }), {});
+      } finally {
+        await client.end();
+      }
+    };
+    await eventually("replica a to hold claims on instances with activities run", async () => {
+      const claims = await claimsOf();
+      return ((claims.a ?? 0) > 0 && activityRuns().length >= 4) || `claims ${JSON.stringify(claims)}, ${activityRuns().length} activity runs`;
+    }, 15_000, 20);
+    const states = await Promise.all(workflows.map((w) => b.get(w.instanceId)));
+    if (states.every((s) => s?.runtimeStatus === "COMPLETED")) throw new Error("every workflow finished before the kill; the fixture is too fast");
+    expect((await a.kill()).signal).toBe("SIGKILL");
+    const killedAt = Date.now();
+
+    await eventually("replica b to complete every workflow, replica a's included", async () => {
+      const now = await Promise.all(workflows.map((w) => b.get(w.instanceId)));
+      const done = now.filter((s) => s?.runtimeStatus === "COMPLETED").length;
+      return done === workflows.length || `${done} of ${workflows.length} completed`;
+    }, 30_000, 50);
+    const tookOverMs = Date.now() - killedAt;
+    console.info(`replica b completed every workflow ${tookOverMs} ms after replica a was SIGKILLed`);
+    for (const w of workflows) expect(outputOf(await b.get(w.instanceId)), w.instanceId).toEqual(chainOutput(w.input));
+    for (const w of workflows) {
+      const taskIds = new Set(activityRuns().filter((r) => r.instanceId === w.instanceId).map((r) => r.taskId));
+      expect(taskIds.size, `distinct activities run for ${w.instanceId}`).toBe(5);
+    }
+    expect(await b.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+    expect(await databaseState(url)).toEqual({ instances: workflows.length, inbox: 0, activities: 0, mismatched: [] });
+  }, 60_000);
+
+  it("events raised through both replicas at once are each delivered exactly once", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn" };
+    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
+    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
+    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    const count = 300;
+    await a.start("collector", "racing-events", count);
+    await Promise.all(Array.from({ length: count }, (_, i) => (i % 2 ? b : a).raise("racing-events", "item", i)));
+    const done = await b.waitFor("racing-events", "COMPLETED", (s) => s.runtimeStatus === "COMPLETED", 30_000);
+    const items = outputOf(done) as number[];
+    expect(items).toHaveLength(count);
+    expect([...items].sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => i));
+  }, 60_000);
 });

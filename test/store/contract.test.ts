@@ -388,6 +388,34 @@ describe("PostgresStore shared by two processes' stores (two pools on one databa
     expect(new Set(seqs).size).toBe(40);
   });
 
+  it("a turn claimed through one store is 'claimed-elsewhere' for the other until it expires or is released, and their scans agree", async () => {
+    await a.createInstance(start("c"));
+    const claimA = { owner: "a/1", until: T0 + 4_000 };
+    expect(await a.loadTurn("c", T0, 10, claimA)).toMatchObject({ instance: { instanceId: "c" } });
+    expect(await b.loadTurn("c", T0 + 1, 10, { owner: "b/1", until: T0 + 4_001 })).toBe("claimed-elsewhere");
+    expect(await b.dueInstanceIds(T0 + 1, 10, "b/1")).toEqual([]);
+    expect(await a.dueInstanceIds(T0 + 1, 10, "a/1")).toEqual(["c"]);
+    // Renewed by its holder; expired, it is anyone's.
+    expect(await a.loadTurn("c", T0 + 2, 10, { owner: "a/1", until: T0 + 6_000 })).not.toBe("claimed-elsewhere");
+    expect(await b.loadTurn("c", T0 + 5_999, 10, { owner: "b/1", until: T0 + 9_999 })).toBe("claimed-elsewhere");
+    expect(await b.loadTurn("c", T0 + 6_000, 10, { owner: "b/1", until: T0 + 10_000 })).not.toBe("claimed-elsewhere");
+    expect(await a.loadTurn("c", T0 + 6_001, 10, claimA)).toBe("claimed-elsewhere");
+    // Released (a clean stop, or a workflow b cannot run): a takes it at once.
+    await b.releaseTurnClaims("b/1", "c");
+    expect(await a.loadTurn("c", T0 + 6_002, 10, claimA)).not.toBe("claimed-elsewhere");
+    expect(await a.loadTurn("missing", T0, 10, claimA)).toBeUndefined();
+  });
+
+  it("a live replica's heartbeat keeps its activity leases; once it stops renewing, another claims them", async () => {
+    await a.createInstance(start("h"));
+    await turn(a, "h", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });
+    expect(await a.claimActivities("a/1", T0 + 2, 4_000, 10)).toHaveLength(1);
+    expect(await a.renewLeases("a/1", T0 + 8_000)).toBe(1);
+    expect(await b.claimActivities("b/1", T0 + 6_000, 4_000, 10)).toEqual([]);
+    expect(await b.claimActivities("b/1", T0 + 8_000, 4_000, 10)).toMatchObject([{ instanceId: "h", attempts: 2 }]);
+    expect(await a.renewLeases("a/1", T0 + 20_000)).toBe(0);
+  });
+
   it("a result recorded through one store is seen by the other's next load (no stale reads)", async () => {
     await a.createInstance(start("s"));
     await turn(a, "s", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "act" }] });

@@ -78,6 +78,17 @@ const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
     `);
     await client.query("INSERT INTO settings (name, value) VALUES ('page_token_key', $1)", [randomBytes(32).toString("hex")]);
   },
+  async (client) => {
+    await client.query(`
+      -- Which replica runs the instance's turns, until when (renewed by every turn it runs):
+      -- a turn is run by one replica at a time, and a dead replica's instances are taken over
+      -- once its claims expire.
+      ALTER TABLE instances ADD COLUMN claim_owner TEXT;
+      ALTER TABLE instances ADD COLUMN claim_expires_at BIGINT;
+      -- Releasing a stopping replica's claims.
+      CREATE INDEX instances_by_claim ON instances (claim_owner) WHERE claim_owner IS NOT NULL;
+    `);
+  },
 ];
 
 export const postgresSchemaVersion = migrations.length;

@@ -26,7 +26,7 @@ import { buildFilter, filterParams } from "../instance-filter.js";
 import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
-  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnCommit, TurnSnapshot, WorkflowStore,
+  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
 } from "../store.js";
 import { migrate } from "./migrations.js";
 
@@ -89,6 +89,9 @@ export class PostgresStore implements WorkflowStore {
   get isOpen(): boolean {
     return this.open;
   }
+
+  /** Replicas share the database. */
+  readonly shared = true;
 
   settings(): StoreSettings {
     return { durability: "PostgreSQL COMMIT with synchronous_commit=on (the WAL flushed before any answer)" };
@@ -260,9 +263,9 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Turns --------------------------------------------------------------------------
 
-  async loadTurn(instanceId: string, now: number, inboxLimit: number): Promise<TurnSnapshot | undefined> {
-    const row = await this.row(this.pool, instanceId);
-    if (!row) return undefined;
+  async loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim): Promise<TurnSnapshot | undefined | "claimed-elsewhere"> {
+    const row = claim ? await this.claim(instanceId, now, claim) : await this.row(this.pool, instanceId);
+    if (row === "claimed-elsewhere" || !row) return row;
     const [{ history, fold }, inboxRows] = await Promise.all([
       this.committedHistory(row),
       this.pool.query<{ seq: number; execution_id: string | null; event: string }>(
@@ -276,6 +279,33 @@ export class PostgresStore implements WorkflowStore {
       event: decodeEvent(r.event, `instance '${instanceId}' inbox #${r.seq}`),
     }));
     return { instance: toRecord(row), history, inbox, fold };
+  }
+
+  /**
+   * Claims the instance's turns and reads its row, in one statement. The claim is no data a
+   * crash must keep (a lost one is taken again), so its commit does not wait for the disk.
+   */
+  private async claim(instanceId: string, now: number, claim: TurnClaim): Promise<InstanceRow | undefined | "claimed-elsewhere"> {
+    const row = await this.transaction(async (sql) => {
+      // A failure here fails the UPDATE after it too, which reports it.
+      sql.query("SET LOCAL synchronous_commit TO off").catch(() => {});
+      return (await sql.query<InstanceRow>(
+        `UPDATE instances SET claim_owner = $2, claim_expires_at = $3
+         WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_at <= $4)
+         RETURNING *`,
+        [instanceId, claim.owner, claim.until, now],
+      )).rows[0];
+    });
+    if (row) return row;
+    const exists = (await this.pool.query("SELECT 1 FROM instances WHERE instance_id = $1", [instanceId])).rowCount ?? 0;
+    return exists > 0 ? "claimed-elsewhere" : undefined;
+  }
+
+  async releaseTurnClaims(owner: string, instanceId?: string): Promise<void> {
+    await this.pool.query(
+      "UPDATE instances SET claim_owner = NULL, claim_expires_at = NULL WHERE claim_owner = $1 AND ($2::text IS NULL OR instance_id = $2)",
+      [owner, instanceId ?? null],
+    );
   }
 
   rememberTurn(instanceId: string, committedVersion: number, past: readonly HistoryEvent[], outcome: TurnOutcome): void {
@@ -293,11 +323,19 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Scheduling ---------------------------------------------------------------------
 
-  async dueInstanceIds(now: number, limit: number): Promise<string[]> {
-    return (await this.pool.query<{ instance_id: string }>(
-      "SELECT DISTINCT instance_id FROM inbox WHERE visible_at <= $1 LIMIT $2",
-      [now, Math.min(limit, Number.MAX_SAFE_INTEGER)],
-    )).rows.map((r) => r.instance_id);
+  async dueInstanceIds(now: number, limit: number, claimant?: string): Promise<string[]> {
+    const rows = claimant === undefined
+      ? await this.pool.query<{ instance_id: string }>(
+        "SELECT DISTINCT instance_id FROM inbox WHERE visible_at <= $1 LIMIT $2",
+        [now, Math.min(limit, Number.MAX_SAFE_INTEGER)],
+      )
+      : await this.pool.query<{ instance_id: string }>(
+        `SELECT DISTINCT b.instance_id FROM inbox b JOIN instances i ON i.instance_id = b.instance_id
+         WHERE b.visible_at <= $1 AND (i.claim_owner IS NULL OR i.claim_owner = $3 OR i.claim_expires_at <= $1)
+         LIMIT $2`,
+        [now, Math.min(limit, Number.MAX_SAFE_INTEGER), claimant],
+      );
+    return rows.rows.map((r) => r.instance_id);
   }
 
   async instancesDueBetween(after: number, upTo: number): Promise<string[]> {
@@ -340,14 +378,17 @@ export class PostgresStore implements WorkflowStore {
     });
   }
 
-  /** Only this replica's: the database's other leases belong to replicas that may be alive. */
+  /**
+   * Only this replica's (its turn claims too): the database's other leases belong to replicas
+   * that may be alive.
+   */
   async releaseLeasesOf(replicaId: string): Promise<number> {
     const prefix = `${replicaId}/`;
-    const result = await this.pool.query(
-      "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE left(lease_owner, $2) = $1",
-      [prefix, prefix.length],
-    );
-    return result.rowCount ?? 0;
+    const [activities] = await Promise.all([
+      this.pool.query("UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE left(lease_owner, $2) = $1", [prefix, prefix.length]),
+      this.pool.query("UPDATE instances SET claim_owner = NULL, claim_expires_at = NULL WHERE left(claim_owner, $2) = $1", [prefix, prefix.length]),
+    ]);
+    return activities.rowCount ?? 0;
   }
 
   async releaseLease(seq: number, owner: string): Promise<boolean> {
@@ -361,6 +402,10 @@ export class PostgresStore implements WorkflowStore {
 
   async countActivities(): Promise<number> {
     return (await this.pool.query<{ n: number }>("SELECT count(*) AS n FROM activities")).rows[0]!.n;
+  }
+
+  async renewLeases(owner: string, until: number): Promise<number> {
+    return (await this.pool.query("UPDATE activities SET lease_expires_at = $2 WHERE lease_owner = $1", [owner, until])).rowCount ?? 0;
   }
 
   async nextLeaseExpiry(): Promise<number | undefined> {

@@ -32,7 +32,7 @@ import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
-  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnCommit, TurnSnapshot, WorkflowStore,
+  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
 } from "../store.js";
 
 export interface StoreOptions {
@@ -156,6 +156,15 @@ export class SqliteStore implements WorkflowStore {
 
   get location(): string {
     return this.path;
+  }
+
+  /** One process per file (database-lock.ts). */
+  readonly shared = false;
+
+  async releaseTurnClaims(_owner: string, _instanceId?: string): Promise<void> {}
+
+  renewLeases(owner: string, until: number): Promise<number> {
+    return this.write(() => this.stmt.renewLeases.run(until, owner).changes);
   }
 
   async close(): Promise<void> {
@@ -398,7 +407,8 @@ export class SqliteStore implements WorkflowStore {
    * transaction is needed to read them consistently: every write of this database runs on
    * this connection, on this thread (one process per file), never while this runs.
    */
-  async loadTurn(instanceId: string, now: number, inboxLimit: number): Promise<TurnSnapshot | undefined> {
+  /** One process owns the file: `claim` is not needed and ignored. */
+  async loadTurn(instanceId: string, now: number, inboxLimit: number, _claim?: TurnClaim): Promise<TurnSnapshot | undefined> {
     return this.watched((): TurnSnapshot | undefined => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
@@ -440,7 +450,7 @@ export class SqliteStore implements WorkflowStore {
   // -- Scheduling ---------------------------------------------------------------------
 
   /** Instances with at least one visible inbox row: the ones that need a turn. */
-  async dueInstanceIds(now: number, limit: number): Promise<string[]> {
+  async dueInstanceIds(now: number, limit: number, _claimant?: string): Promise<string[]> {
     return (this.stmt.dueInstances.all(now, limit) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 

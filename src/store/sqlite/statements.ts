@@ -89,6 +89,7 @@ export const storeSql = {
   deleteActivitiesOf: "DELETE FROM activities WHERE instance_id = ?",
   releaseAllLeases: "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_expires_at IS NOT NULL",
   releaseLease: "UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = ? AND lease_owner = ?",
+  renewLeases: "UPDATE activities SET lease_expires_at = ? WHERE lease_owner = ?",
   inboxDepths: `
     SELECT (SELECT count(DISTINCT instance_id) FROM inbox WHERE visible_at <= ?) AS ready,
            (SELECT count(*) FROM inbox WHERE visible_at > ?) AS pending`,
