@@ -6,6 +6,8 @@
  * instance finishes, the sweeper asks the database, so instances that finished before the
  * policy was set (or while workflowd was down) are purged too.
  *
+ * Replicas sharing a store take turns: the one that leads the "retention" task sweeps.
+ *
  * It checks every `checkMs` (an indexed query of the oldest finished instances: cheap), so an
  * instance goes a few seconds after it becomes due, and purges in small batches, each its own
  * transaction, so the event loop and the other writers are never held for long.
@@ -30,6 +32,8 @@ export interface RetentionSweeperDeps {
   logger: Logger;
   observer: EngineObserver;
   checkMs: number;
+  /** Who this process is among the replicas sharing the store: one of them sweeps at a time. */
+  owner: string;
 }
 
 const batchSize = 50;
@@ -61,13 +65,15 @@ export class RetentionSweeper {
     await this.running;
   }
 
-  /** Purges everything due now; resolves with how many instances it purged. */
+  /** Purges everything due now, unless another replica leads retention; resolves with how many instances it purged. */
   async sweep(): Promise<number> {
+    const { store, clock, owner, checkMs } = this.deps;
+    // Led for a few checks past this one: a replica that dies hands it on soon after.
+    if (!(await store.lead("retention", owner, clock(), clock() + 3 * checkMs))) return 0;
     let total = 0;
     for (const [status, ttl] of this.ttls) {
       let after: { at: number; instanceId: string } | undefined;
       while (!this.stopped) {
-        const { store } = this.deps;
         const due = await store.finishedBefore(status, this.deps.clock() - ttl, after, batchSize);
         if (due.length === 0) break;
         // Called together, the batch's purges share one group commit.

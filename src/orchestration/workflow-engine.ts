@@ -109,7 +109,7 @@ export class WorkflowEngine {
       tracer,
     });
     this.sweeper = options.retention
-      ? new RetentionSweeper({ store, policy: options.retention, clock, logger, observer, checkMs: limits.retentionCheckMs })
+      ? new RetentionSweeper({ store, policy: options.retention, clock, logger, observer, checkMs: limits.retentionCheckMs, owner: leaseOwner })
       : undefined;
     this.service = new WorkflowService({
       store,

@@ -289,4 +289,10 @@ export interface WorkflowStore {
   nextLeaseExpiry(): Promise<number | undefined>;
   /** Extends every activity lease `owner` holds to `until` (a live replica's heartbeat). */
   renewLeases(owner: string, until: number): Promise<number>;
+  /**
+   * Whether `owner` leads `task` (a job one replica at a time does, such as retention) until
+   * `until`: true when it led it already or nobody's lead is current. A store one process owns
+   * always answers true.
+   */
+  lead(task: string, owner: string, now: number, until: number): Promise<boolean>;
 }

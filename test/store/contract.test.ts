@@ -262,6 +262,11 @@ describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contra
     expect(await store.releaseLeasesOf("host")).toBe(shared ? 0 : 2);
   });
 
+  it("a store one process owns leads every task; a shared one, one owner at a time", async () => {
+    expect(await store.lead("retention", "x/1", T0, T0 + 10)).toBe(true);
+    expect(await store.lead("retention", "y/1", T0, T0 + 10)).toBe(kind !== "postgres");
+  });
+
   it("purges recursively, and only when the instance and every descendant are finished", async () => {
     await store.createInstance(start("p"));
     await turn(store, "p", T0 + 1, { actions: [{ kind: "createSubOrchestration", id: 1, instanceId: "", name: "child" }] });
@@ -414,6 +419,16 @@ describe("PostgresStore shared by two processes' stores (two pools on one databa
     expect(await b.claimActivities("b/1", T0 + 6_000, 4_000, 10)).toEqual([]);
     expect(await b.claimActivities("b/1", T0 + 8_000, 4_000, 10)).toMatchObject([{ instanceId: "h", attempts: 2 }]);
     expect(await a.renewLeases("a/1", T0 + 20_000)).toBe(0);
+  });
+
+  it("one replica at a time leads a task (retention): the leader keeps it by renewing, another takes it once the lead expires", async () => {
+    expect(await a.lead("retention", "a/1", T0, T0 + 6_000)).toBe(true);
+    expect(await b.lead("retention", "b/1", T0 + 1, T0 + 6_001)).toBe(false);
+    expect(await a.lead("retention", "a/1", T0 + 2_000, T0 + 8_000)).toBe(true);
+    expect(await b.lead("retention", "b/1", T0 + 7_999, T0 + 13_999)).toBe(false);
+    expect(await b.lead("retention", "b/1", T0 + 8_000, T0 + 14_000)).toBe(true);
+    expect(await a.lead("retention", "a/1", T0 + 8_001, T0 + 14_001)).toBe(false);
+    expect(await a.lead("another task", "a/1", T0 + 8_001, T0 + 14_001)).toBe(true);
   });
 
   it("a result recorded through one store is seen by the other's next load (no stale reads)", async () => {

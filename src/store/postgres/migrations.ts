@@ -87,6 +87,8 @@ const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
       ALTER TABLE instances ADD COLUMN claim_expires_at BIGINT;
       -- Releasing a stopping replica's claims.
       CREATE INDEX instances_by_claim ON instances (claim_owner) WHERE claim_owner IS NOT NULL;
+      -- Jobs one replica at a time does (retention): who leads each, until when.
+      CREATE TABLE leaders (task TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL);
     `);
   },
 ];

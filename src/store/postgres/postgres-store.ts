@@ -404,6 +404,16 @@ export class PostgresStore implements WorkflowStore {
     return (await this.pool.query<{ n: number }>("SELECT count(*) AS n FROM activities")).rows[0]!.n;
   }
 
+  async lead(task: string, owner: string, now: number, until: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `INSERT INTO leaders (task, owner, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (task) DO UPDATE SET owner = $2, expires_at = $3
+       WHERE leaders.owner = $2 OR leaders.expires_at <= $4`,
+      [task, owner, until, now],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async renewLeases(owner: string, until: number): Promise<number> {
     return (await this.pool.query("UPDATE activities SET lease_expires_at = $2 WHERE lease_owner = $1", [owner, until])).rowCount ?? 0;
   }
