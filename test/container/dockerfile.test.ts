@@ -246,6 +246,31 @@ describe("deploy/", () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: Number(uid), fsGroup: expect.any(Number) });
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(limits.shutdownGraceMsDefault);
   });
+
+  it("kubernetes-postgres.yaml: three replicas on one PostgreSQL, each naming itself by its pod, the URL from a Secret that names the Service", () => {
+    const documents = parseAllDocuments(readFileSync(join(repoRoot, "deploy/kubernetes-postgres.yaml"), "utf8"));
+    for (const document of documents) expect(document.errors).toEqual([]);
+    const objects = documents.map((d) => d.toJS() as Record<string, any>);
+    const deployment = objects.find((o) => o.kind === "Deployment")!;
+    expect(deployment.spec.replicas, "several replicas share the database").toBe(3);
+    const pod = deployment.spec.template.spec;
+    const workflowd = [...(pod.initContainers ?? []), ...pod.containers].find((c) => c.name === "workflowd");
+    const env = (name: string) => workflowd.env.find((e: { name: string }) => e.name === name);
+    expect(env("WORKFLOWD_REPLICA_ID")?.valueFrom?.fieldRef?.fieldPath, "a replica ID stable across restarts, distinct between pods").toBe("metadata.name");
+    const secretRef = env("WORKFLOWD_DB")?.valueFrom?.secretKeyRef;
+    const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === secretRef?.name);
+    const url = new URL(secret?.stringData?.[secretRef?.key]);
+    expect(url.protocol).toBe("postgres:");
+    const service = objects.find((o) => o.kind === "Service");
+    expect(url.hostname, "the URL points at the PostgreSQL Service").toBe(service?.metadata.name);
+    expect(Number(url.port)).toBe(service?.spec.ports[0].port);
+    const postgres = objects.find((o) => o.kind === "StatefulSet")!.spec.template.spec.containers[0];
+    const pgEnv = (name: string) => postgres.env.find((e: { name: string }) => e.name === name)?.value;
+    expect([pgEnv("POSTGRES_USER"), pgEnv("POSTGRES_PASSWORD"), pgEnv("POSTGRES_DB")]).toEqual([url.username, url.password, url.pathname.slice(1)]);
+    for (const probe of ["livenessProbe", "readinessProbe"]) expect(workflowd[probe]?.httpGet, probe).toEqual({ path: "/v1.0/healthz", port: defaults.port });
+    expect(pod.volumes.some((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim), "no volume for the database").toBe(false);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(limits.shutdownGraceMsDefault);
+  });
 });
 
 /** Collects a started image's output, for assertions and for the failure message. */

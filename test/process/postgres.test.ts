@@ -147,13 +147,13 @@ describe("workflowd on PostgreSQL", () => {
     expect(await databaseState(url)).toEqual({ instances: workflows.length, inbox: 0, activities: 0, mismatched: [] });
   }, 60_000);
 
-  it("events raised through both replicas at once are each delivered exactly once", async () => {
+  it("1,000 events raised through both replicas at once are each delivered exactly once", async () => {
     const url = await sharedTestPostgres().freshDatabase();
     const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn" };
     const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
     const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
     await Promise.all([a.waitHealthy(), b.waitHealthy()]);
-    const count = 300;
+    const count = 1_000;
     await a.start("collector", "racing-events", count);
     await Promise.all(Array.from({ length: count }, (_, i) => (i % 2 ? b : a).raise("racing-events", "item", i)));
     const done = await b.waitFor("racing-events", "COMPLETED", (s) => s.runtimeStatus === "COMPLETED", 30_000);
