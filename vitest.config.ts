@@ -1,7 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 /** Suites that run a second time with the store on PostgreSQL (their servers get a fresh database each). */
-const onPostgresToo = ["test/api/semantics.test.ts", "test/api/routes.test.ts", "test/api/operations.test.ts"];
+const onPostgresToo = [
+  "test/api/semantics.test.ts", "test/api/routes.test.ts", "test/api/operations.test.ts",
+  "test/grpc/current-protocol.test.ts", "test/grpc/sdk-features.test.ts", "test/grpc/sdk-control.test.ts", "test/grpc/sdk-crash.test.ts",
+];
 
 export default defineConfig({
   test: {

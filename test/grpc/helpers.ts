@@ -17,6 +17,7 @@ import { loadSync } from "@grpc/proto-loader";
 import { DaprWorkflowClient, LogLevel, WorkflowRuntime } from "@dapr/dapr";
 import { afterEach, beforeEach, expect } from "vitest";
 import { eventually, fixturesDir, freePort, useProcesses, type ServerProcess } from "../process/harness.js";
+import { sharedTestPostgres } from "../store/test-postgres.js";
 // @ts-expect-error -- a plain .mjs module shared with the fixture app (no declarations)
 import { registerAll } from "../fixtures/sdk-workflows.mjs";
 
@@ -108,11 +109,14 @@ export function useGrpcTest() {
     processes,
 
     /**
-     * Spawns workflowd (no in-process workflows, a fresh DB file, a real gRPC port) and waits
+     * Spawns workflowd (no in-process workflows, a fresh DB file, or a fresh PostgreSQL database in
+     * the "postgres" vitest project, a real gRPC port) and waits
      * until it is healthy. `reuse` restarts on an earlier instance's DB file and ports.
      */
     async workflowd(env: Record<string, string> = {}, reuse?: Workflowd): Promise<Workflowd> {
-      const dbPath = reuse?.dbPath ?? join(processes.tempDir(), "wf.db");
+      // The suites the "postgres" vitest project runs again on PostgreSQL (vitest.config.ts).
+      const onPostgres = process.env.WORKFLOWD_TEST_STORE === "postgres";
+      const dbPath = reuse?.dbPath ?? (onPostgres ? await sharedTestPostgres().freshDatabase() : join(processes.tempDir(), "wf.db"));
       const grpcPort = reuse?.grpcPort ?? (await freePort());
       const server = await processes.spawn({
         env: {
