@@ -62,6 +62,12 @@ export class TurnScheduler {
   private wakeTimer: NodeJS.Timeout | undefined;
   /** On a shared store: the periodic look for due work no replica holds. */
   private scanTimer: NodeJS.Timeout | undefined;
+  /**
+   * On a shared store: the instances whose turn claim this process holds, with when the claim
+   * lapses at the earliest. A poke (another replica found the instance held here) is heeded
+   * only for these, so pokes never bounce between replicas.
+   */
+  private readonly held = new Map<string, number>();
   private wakeAt = Number.POSITIVE_INFINITY;
   /** Inbox rows visible up to this time were found (recovery, the last wake-up) or announced by their writers. */
   private scannedUpTo = 0;
@@ -81,7 +87,12 @@ export class TurnScheduler {
     this.scannedUpTo = now;
     this.armWake(await this.deps.store.nextVisibleAt(now));
     this.pump();
-    if (this.deps.turnClaim) this.scheduleScan();
+    if (this.deps.turnClaim) {
+      await this.deps.store.onPoke((instanceId) => {
+        if ((this.held.get(instanceId) ?? 0) > this.deps.clock()) this.notify(instanceId);
+      });
+      this.scheduleScan();
+    }
   }
 
   /**
@@ -93,7 +104,9 @@ export class TurnScheduler {
     if (this.stopped) return;
     this.scanTimer = setTimeout(() => {
       const claimant = this.deps.turnClaim!.owner;
-      this.deps.store.dueInstanceIds(this.deps.clock(), limits.sharedScanBatch, claimant).then(
+      const now = this.deps.clock();
+      for (const [id, until] of this.held) if (until <= now) this.held.delete(id);
+      this.deps.store.dueInstanceIds(now, limits.sharedScanBatch, claimant).then(
         (ids) => {
           for (const id of ids) if (!this.parked.has(id)) this.notify(id);
           this.scheduleScan();
@@ -208,6 +221,8 @@ export class TurnScheduler {
   private async runTurn(instanceId: string): Promise<void> {
     let result: StepResult;
     const began = performance.now();
+    // The turn's claim (on a shared store) lasts at least until then.
+    const claimedUntil = this.deps.clock() + (this.deps.turnClaim?.ms ?? 0);
     try {
       result = await runStep(this.deps, instanceId, this.stalledRetries.has(instanceId));
     } catch (error) {
@@ -216,17 +231,24 @@ export class TurnScheduler {
       return;
     }
     this.failures.delete(instanceId);
+    if (this.deps.turnClaim && result.kind !== "claimed-elsewhere" && result.kind !== "gone") this.held.set(instanceId, claimedUntil);
     // A retry of a stalled instance is spent once a turn ran (a lost worker keeps it pending).
     if (result.kind !== "no-worker") this.stalledRetries.delete(instanceId);
     switch (result.kind) {
+      case "claimed-elsewhere":
+        // Another replica holds it: tell it there is work (it may not have heard), and forget any claim thought held here.
+        this.held.delete(instanceId);
+        this.deps.store.poke(instanceId).catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, instanceId }, "could not poke the replica that holds an instance; its scan finds the work"));
+        return;
       case "gone":
       case "idle":
-      case "claimed-elsewhere":
         return;
       case "no-worker":
         this.park(result.workflowName, instanceId);
         // Another replica may serve the workflow: leave the instance to it now.
         if (this.deps.turnClaim) {
+          this.held.delete(instanceId);
           this.deps.store.releaseTurnClaims(this.deps.turnClaim.owner, instanceId).catch((error: unknown) =>
             this.deps.logger.warn({ err: error, instanceId }, "could not release a turn claim; it expires"));
         }

@@ -290,6 +290,14 @@ export interface WorkflowStore {
   /** Extends every activity lease `owner` holds to `until` (a live replica's heartbeat). */
   renewLeases(owner: string, until: number): Promise<number>;
   /**
+   * Tells the replica that holds the instance's turn claim that the instance has new work (a
+   * shared store's wake-up across processes, delivered to every `onPoke` listener of the
+   * database). A store one process owns does nothing.
+   */
+  poke(instanceId: string): Promise<void>;
+  /** Hears the pokes of every process on the database (a shared store; others never call it). */
+  onPoke(listener: (instanceId: string) => void): Promise<void>;
+  /**
    * Whether `owner` leads `task` (a job one replica at a time does, such as retention) until
    * `until`: true when it led it already or nobody's lead is current. A store one process owns
    * always answers true.

@@ -39,6 +39,9 @@ export interface PostgresStoreOptions {
   hotHistoriesMax?: number;
 }
 
+/** The channel of pokes between replicas (an instance's new work, for the replica that holds it). */
+const pokeChannel = "workflowd_poke";
+
 /** What a transaction's statements run on. */
 type Sql = Pick<pg.PoolClient, "query">;
 
@@ -54,10 +57,14 @@ export class PostgresStore implements WorkflowStore {
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly hot: HotHistories;
+  private readonly url: string;
+  /** The connection that LISTENs for pokes (see `onPoke`). */
+  private listener: pg.Client | undefined;
   private open = true;
 
   private constructor(options: PostgresStoreOptions) {
     this.location = redacted(options.url);
+    this.url = options.url;
     // Pipelined: a transaction's statements go out together instead of one round trip each
     // (they still run in order; a failed one aborts the transaction, which is then rolled back).
     this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types, pipeline: true } as pg.PoolConfig);
@@ -100,7 +107,9 @@ export class PostgresStore implements WorkflowStore {
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
-    await this.pool.end();
+    const listener = this.listener;
+    this.listener = undefined;
+    await Promise.all([this.pool.end(), listener?.end().catch(() => {})]);
   }
 
   async ping(): Promise<void> {
@@ -402,6 +411,35 @@ export class PostgresStore implements WorkflowStore {
 
   async countActivities(): Promise<number> {
     return (await this.pool.query<{ n: number }>("SELECT count(*) AS n FROM activities")).rows[0]!.n;
+  }
+
+  async poke(instanceId: string): Promise<void> {
+    await this.pool.query("SELECT pg_notify($1, $2)", [pokeChannel, instanceId]);
+  }
+
+  /**
+   * LISTENs on a connection of its own (a pooled one would be handed to others). A broken one
+   * is replaced after a second; meanwhile the replicas' scans find the work.
+   */
+  async onPoke(listener: (instanceId: string) => void): Promise<void> {
+    const connect = async (): Promise<void> => {
+      const client = new pg.Client({ connectionString: this.url, types });
+      client.on("notification", (message) => {
+        if (message.channel === pokeChannel && message.payload) listener(message.payload);
+      });
+      const reconnect = () => {
+        if (this.listener !== client) return;
+        this.listener = undefined;
+        client.end().catch(() => {});
+        if (this.open) setTimeout(() => void connect().catch(() => reconnect()), 1_000).unref();
+      };
+      client.on("error", reconnect);
+      client.on("end", reconnect);
+      this.listener = client;
+      await client.connect();
+      await client.query(`LISTEN ${pokeChannel}`);
+    };
+    await connect();
   }
 
   async lead(task: string, owner: string, now: number, until: number): Promise<boolean> {

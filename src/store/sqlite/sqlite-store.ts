@@ -163,6 +163,10 @@ export class SqliteStore implements WorkflowStore {
 
   async releaseTurnClaims(_owner: string, _instanceId?: string): Promise<void> {}
 
+  async poke(_instanceId: string): Promise<void> {}
+
+  async onPoke(_listener: (instanceId: string) => void): Promise<void> {}
+
   async lead(_task: string, _owner: string, _now: number, _until: number): Promise<boolean> {
     return true;
   }
