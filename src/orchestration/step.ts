@@ -32,9 +32,16 @@ export interface StepDeps {
   pendingResults?: PendingResults | undefined;
   /**
    * On a store shared by replicas: who claims the turns this process runs, and for how long
-   * (see WorkflowStore.loadTurn). Undefined: the store is this process's alone.
+   * (see WorkflowStore.loadTurn); undefined when the store is this process's alone. A claim
+   * held for more than half its time yet is not renewed (`heldUntil`: what the scheduler
+   * knows it holds), so a busy instance costs a claim every other second, not every turn.
    */
-  turnClaim?: { owner: string; ms: number } | undefined;
+  turnClaim?: {
+    owner: string;
+    ms: number;
+    heldUntil: (instanceId: string) => number | undefined;
+    claimed: (instanceId: string, until: number) => void;
+  } | undefined;
 }
 
 export class TurnTimeoutError extends Error {
@@ -59,8 +66,9 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
   let lastConflict = "";
   for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
     const now = deps.clock();
-    const claim = deps.turnClaim && { owner: deps.turnClaim.owner, until: now + deps.turnClaim.ms };
+    const claim = claimToTake(deps, instanceId, now);
     const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax, claim);
+    if (claim && snapshot && snapshot !== "claimed-elsewhere") deps.turnClaim!.claimed(instanceId, claim.until);
     if (snapshot === "claimed-elsewhere") {
       await handOver(deps, instanceId, now);
       return { kind: "claimed-elsewhere" };
@@ -153,6 +161,15 @@ async function withPendingResults(deps: StepDeps, instanceId: string, inbox: Inb
   if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
   const live = stale.length > 0 ? waiting.filter((r) => !stale.includes(r)) : waiting;
   return [...inbox, ...live.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
+}
+
+/** The claim a turn takes, or none: the store is not shared, or this process holds the claim long enough yet. */
+function claimToTake(deps: StepDeps, instanceId: string, now: number): { owner: string; until: number } | undefined {
+  const turnClaim = deps.turnClaim;
+  if (!turnClaim) return undefined;
+  const held = turnClaim.heldUntil(instanceId);
+  if (held !== undefined && held - now > turnClaim.ms / 2) return undefined;
+  return { owner: turnClaim.owner, until: now + turnClaim.ms };
 }
 
 /**

@@ -27,7 +27,9 @@ import { IdQueue } from "./id-queue.js";
 import { runStep, type StepDeps, type StepResult } from "./step.js";
 import { WorkerUnavailableError } from "./worker.js";
 
-export interface TurnSchedulerDeps extends StepDeps {
+export interface TurnSchedulerDeps extends Omit<StepDeps, "turnClaim"> {
+  /** On a store shared by replicas: who claims this process's turns, and for how long. */
+  sharedClaim?: { owner: string; ms: number } | undefined;
   logger: Logger;
   turnConcurrencyMax: number;
   /** Called when a committed turn queued activity work that its commit did not lease. */
@@ -73,7 +75,15 @@ export class TurnScheduler {
   private scannedUpTo = 0;
   private stopped = false;
 
+  /** What runStep needs, with what this scheduler knows of the claims it holds (a shared store). */
+  private readonly stepDeps: StepDeps;
+
   constructor(private readonly deps: TurnSchedulerDeps) {
+    const claim = deps.sharedClaim;
+    this.stepDeps = {
+      ...deps,
+      turnClaim: claim && { ...claim, heldUntil: (id) => this.held.get(id), claimed: (id, until) => void this.held.set(id, until) },
+    };
     deps.workers.onChange((change) => {
       this.unparkServed();
       if (change === "added") void this.retryStalled();
@@ -87,7 +97,7 @@ export class TurnScheduler {
     this.scannedUpTo = now;
     this.armWake(await this.deps.store.nextVisibleAt(now));
     this.pump();
-    if (this.deps.turnClaim) {
+    if (this.deps.sharedClaim) {
       await this.deps.store.onPoke((instanceId) => {
         if ((this.held.get(instanceId) ?? 0) > this.deps.clock()) this.notify(instanceId);
       });
@@ -103,7 +113,7 @@ export class TurnScheduler {
   private scheduleScan(): void {
     if (this.stopped) return;
     this.scanTimer = setTimeout(() => {
-      const claimant = this.deps.turnClaim!.owner;
+      const claimant = this.deps.sharedClaim!.owner;
       const now = this.deps.clock();
       for (const [id, until] of this.held) if (until <= now) this.held.delete(id);
       this.deps.store.dueInstanceIds(now, limits.sharedScanBatch, claimant).then(
@@ -164,8 +174,8 @@ export class TurnScheduler {
     this.fresh.clear();
     await Promise.allSettled([...this.running.values()]);
     // Other replicas take this one's instances at once instead of when the claims expire.
-    if (this.deps.turnClaim) {
-      await this.deps.store.releaseTurnClaims(this.deps.turnClaim.owner).catch((error: unknown) =>
+    if (this.deps.sharedClaim) {
+      await this.deps.store.releaseTurnClaims(this.deps.sharedClaim.owner).catch((error: unknown) =>
         this.deps.logger.warn({ err: error }, "could not release this replica's turn claims; they expire"));
     }
   }
@@ -221,17 +231,14 @@ export class TurnScheduler {
   private async runTurn(instanceId: string): Promise<void> {
     let result: StepResult;
     const began = performance.now();
-    // The turn's claim (on a shared store) lasts at least until then.
-    const claimedUntil = this.deps.clock() + (this.deps.turnClaim?.ms ?? 0);
     try {
-      result = await runStep(this.deps, instanceId, this.stalledRetries.has(instanceId));
+      result = await runStep(this.stepDeps, instanceId, this.stalledRetries.has(instanceId));
     } catch (error) {
       if (error instanceof WorkerUnavailableError && await this.afterWorkerLoss(instanceId)) return;
       this.retryLater(instanceId, error);
       return;
     }
     this.failures.delete(instanceId);
-    if (this.deps.turnClaim && result.kind !== "claimed-elsewhere" && result.kind !== "gone") this.held.set(instanceId, claimedUntil);
     // A retry of a stalled instance is spent once a turn ran (a lost worker keeps it pending).
     if (result.kind !== "no-worker") this.stalledRetries.delete(instanceId);
     switch (result.kind) {
@@ -247,9 +254,9 @@ export class TurnScheduler {
       case "no-worker":
         this.park(result.workflowName, instanceId);
         // Another replica may serve the workflow: leave the instance to it now.
-        if (this.deps.turnClaim) {
+        if (this.deps.sharedClaim) {
           this.held.delete(instanceId);
-          this.deps.store.releaseTurnClaims(this.deps.turnClaim.owner, instanceId).catch((error: unknown) =>
+          this.deps.store.releaseTurnClaims(this.deps.sharedClaim.owner, instanceId).catch((error: unknown) =>
             this.deps.logger.warn({ err: error, instanceId }, "could not release a turn claim; it expires"));
         }
         return;

@@ -99,7 +99,7 @@ export class WorkflowEngine {
       onActivitiesQueued: () => this.dispatcher.pump(),
       reserveActivities: (count) => this.dispatcher.reserve(count),
       pendingResults,
-      turnClaim: store.shared ? { owner: leaseOwner, ms: limits.sharedClaimMs } : undefined,
+      sharedClaim: store.shared ? { owner: leaseOwner, ms: limits.sharedClaimMs } : undefined,
       activitiesPending: () => this.dispatcher.pending,
       onActivitiesScheduled: (count) => this.dispatcher.scheduled(count),
       onCommitted: (ids) => {
