@@ -3,13 +3,13 @@
  * test/global-postgres.ts): crash recovery with a SIGKILL mid-run, and a second replica that
  * answers for instances the first one ran. The database is then read directly.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { sharedTestPostgres } from "../store/test-postgres.js";
 import { chainOutput, fanOutOutput, parseActivityLog } from "./expected.js";
-import { eventually, Fatal, fixtureWorkflows, outputOf, useProcesses } from "./harness.js";
+import { eventually, Fatal, fixtureWorkflows, freePort, outputOf, useProcesses } from "./harness.js";
 
 const processes = useProcesses();
 
@@ -184,5 +184,32 @@ describe("workflowd on PostgreSQL", () => {
     console.info(`event raised on replica b, handled by replica a: ${latencies.join(", ")} ms`);
     // Without the poke, replica a hears of the event at its next scan: 500 ms on average.
     expect(median, `median of ${latencies.join(", ")} ms`).toBeLessThan(250);
+  }, 60_000);
+
+  it("retention on two replicas: one leads the sweep and purges every instance once", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const config = join(processes.tempDir(), "config.yaml");
+    writeFileSync(config, "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: retention\nspec:\n  workflow:\n    stateRetentionPolicy:\n      anyTerminal: 1s\n");
+    const replicas = await Promise.all(["a", "b"].map(async (id) => {
+      const metricsPort = await freePort();
+      const server = await processes.spawn({
+        env: { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, WORKFLOWD_REPLICA_ID: id, DAPR_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" },
+        args: ["--config", config],
+        label: `replica ${id}`,
+      });
+      await server.waitHealthy();
+      return { server, metricsPort };
+    }));
+    const ids = Array.from({ length: 10 }, (_, i) => `kept-briefly-${i}`);
+    await Promise.all(ids.map((id, i) => replicas[i % 2]!.server.start("echo", id, i)));
+    await eventually("every instance to be purged", async () => {
+      const left = (await Promise.all(ids.map((id) => replicas[0]!.server.get(id)))).filter(Boolean).length;
+      return left === 0 || `${left} left`;
+    }, 20_000, 100);
+    const purgedBy = await Promise.all(replicas.map(async ({ metricsPort }) => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return Number(/^workflowd_retention_purged_total\{status="COMPLETED"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    }));
+    expect([...purgedBy].sort((x, y) => x - y), `purged by a and b: ${purgedBy.join(", ")}`).toEqual([0, ids.length]);
   }, 60_000);
 });
