@@ -71,7 +71,7 @@ export class ActivityDispatcher {
     deps.workers.onChange(() => this.pump());
   }
 
-  /** Recovery: the previous process is gone, so its leases are void. */
+  /** Recovery: this replica's previous run is gone, so its leases are void. */
   async start(): Promise<void> {
     const released = await this.deps.store.releaseLeasesOf(this.deps.replicaId);
     if (released > 0) this.deps.logger.info({ released }, "requeued activities leased before the last stop");
