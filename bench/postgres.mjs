@@ -5,11 +5,10 @@
 //
 //   node bench/postgres.mjs [count=3000]
 import { join } from "node:path";
-import pg from "pg";
 import { createWorkflowd } from "../dist/src/app.js";
-import { idOf, outputOf, registerChain, runChains, seedOf } from "./lib/chain.mjs";
-import { check, fmt, header, percentile, runScript, sleep, table, tempDir, verdict } from "./lib/common.mjs";
-import { startBenchPostgres } from "./lib/postgres.mjs";
+import { registerChain, runChains } from "./lib/chain.mjs";
+import { check, fmt, header, runScript, table, tempDir, verdict } from "./lib/common.mjs";
+import { runChainsOnPostgres, startBenchPostgres } from "./lib/postgres.mjs";
 
 const count = Number(process.argv[2] ?? 3_000);
 
@@ -32,7 +31,12 @@ runScript("postgres", async () => {
     const onPostgres = await createWorkflowd({ dbPath: url, workflows: registerChain });
     let postgres;
     try {
-      postgres = await runOnPostgres(onPostgres, url);
+      postgres = await runChainsOnPostgres(url, {
+        prefix: "chain-",
+        count,
+        inFlight: count, // all together, as runChains does on SQLite
+        start: async (id, seed) => check((await onPostgres.engine.service.start("benchChain", id, String(seed))).kind === "started", `start ${id} failed`),
+      });
     } finally {
       await onPostgres.app.close();
     }
@@ -51,31 +55,3 @@ runScript("postgres", async () => {
     cleanup();
   }
 });
-
-/** Starts the chains and waits for them, reading PostgreSQL directly; checks every output. */
-async function runOnPostgres(wd, url) {
-  const db = new pg.Client({ connectionString: url });
-  await db.connect();
-  try {
-    const t0 = Date.now();
-    const results = await Promise.all(Array.from({ length: count }, (_, i) => {
-      const id = idOf("chain-", i);
-      return wd.engine.service.start("benchChain", id, String(seedOf(id)));
-    }));
-    check(results.every((r) => r.kind === "started"), "a start failed");
-    for (let waited = 0; ; waited += 250) {
-      const done = Number((await db.query("SELECT count(*) AS n FROM instances WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED')")).rows[0].n);
-      if (done === count) break;
-      check(waited < 180_000, `only ${done} of ${count} finished after 180 s`);
-      if (waited % 5_000 === 0 && waited > 0) console.log(`  ... ${fmt(done)} of ${fmt(count)} finished after ${fmt(waited / 1000, 1)} s`);
-      await sleep(250);
-    }
-    const rows = (await db.query("SELECT instance_id, status, output, created_at, last_updated_at FROM instances")).rows;
-    for (const r of rows) check(r.status === "COMPLETED" && r.output === outputOf(r.instance_id), `${r.instance_id}: ${r.status} ${r.output}`);
-    const lastDone = rows.reduce((max, r) => Math.max(max, Number(r.last_updated_at)), 0);
-    const latencies = rows.map((r) => Number(r.last_updated_at) - Number(r.created_at));
-    return { count, elapsedMs: lastDone - t0, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  } finally {
-    await db.end();
-  }
-}

@@ -8,9 +8,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { idOf, outputOf, seedOf } from "./lib/chain.mjs";
 import { check, fmt, header, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } from "./lib/common.mjs";
-import { startBenchPostgres } from "./lib/postgres.mjs";
+import { runChainsOnPostgres, startBenchPostgres, startChains } from "./lib/postgres.mjs";
 
 const count = Number(process.argv[2] ?? 1_500);
 const inFlight = 64;
@@ -29,7 +28,7 @@ runScript("replicas", async () => {
       const wds = await Promise.all(Array.from({ length: replicas }, (_, i) =>
         spawnWorkflowd({ dbPath: url, workflows, label: `replica ${i + 1}`, env: { WORKFLOWD_REPLICA_ID: `r${i + 1}` } })));
       try {
-        const run = await runChains(url, wds, `r${replicas}-`);
+        const run = await runChainsOnPostgres(url, { prefix: `r${replicas}-`, count, inFlight, start: startThrough(wds) });
         const rate = (count * 1000) / run.elapsedMs;
         single ??= rate;
         rows.push([String(replicas), `${fmt(run.elapsedMs / 1000, 2)} s`, fmt(rate), `${fmt((100 * rate) / single, 1)} %`, replicas === 1 ? "" : `never below 1 replica: ${verdict(rate >= single * 0.95)}`]);
@@ -46,7 +45,7 @@ runScript("replicas", async () => {
     await db.connect();
     try {
       // Starts sent to the replica that is killed fail; the others go through.
-      const starting = startAll([first, second], "fail-").catch(() => {});
+      const starting = startChains({ prefix: "fail-", count, inFlight, start: startThrough([first, second]) }).catch(() => {});
       let held = [];
       for (let waited = 0; held.length === 0; waited += 20) {
         held = (await db.query("SELECT instance_id FROM instances WHERE claim_owner LIKE 'f1/%' AND status NOT IN ('COMPLETED', 'FAILED', 'TERMINATED')")).rows.map((r) => r.instance_id);
@@ -82,37 +81,12 @@ runScript("replicas", async () => {
   }
 });
 
-/** Starts `count` chains spread over the replicas, `inFlight` at a time. */
-async function startAll(wds, prefix) {
-  let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < count) {
-      const i = next++;
-      const id = idOf(prefix, i);
-      const wd = wds[i % wds.length];
-      const res = await fetch(`http://127.0.0.1:${wd.port}/v1.0/workflows/dapr/benchChain/start?instanceID=${id}`, { method: "POST", body: String(seedOf(id)), headers: { "content-type": "application/json" } });
-      check(res.status === 202, `start ${id}: ${res.status} ${await res.text()}`);
-    }
-  }));
-}
-
-/** Starts the chains, waits until all are COMPLETED (reading PostgreSQL), checks every output. */
-async function runChains(url, wds, prefix) {
-  const db = new pg.Client({ connectionString: url });
-  await db.connect();
-  try {
-    const t0 = Date.now();
-    await startAll(wds, prefix);
-    for (let waited = 0; ; waited += 100) {
-      const done = Number((await db.query("SELECT count(*) AS n FROM instances WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED')")).rows[0].n);
-      if (done === count) break;
-      check(waited < 300_000, `only ${done} of ${count} finished`);
-      await sleep(100);
-    }
-    const rows = (await db.query("SELECT instance_id, status, output, last_updated_at FROM instances")).rows;
-    for (const r of rows) check(r.status === "COMPLETED" && r.output === outputOf(r.instance_id), `${r.instance_id}: ${r.status} ${r.output}`);
-    return { elapsedMs: rows.reduce((max, r) => Math.max(max, Number(r.last_updated_at)), 0) - t0 };
-  } finally {
-    await db.end();
-  }
+/** Starts one chain through the replica its number picks. */
+function startThrough(wds) {
+  let n = 0;
+  return async (id, seed) => {
+    const wd = wds[n++ % wds.length];
+    const res = await fetch(`http://127.0.0.1:${wd.port}/v1.0/workflows/dapr/benchChain/start?instanceID=${id}`, { method: "POST", body: String(seed), headers: { "content-type": "application/json" } });
+    check(res.status === 202, `start ${id}: ${res.status} ${await res.text()}`);
+  };
 }

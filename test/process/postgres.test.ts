@@ -9,7 +9,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { sharedTestPostgres } from "../store/test-postgres.js";
 import { chainOutput, fanOutOutput, parseActivityLog } from "./expected.js";
-import { eventually, Fatal, fixtureWorkflows, freePort, outputOf, useProcesses } from "./harness.js";
+import { eventually, Fatal, fixtureWorkflows, freePort, outputOf, type ServerProcess, useProcesses } from "./harness.js";
 
 const processes = useProcesses();
 
@@ -28,6 +28,13 @@ async function databaseState(url: string) {
   } finally {
     await client.end();
   }
+}
+
+/** workflowd processes on one database, each with its replica ID, once all are healthy. */
+async function replicas(env: Record<string, string>, ...ids: string[]): Promise<ServerProcess[]> {
+  const servers = await Promise.all(ids.map((id) => processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: id }, label: `replica ${id}` })));
+  await Promise.all(servers.map((server) => server.waitHealthy()));
+  return servers;
 }
 
 describe("workflowd on PostgreSQL", () => {
@@ -81,9 +88,7 @@ describe("workflowd on PostgreSQL", () => {
   it("a second replica on the same database answers for the first one's instances, reads what it committed, and purges them", async () => {
     const url = await sharedTestPostgres().freshDatabase();
     const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn" };
-    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
-    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
-    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    const [a, b] = await replicas(env, "a", "b");
     // No lock: both serve the one database.
     await a.start("chain", "shared-1", 3);
     await b.waitFor("shared-1", "COMPLETED as replica b reads it", (s) => s.runtimeStatus === "COMPLETED");
@@ -104,9 +109,7 @@ describe("workflowd on PostgreSQL", () => {
     const log = join(dir, "activities.log");
     const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn", FIXTURE_LOG: log, FIXTURE_DELAY_MS: "150" };
     const activityRuns = () => parseActivityLog(existsSync(log) ? readFileSync(log, "utf8") : "");
-    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
-    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
-    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    const [a, b] = await replicas(env, "a", "b");
     const workflows = Array.from({ length: 12 }, (_, k) => ({ instanceId: `shared-chain-${k + 1}`, input: k + 1, via: k % 2 ? b : a }));
     await Promise.all(workflows.map((w) => w.via.start("chain", w.instanceId, w.input)));
 
@@ -150,9 +153,7 @@ describe("workflowd on PostgreSQL", () => {
   it("1,000 events raised through both replicas at once are each delivered exactly once", async () => {
     const url = await sharedTestPostgres().freshDatabase();
     const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn" };
-    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
-    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
-    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    const [a, b] = await replicas(env, "a", "b");
     const count = 1_000;
     await a.start("collector", "racing-events", count);
     await Promise.all(Array.from({ length: count }, (_, i) => (i % 2 ? b : a).raise("racing-events", "item", i)));
@@ -165,9 +166,7 @@ describe("workflowd on PostgreSQL", () => {
   it("an event raised through one replica for an instance another replica holds is handled at once (a poke over LISTEN/NOTIFY, not the next scan)", async () => {
     const url = await sharedTestPostgres().freshDatabase();
     const env = { WORKFLOWD_WORKFLOWS: fixtureWorkflows, WORKFLOWD_DB: url, LOG_LEVEL: "warn" };
-    const a = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "a" }, label: "replica a" });
-    const b = await processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: "b" }, label: "replica b" });
-    await Promise.all([a.waitHealthy(), b.waitHealthy()]);
+    const [a, b] = await replicas(env, "a", "b");
     const ids = Array.from({ length: 8 }, (_, i) => `poked-${i}`);
     // Replica a runs their first turns, and so holds them for a few seconds.
     await Promise.all(ids.map((id) => a.start("collector", id, 1)));

@@ -80,7 +80,7 @@ const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
   },
   async (client) => {
     await client.query(`
-      -- Which replica runs the instance's turns, until when (renewed by every turn it runs):
+      -- Which replica runs the instance's turns, until when (renewed by its turns):
       -- a turn is run by one replica at a time, and a dead replica's instances are taken over
       -- once its claims expire.
       ALTER TABLE instances ADD COLUMN claim_owner TEXT;

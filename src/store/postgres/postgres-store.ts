@@ -202,28 +202,14 @@ export class PostgresStore implements WorkflowStore {
   }
 
   async listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): Promise<InstanceRecord[]> {
-    const { sql } = buildFilter(filter, after !== undefined);
-    const statuses = filter.statuses ? [...new Set(filter.statuses)] : undefined;
-    const where = statuses ? `status = ANY(@statuses) AND ${sql}` : sql;
-    const query = positional(`SELECT * FROM instances WHERE ${where} ORDER BY created_at DESC, instance_id DESC LIMIT @limit`, {
-      ...filterParams(filter),
-      ...(statuses ? { statuses } : {}),
-      ...(after ? { after_at: after.createdAt, after_id: after.instanceId } : {}),
-      limit,
-    });
+    const query = filtered(filter, after, (where) => `SELECT * FROM instances WHERE ${where} ORDER BY created_at DESC, instance_id DESC LIMIT @limit`, { limit });
     return (await this.pool.query<InstanceRow>(query.text, query.values)).rows.map(toRecord);
   }
 
   async countInstances(filter: InstanceFilter): Promise<Partial<Record<RuntimeStatus, number>>> {
-    const { sql } = buildFilter(filter, false);
-    const statuses = filter.statuses ? [...new Set(filter.statuses)] : undefined;
-    const where = statuses ? `status = ANY(@statuses) AND ${sql}` : sql;
-    const query = positional(`SELECT status, count(*) AS n FROM instances WHERE ${where} GROUP BY status`, {
-      ...filterParams(filter),
-      ...(statuses ? { statuses } : {}),
-    });
+    const query = filtered(filter, undefined, (where) => `SELECT status, count(*) AS n FROM instances WHERE ${where} GROUP BY status`, {});
     const rows = (await this.pool.query<{ status: RuntimeStatus; n: number }>(query.text, query.values)).rows;
-    return Object.fromEntries(rows.filter((r) => r.n > 0).map((r) => [r.status, r.n]));
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   async historyPage(instanceId: string, from: number, limit: number): Promise<{ events: HistoryEvent[]; length: number; executionId: string } | undefined> {
@@ -273,15 +259,16 @@ export class PostgresStore implements WorkflowStore {
   // -- Turns --------------------------------------------------------------------------
 
   async loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim): Promise<TurnSnapshot | undefined | "claimed-elsewhere"> {
+    // The inbox does not depend on the row: both reads go out at once. Rows consumed by a
+    // turn committed in between make this turn's commit conflict, as in any other race.
+    const inboxRead = this.pool.query<{ seq: number; execution_id: string | null; event: string }>(
+      "SELECT seq, execution_id, event FROM inbox WHERE instance_id = $1 AND visible_at <= $2 ORDER BY visible_at, seq LIMIT $3",
+      [instanceId, now, inboxLimit],
+    );
+    inboxRead.catch(() => {}); // unread when the row is missing or claimed elsewhere; awaited below otherwise
     const row = claim ? await this.claim(instanceId, now, claim) : await this.row(this.pool, instanceId);
     if (row === "claimed-elsewhere" || !row) return row;
-    const [{ history, fold }, inboxRows] = await Promise.all([
-      this.committedHistory(row),
-      this.pool.query<{ seq: number; execution_id: string | null; event: string }>(
-        "SELECT seq, execution_id, event FROM inbox WHERE instance_id = $1 AND visible_at <= $2 ORDER BY visible_at, seq LIMIT $3",
-        [instanceId, now, inboxLimit],
-      ),
-    ]);
+    const [{ history, fold }, inboxRows] = await Promise.all([this.committedHistory(row), inboxRead]);
     const inbox = inboxRows.rows.map((r) => ({
       seq: r.seq,
       executionId: r.execution_id ?? undefined,
@@ -724,6 +711,18 @@ export class PostgresStore implements WorkflowStore {
   }
 }
 
+
+/** A statement over the instances a filter selects (statuses as one `= ANY` array), with its values. */
+function filtered(filter: InstanceFilter, after: ListPosition | undefined, statement: (where: string) => string, extra: Record<string, unknown>) {
+  const { sql } = buildFilter(filter, after !== undefined);
+  const statuses = filter.statuses ? [...new Set(filter.statuses)] : undefined;
+  return positional(statement(statuses ? `status = ANY(@statuses) AND ${sql}` : sql), {
+    ...filterParams(filter),
+    ...(statuses ? { statuses } : {}),
+    ...(after ? { after_at: after.createdAt, after_id: after.instanceId } : {}),
+    ...extra,
+  });
+}
 
 /** SQL with `@name` parameters (instance-filter.ts) as PostgreSQL's `$n`, with the values in order. */
 function positional(sql: string, params: Record<string, unknown>): { text: string; values: unknown[] } {
