@@ -107,6 +107,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     retention: options.retention,
     tracer,
     replicaId: options.replicaId ?? hostname(),
+    appId: options.appId ?? "workflowd",
   });
   try {
     if (registry.workflowNames().length + registry.activityNames().length > 0) {

@@ -13,6 +13,7 @@ import type {
   ParentInstance,
   PropagatedHistory,
   StalledReason,
+  WireValue,
 } from "./history.js";
 import { LayeredSet, type Membership } from "./layered-set.js";
 
@@ -53,6 +54,8 @@ export interface InstanceState {
   version: string | undefined;
   /** History received from the parent (history propagation), kept across continue-as-new. */
   propagatedHistory: PropagatedHistory | undefined;
+  /** The ExecutionStarted's TaskRouter: which app started the instance and runs it (see apps.ts). */
+  router?: WireValue | undefined;
   /** Action IDs recorded by TaskScheduled / TimerCreated / SubOrchestrationInstanceCreated. */
   scheduledIds: Membership<number>;
   /** Keys of resolution events already in history (see `resolutionKey`). */
@@ -225,6 +228,7 @@ export class HistoryFold {
       failureDetails: completed?.failureDetails,
       version: started.version,
       propagatedHistory: started.propagatedHistory,
+      router: started.router,
       scheduledIds: this.snapshotScheduledIds(),
       resolutionKeys: this.snapshotResolutionKeys(),
       openChildren: new Map(this.openChildren),

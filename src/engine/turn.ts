@@ -29,6 +29,7 @@ import {
   type WireValue,
   type WorkflowVersion,
 } from "./history.js";
+import { appOfStart, startRouter, targetAppOf } from "./apps.js";
 import { childInstanceId } from "./instance-id.js";
 import { foldHistory, HistoryError, HistoryFold, type InstanceState } from "./state.js";
 
@@ -311,6 +312,7 @@ function applyActions(
             version: action.version,
             tags: action.tags,
             parentTraceContext: action.parentTraceContext ?? ids.traceContext,
+            router: startRouter(appOfStart(state), targetAppOf(action.router)),
             scheduledStartTimestamp: later ? action.scheduledStartTimestamp : undefined,
             scheduledStartNanos: later ? action.scheduledStartNanos : undefined,
           }), now),
@@ -362,6 +364,7 @@ function continueAsNew(
     version: action.newVersion ?? state.version,
     propagatedHistory: state.propagatedHistory,
     parentTraceContext: ids.traceContext,
+    router: state.router,
   }), ids.now);
   // Carried over exactly as the worker sent them (durabletask appends them unchanged).
   const carried: HistoryEvent[] = action.carryoverEvents ?? [];
@@ -527,11 +530,12 @@ export function timerFiredFor(created: TimerCreated): TimerFired {
 /** The start event of the child a parent (`parent`, its current execution) creates under `created`. */
 export function childStartEvent(
   created: SubOrchestrationInstanceCreated,
-  parent: Pick<InstanceState, "instanceId" | "executionId" | "name" | "version">,
+  parent: Pick<InstanceState, "instanceId" | "executionId" | "name" | "version" | "router">,
   executionId: string,
   now: number,
   propagatedHistory?: PropagatedHistory,
 ): ExecutionStarted {
+  const parentApp = appOfStart(parent);
   return newEvent(definedOnly({
     kind: "executionStarted" as const,
     name: created.name,
@@ -545,7 +549,11 @@ export function childStartEvent(
       instanceId: parent.instanceId,
       executionId: parent.executionId,
       version: parent.version,
+      appId: parentApp,
     }),
+    // As daprd: the child's start names the app that created it and, for a child in another
+    // app, that app (an SDK worker learns its app ID from it).
+    router: startRouter(parentApp, targetAppOf(created.router)),
     propagatedHistory,
     parentTraceContext: created.parentTraceContext,
   }), now);
@@ -571,7 +579,7 @@ function propagate(
     const { propagatedHistory: _received, ...start } = e;
     return start;
   });
-  const own = { appId: "", instanceId: state.instanceId, workflowName: state.name, events };
+  const own = { appId: appOfStart(state) ?? "", instanceId: state.instanceId, workflowName: state.name, events };
   const received = scope === "LINEAGE" ? (state.propagatedHistory?.chunks ?? []) : [];
   return { scope, chunks: [...received, own] };
 }

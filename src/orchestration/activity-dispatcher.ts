@@ -25,6 +25,8 @@ export interface ActivityDispatcherDeps {
   /** Identifies this run's leases: `<replicaId>/<something unique to the run>`. */
   leaseOwner: string;
   leaseMs: number;
+  /** The app ID this process serves: it runs only activities of this app (or of none recorded). */
+  appId: string;
   /**
    * The store is shared by replicas: this process renews its leases every heartbeat (they
    * last `leaseMs` past the last renewal, so a dead replica's activities run elsewhere soon)
@@ -148,7 +150,7 @@ export class ActivityDispatcher {
     this.claimAgain = false;
     const { store, leaseOwner, leaseMs } = this.deps;
     const now = this.deps.clock();
-    store.claimActivities(leaseOwner, now, leaseMs, free, names).then(
+    store.claimActivities(leaseOwner, now, leaseMs, free, names, this.deps.appId).then(
       (work) => {
         this.claiming = false;
         if (this.stopped) return; // leased rows are released at the next start
@@ -184,6 +186,7 @@ export class ActivityDispatcher {
         expiresAt: this.deps.clock() + this.deps.leaseMs,
         max,
         serves: (name) => this.deps.workers.forActivity(name) !== undefined,
+        appId: this.deps.appId,
       },
       settle: (leased) => {
         if (settled) return;

@@ -9,7 +9,7 @@
 import type { HistoryEvent } from "../engine/history.js";
 import { isTerminal } from "../engine/state.js";
 import { applyTurn, type InboxItem, prepareTurn, type TurnOutcome } from "../engine/turn.js";
-import type { ActivityLease, ActivityWork, WorkflowStore } from "../store/store.js";
+import type { ActivityLease, ActivityWork, TurnClaim, WorkflowStore } from "../store/store.js";
 import type { PendingResults } from "./pending-results.js";
 import { executionStartOf, type TurnEnd, type WorkflowTracer } from "./tracing.js";
 import type { WorkerSet } from "./worker.js";
@@ -23,6 +23,11 @@ export interface StepDeps {
   conflictRetriesMax: number;
   turnTimeoutMs: number;
   tracer: WorkflowTracer;
+  /**
+   * The app ID this process serves: it runs only the turns of instances of this app (or of
+   * none recorded); another app's replicas run the rest (multi-app workflows).
+   */
+  appId: string;
   /**
    * Slots for the activities a turn schedules, leased in the turn's own commit and run right
    * after it (the activity dispatcher's `reserve`); none: they are queued for a claim.
@@ -51,7 +56,10 @@ export class TurnTimeoutError extends Error {
 export type StepResult =
   /** The instance does not exist (purged): nothing to do. */
   | { kind: "gone" }
-  /** Another replica runs the instance's turns now (its claim is current): nothing to do here. */
+  /**
+   * Another replica runs the instance's turns now (its claim is current), or the instance is
+   * another app's: nothing to do here.
+   */
   | { kind: "claimed-elsewhere" }
   /** Nothing visible to process, or its start is not yet due. */
   | { kind: "idle" }
@@ -69,7 +77,8 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     const claim = claimToTake(deps, instanceId, now);
     const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax, claim);
     if (claim && snapshot && snapshot !== "claimed-elsewhere") deps.turnClaim!.claimed(instanceId, claim.until);
-    if (snapshot === "claimed-elsewhere") {
+    // A store one process owns takes no claims: another app's instance is recognised here.
+    if (snapshot === "claimed-elsewhere" || (snapshot && !runsHere(snapshot.instance.appId, deps.appId))) {
       await handOver(deps, instanceId, now);
       return { kind: "claimed-elsewhere" };
     }
@@ -120,6 +129,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
         outcome,
         now: deps.clock(),
         loaded: snapshot.instance,
+        appId: snapshot.instance.appId,
         lease: reservation?.lease,
       };
       // Shares one transaction (and one fsync) with the other writes of this moment.
@@ -164,12 +174,17 @@ async function withPendingResults(deps: StepDeps, instanceId: string, inbox: Inb
 }
 
 /** The claim a turn takes, or none: the store is not shared, or this process holds the claim long enough yet. */
-function claimToTake(deps: StepDeps, instanceId: string, now: number): { owner: string; until: number } | undefined {
+function claimToTake(deps: StepDeps, instanceId: string, now: number): TurnClaim | undefined {
   const turnClaim = deps.turnClaim;
   if (!turnClaim) return undefined;
   const held = turnClaim.heldUntil(instanceId);
   if (held !== undefined && held - now > turnClaim.ms / 2) return undefined;
-  return { owner: turnClaim.owner, until: now + turnClaim.ms };
+  return { owner: turnClaim.owner, until: now + turnClaim.ms, appId: deps.appId };
+}
+
+/** Whether an instance of `instanceApp` runs in this process's app (undefined: recorded before app IDs, any app). */
+function runsHere(instanceApp: string | undefined, appId: string): boolean {
+  return instanceApp === undefined || instanceApp === appId;
 }
 
 /**

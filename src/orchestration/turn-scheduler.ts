@@ -113,7 +113,7 @@ export class TurnScheduler {
   private scheduleScan(): void {
     if (this.stopped) return;
     this.scanTimer = setTimeout(() => {
-      const claimant = this.deps.sharedClaim!.owner;
+      const claimant = { owner: this.deps.sharedClaim!.owner, appId: this.deps.appId };
       const now = this.deps.clock();
       for (const [id, until] of this.held) if (until <= now) this.held.delete(id);
       this.deps.store.dueInstanceIds(now, limits.sharedScanBatch, claimant).then(

@@ -37,6 +37,11 @@ export interface WorkflowEngineOptions {
    * "workflowd": right for a store one process owns).
    */
   replicaId?: string | undefined;
+  /**
+   * The app ID this process serves (daprd's --app-id; default "workflowd"): instances it starts
+   * belong to it, and it runs only the turns and activities of its app (multi-app workflows).
+   */
+  appId?: string | undefined;
 }
 
 export class WorkflowEngine {
@@ -61,6 +66,7 @@ export class WorkflowEngine {
     const pendingResults = new PendingResults();
     const newExecutionId = () => randomUUID().replaceAll("-", "");
     const replicaId = options.replicaId ?? "workflowd";
+    const appId = options.appId ?? "workflowd";
     // This run's leases and claims: `<replica>/<run>` (a restarted replica voids its earlier ones).
     const leaseOwner = `${replicaId}/${randomUUID()}`;
     this.workers = new WorkerSet((kind, name) => logger.warn(
@@ -76,6 +82,7 @@ export class WorkflowEngine {
       logger,
       replicaId,
       leaseOwner,
+      appId,
       // Shared by replicas: leases live while their replica renews them.
       leaseMs: store.shared ? limits.sharedClaimMs : options.activityLeaseMs ?? limits.activityLeaseMsDefault,
       renewLeasesEveryMs: store.shared ? limits.sharedHeartbeatMs : undefined,
@@ -92,6 +99,7 @@ export class WorkflowEngine {
       clock,
       newExecutionId,
       logger,
+      appId,
       inboxBatchMax: limits.inboxBatchMax,
       conflictRetriesMax: limits.conflictRetriesMax,
       turnTimeoutMs: options.turnTimeoutMs ?? limits.turnTimeoutMs,
@@ -121,6 +129,7 @@ export class WorkflowEngine {
       activitiesQueued: () => this.dispatcher.pump(),
       observer,
       tracer,
+      appId,
       backlog: () => ({ queued: this.scheduler.backlog, limit: backlogMax }),
     });
   }

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { newEvent, type ExactNanos, type ExecutionStarted, type HistoryEvent, type WireValue } from "../engine/history.js";
+import { startRouter } from "../engine/apps.js";
 import { checkInstanceId, type InstanceIdProblem } from "../engine/instance-id.js";
 import { forkForRerun, type RerunProblem, type RerunRequest } from "../engine/rerun.js";
 import { planRewind, type ChildOutcome, type RewindPlan, type RewindProblem } from "../engine/rewind.js";
@@ -30,6 +31,8 @@ export interface WorkflowServiceDeps {
   activitiesQueued: () => void;
   observer: EngineObserver;
   tracer: WorkflowTracer;
+  /** The app this process serves: the instances it starts belong to it. */
+  appId: string;
   /** Instances waiting for a turn now, and the bound past which client starts are refused. */
   backlog: () => { queued: number; limit: number };
 }
@@ -114,6 +117,8 @@ export class WorkflowService {
       instanceId: id,
       executionId: options.executionId || this.deps.newExecutionId(),
       input,
+      // As daprd: the start names the app that made it, which runs it (and the SDK learns its app ID from).
+      router: startRouter(this.deps.appId),
       ...(later ? { scheduledStartTimestamp: options.scheduledStartAt, scheduledStartNanos: options.scheduledStartNanos } : {}),
       ...(options.version !== undefined ? { version: options.version } : {}),
       ...(options.tags && Object.keys(options.tags).length > 0 ? { tags: options.tags } : {}),

@@ -7,6 +7,7 @@
  * the next action ID and a task; the replayer matches IDs against history.
  */
 import type { OrchestratorAction } from "../engine/actions.js";
+import type { WireValue } from "../engine/history.js";
 import { RetryPolicy, type RetryPolicyOptions } from "./retry-policy.js";
 import { CompletableTask, RetryableTask, type Task, WhenAllTask, WhenAnyTask } from "./task.js";
 import { serialize } from "./serialization.js";
@@ -19,12 +20,19 @@ export type Activity = (ctx: ActivityContext, input: any) => unknown;
 /** Options of callActivity. */
 export interface ActivityOptions {
   retryPolicy?: RetryPolicy | RetryPolicyOptions;
+  /**
+   * Run the activity in another app (Dapr 1.16 multi-app workflows; the Python SDK's `app_id`):
+   * a workflowd of that app ID on the same database runs it; until one does, it waits.
+   */
+  appId?: string;
 }
 
 /** Options of callChildWorkflow (the instance ID may also be passed as a plain string). */
 export interface ChildWorkflowOptions {
   instanceId?: string;
   retryPolicy?: RetryPolicy | RetryPolicyOptions;
+  /** Run the child workflow in another app (see ActivityOptions.appId). */
+  appId?: string;
 }
 
 /** What the context needs from the replayer that drives it. */
@@ -32,6 +40,8 @@ export interface ReplayHost {
   readonly instanceId: string;
   readonly currentUtcMs: number;
   readonly replaying: boolean;
+  /** The app the instance runs in, when its start names one. */
+  readonly appId: string | undefined;
   nextActionId(): number;
   schedule(action: OrchestratorAction, task: CompletableTask<unknown>): void;
   waitForEvent(name: string): CompletableTask<unknown>;
@@ -64,7 +74,7 @@ export class WorkflowContext {
       const task = new CompletableTask<unknown>();
       // The attempt number is recorded (not sent anywhere) so the activity's getAttempt() knows it.
       const retry = attempt > 1 ? { retryAttempt: attempt } : {};
-      this.host.schedule({ kind: "scheduleTask", id: this.host.nextActionId(), name, input: payload, ...retry }, task);
+      this.host.schedule({ kind: "scheduleTask", id: this.host.nextActionId(), name, input: payload, ...retry, ...this.routed(options?.appId) }, task);
       return task;
     });
   }
@@ -81,11 +91,17 @@ export class WorkflowContext {
     return this.withRetries<T>(options?.retryPolicy, () => {
       const task = new CompletableTask<unknown>();
       this.host.schedule(
-        { kind: "createSubOrchestration", id: this.host.nextActionId(), name, instanceId: options?.instanceId ?? "", input: payload },
+        { kind: "createSubOrchestration", id: this.host.nextActionId(), name, instanceId: options?.instanceId ?? "", input: payload, ...this.routed(options?.appId) },
         task,
       );
       return task;
     });
+  }
+
+  /** An action's router, as the SDKs write it: this app as the source, the app to run it in as the target. */
+  private routed(targetAppId: string | undefined): { router?: WireValue } {
+    if (targetAppId === undefined) return {};
+    return { router: { sourceAppID: this.host.appId ?? "", targetAppID: targetAppId } };
   }
 
   /** The older name of callChildWorkflow, kept by `@dapr/dapr`. */

@@ -13,6 +13,7 @@
  * turn's clock (OrchestratorStarted) is not held back, so held-back events run at the time
  * of the turn that resumed them.
  */
+import { appOfStart } from "../engine/apps.js";
 import type { CompleteOrchestrationAction, OrchestratorAction, TurnResult } from "../engine/actions.js";
 import { newEvent, type FailureDetails, type HistoryEvent } from "../engine/history.js";
 import type { OrchestrationRequest } from "../orchestration/worker.js";
@@ -50,6 +51,8 @@ interface Waiting {
 export class Replay implements ReplayHost {
   replaying = false;
   currentUtcMs = 0;
+  /** The app this instance runs in, from its start (multi-app workflows). */
+  appId: string | undefined;
   private sequence = 0;
   private guidSequence = 0;
   private generator: Generatorish | undefined;
@@ -150,6 +153,7 @@ export class Replay implements ReplayHost {
         this.currentUtcMs = event.timestamp;
         return;
       case "executionStarted":
+        this.appId = appOfStart(event);
         return this.startWorkflow(event.name, event.input);
       case "taskScheduled":
         return this.confirm(event.eventId, { kind: "scheduleTask", name: event.name });

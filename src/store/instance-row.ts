@@ -2,7 +2,8 @@
  * An instance row as both stores keep it (the same columns, times as epoch milliseconds), and
  * its conversions to and from the orchestration layer's records and the engine's state.
  */
-import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
+import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
+import { appOfStart, targetAppOf } from "../engine/apps.js";
 import { type InstanceState, isTerminal, type RuntimeStatus } from "../engine/state.js";
 import { childCreationRejected } from "../engine/turn.js";
 import { decodeFailure } from "./codec.js";
@@ -21,6 +22,7 @@ export interface InstanceRow {
   failure_details: string | null;
   parent_instance_id: string | null;
   workflow_version: string | null;
+  app_id: string | null;
   history_length: number;
   version: number;
 }
@@ -36,6 +38,7 @@ export function stateColumns(instanceId: string, state: InstanceState, historyLe
     last_updated_at: state.lastUpdatedAt,
     input: state.input ?? null,
     workflow_version: state.version ?? null,
+    app_id: appOfStart(state) ?? null,
     history_length: historyLength,
   };
 }
@@ -55,6 +58,7 @@ export function toRecord(row: InstanceRow): InstanceRecord {
     failureDetails: decodeFailure(row.failure_details, where),
     parentInstanceId: row.parent_instance_id ?? undefined,
     workflowVersion: row.workflow_version ?? undefined,
+    appId: row.app_id ?? undefined,
     historyLength: row.history_length,
     version: row.version,
   };
@@ -74,4 +78,14 @@ export function childCreation(existing: InstanceRow | undefined, parentId: strin
     ? `an instance with this ID is still ${existing.status}`
     : "an instance with this ID already exists";
   return { kind: "refuse", failure: childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, start.instanceId, reason, now) };
+}
+
+/** The app an activity runs in: its router's target app, else its instance's (see engine/apps.ts). */
+export function activityApp(scheduled: TaskScheduled, instanceApp: string | undefined): string | null {
+  return targetAppOf(scheduled.router) ?? instanceApp ?? null;
+}
+
+/** Whether a lease for `appId` may take an activity of `app` (null: recorded before app IDs, any app). */
+export function appMayRun(app: string | null, appId: string): boolean {
+  return app === null || app === appId;
 }

@@ -32,6 +32,11 @@ export interface InstanceRecord {
   parentInstanceId: string | undefined;
   /** The orchestration version string (durabletask's `version`) of the current execution. */
   workflowVersion: string | undefined;
+  /**
+   * The app ID that runs the instance's turns (multi-app workflows, see engine/apps.ts);
+   * undefined for instances recorded before app IDs were: any app runs them.
+   */
+  appId: string | undefined;
   historyLength: number;
   version: number;
 }
@@ -68,6 +73,8 @@ export interface TurnCommit {
    * them only when the turn changed one. Without it they are always rewritten.
    */
   loaded?: Pick<InstanceRecord, "status" | "name" | "createdAt"> | undefined;
+  /** The instance's app: its activities that name no target app run there. */
+  appId?: string | undefined;
   /**
    * Lease the activities this turn schedules, in this same commit, to a dispatcher that runs
    * them at once (instead of a claim that is a write of its own).
@@ -75,12 +82,14 @@ export interface TurnCommit {
   lease?: ActivityLease | undefined;
 }
 
-/** Who leases a turn's new activities, until when, how many at most, and which names. */
+/** Who leases a turn's new activities, until when, how many at most, and which names (of which app). */
 export interface ActivityLease {
   owner: string;
   expiresAt: number;
   max: number;
   serves: (activityName: string) => boolean;
+  /** The leaseholder's app: an activity another app must run is left queued for it. */
+  appId: string;
 }
 
 export type CommitResult =
@@ -184,6 +193,8 @@ export interface StoreSettings {
 export interface TurnClaim {
   owner: string;
   until: number;
+  /** The claimant's app: an instance of another app is not claimed (it is "claimed-elsewhere"). */
+  appId: string;
 }
 
 export interface WorkflowStore {
@@ -241,7 +252,8 @@ export interface WorkflowStore {
    * The row, the committed history and up to `inboxLimit` visible inbox rows; undefined when
    * unknown. With a claim, on a shared store, the instance is claimed for `claim.owner` until
    * `claim.until` (renewed if it holds it already): "claimed-elsewhere" when another owner's
-   * claim is current. A store one process owns ignores claims.
+   * claim is current, or when the instance belongs to another app. A store one process owns
+   * ignores claims.
    */
   loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim): Promise<TurnSnapshot | undefined | "claimed-elsewhere">;
   /**
@@ -260,17 +272,20 @@ export interface WorkflowStore {
   // -- Scheduling -------------------------------------------------------------------
   /**
    * Instances with at least one visible inbox row: the ones that need a turn. With a claimant,
-   * on a shared store, not those another owner's current claim holds.
+   * on a shared store, not those another owner's current claim holds, nor another app's.
    */
-  dueInstanceIds(now: number, limit: number, claimant?: string): Promise<string[]>;
+  dueInstanceIds(now: number, limit: number, claimant?: { owner: string; appId: string }): Promise<string[]>;
   /** Instances with rows that became visible in (`after`, `upTo`] (a timer wake-up). */
   instancesDueBetween(after: number, upTo: number): Promise<string[]>;
   /** When the next not-yet-visible inbox row (a timer) becomes visible. */
   nextVisibleAt(now: number): Promise<number | undefined>;
 
   // -- Activities -------------------------------------------------------------------
-  /** Leases up to `limit` free or expired activities to `owner`; `names` restricts them to what a worker runs. */
-  claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]>;
+  /**
+   * Leases up to `limit` free or expired activities to `owner`; `names` restricts them to what a
+   * worker runs, `appId` to those of that app (or of none recorded).
+   */
+  claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[], appId?: string): Promise<ActivityWork[]>;
   /** Records an activity's result in its instance's inbox and deletes its row; "gone" when the row is gone (the result is dropped). */
   completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone">;
   /**

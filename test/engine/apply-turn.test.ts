@@ -622,3 +622,37 @@ describe("applyTurn: the turn's trace context", () => {
     for (const event of outcome.events) expect(Object.keys(event)).not.toContain("parentTraceContext");
   });
 });
+
+describe("multi-app routing (Dapr 1.16): the routers on the starts a turn makes", () => {
+  // An instance of app "orders": its start names the app that made it.
+  const ordersHistory = (): HistoryEvent[] => [ev.orchStarted(T0), { ...ev.started({}, T0), router: { sourceAppID: "orders" } }];
+  const startOf = (effect: Effect | undefined) => (effect && "event" in effect ? effect.event : undefined);
+
+  it("a child in another app: its start names the parent's app as source and the target app; parentInstance carries the parent's app", () => {
+    const outcome = execute([{ kind: "createSubOrchestration", id: 1, name: "child", instanceId: "c", router: { sourceAppID: "orders", targetAppID: "shipping" } }], ordersHistory());
+    expect(startOf(outcome.effects[0])).toMatchObject({
+      kind: "executionStarted",
+      router: { sourceAppID: "orders", targetAppID: "shipping" },
+      parentInstance: { instanceId: "inst", appId: "orders" },
+    });
+  });
+
+  it("a child without a target stays in the parent's app; a detached start with a target goes to it", () => {
+    const outcome = execute([
+      { kind: "createSubOrchestration", id: 1, name: "child", instanceId: "c" },
+      { kind: "createDetachedWorkflow", id: 2, name: "other", instanceId: "d", router: { sourceAppID: "orders", targetAppID: "billing" } },
+    ], ordersHistory());
+    expect(startOf(outcome.effects[0])!.router).toEqual({ sourceAppID: "orders" });
+    expect(startOf(outcome.effects[1])!.router).toEqual({ sourceAppID: "orders", targetAppID: "billing" });
+  });
+
+  it("continue-as-new keeps the instance's router (its app does not change)", () => {
+    const outcome = execute([complete("CONTINUED_AS_NEW", { result: "1" })], ordersHistory());
+    expect(outcome.requeue[0]).toMatchObject({ kind: "executionStarted", router: { sourceAppID: "orders" } });
+  });
+
+  it("history recorded before app IDs: a child's start names no app", () => {
+    const outcome = execute([{ kind: "createSubOrchestration", id: 1, name: "child", instanceId: "c" }]);
+    expect(startOf(outcome.effects[0])!.router).toBeUndefined();
+  });
+});

@@ -71,7 +71,7 @@ function stepDeps(store: SqliteStore, worker: Worker): StepDeps {
   const workers = new WorkerSet();
   workers.add(worker);
   let n = 0;
-  return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3, turnTimeoutMs: 5000, tracer: propagatingTracer };
+  return { store, workers, clock: Date.now, newExecutionId: () => `e${++n}`, inboxBatchMax: 100, conflictRetriesMax: 3, turnTimeoutMs: 5000, tracer: propagatingTracer, appId: "workflowd" };
 }
 
 async function startInstance(engine: WorkflowEngine, id: string, name = "wf") {

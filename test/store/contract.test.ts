@@ -42,6 +42,7 @@ afterEach(async () => {
 
 /** Runs one turn through the engine and commits it, with the worker's actions given. */
 async function turn(store: WorkflowStore, instanceId: string, now: number, actions: Parameters<typeof applyTurn>[1] = { actions: [] }, lease?: ActivityLease) {
+  const appId = (await store.getInstance(instanceId))?.appId;
   const snapshot = (await store.loadTurn(instanceId, now, 1000))!;
   const prepared = prepareTurn(instanceId, snapshot.history, snapshot.inbox, now);
   let n = 0;
@@ -54,6 +55,7 @@ async function turn(store: WorkflowStore, instanceId: string, now: number, actio
     outcome,
     now,
     lease,
+    appId,
   });
   return { snapshot, prepared, outcome, result };
 }
@@ -130,7 +132,7 @@ describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contra
 
   it("leases a turn's activities in its own commit, up to the lease's count and for the names it serves; the rest wait for a claim", async () => {
     await store.createInstance(start("p"));
-    const lease: ActivityLease = { owner: "me", expiresAt: T0 + 60_000, max: 2, serves: (name) => name !== "elsewhere" };
+    const lease: ActivityLease = { owner: "me", expiresAt: T0 + 60_000, max: 2, serves: (name) => name !== "elsewhere", appId: "app" };
     const { result } = await turn(store, "p", T0 + 1, {
       actions: [
         { kind: "scheduleTask", id: 1, name: "a", input: "1" },
@@ -151,6 +153,34 @@ describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contra
     expect((await store.claimActivities("other", T0 + 60_000, 1000, 10)).map((w) => w.taskId)).toEqual([1, 3]);
     // A leased row completes like a claimed one.
     expect(await store.completeActivity(leased[0]!.seq, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "2" }, T0 + 3), T0 + 3)).toBe("delivered");
+  });
+
+  it("multi-app: an instance is its start's app; an activity its router's target app, else its instance's; leases and claims take only their app's (and rows with no app)", async () => {
+    await store.createInstance(start("m", "wf", { router: { sourceAppID: "orders" } }));
+    expect((await store.getInstance("m"))!.appId).toBe("orders");
+    const lease: ActivityLease = { owner: "me", expiresAt: T0 + 60_000, max: 10, serves: () => true, appId: "orders" };
+    const shipping = { sourceAppID: "orders", targetAppID: "shipping" };
+    const { result } = await turn(store, "m", T0 + 1, {
+      actions: [
+        { kind: "scheduleTask", id: 1, name: "local" },
+        { kind: "scheduleTask", id: 2, name: "remote", router: shipping },
+        { kind: "createSubOrchestration", id: 3, name: "child", instanceId: "m-child", router: shipping },
+      ],
+    }, lease);
+    expect(result.kind === "committed" && result.leased.map((w) => w.name)).toEqual(["local"]);
+    // Another app's activity waits for that app: never leased nor claimed for this one.
+    expect(await store.claimActivities("orders/1", T0 + 2, 1000, 10, undefined, "orders")).toEqual([]);
+    expect(await store.claimActivities("billing/1", T0 + 2, 1000, 10, undefined, "billing")).toEqual([]);
+    expect((await store.claimActivities("shipping/1", T0 + 2, 1000, 10, undefined, "shipping")).map((w) => w.name)).toEqual(["remote"]);
+    // The child belongs to the app its action targets; its start says who made it.
+    expect((await store.getInstance("m-child"))!.appId).toBe("shipping");
+    const childStart = (await store.loadTurn("m-child", T0 + 2, 10))!.inbox[0]!.event;
+    expect(childStart).toMatchObject({ kind: "executionStarted", router: shipping, parentInstance: { instanceId: "m", appId: "orders" } });
+    // An instance recorded without an app (before app IDs were) is any app's, and so are its activities.
+    await store.createInstance(start("legacy"));
+    expect((await store.getInstance("legacy"))!.appId).toBeUndefined();
+    await turn(store, "legacy", T0 + 3, { actions: [{ kind: "scheduleTask", id: 1, name: "old" }] });
+    expect((await store.claimActivities("billing/1", T0 + 4, 1000, 10, undefined, "billing")).map((w) => w.name)).toEqual(["old"]);
   });
 
   it("rejects a commit whose version is stale and leaves everything as it was", async () => {
@@ -395,20 +425,28 @@ describe("PostgresStore shared by two processes' stores (two pools on one databa
 
   it("a turn claimed through one store is 'claimed-elsewhere' for the other until it expires or is released, and their scans agree", async () => {
     await a.createInstance(start("c"));
-    const claimA = { owner: "a/1", until: T0 + 4_000 };
+    const claimA = { owner: "a/1", until: T0 + 4_000, appId: "app" };
     expect(await a.loadTurn("c", T0, 10, claimA)).toMatchObject({ instance: { instanceId: "c" } });
-    expect(await b.loadTurn("c", T0 + 1, 10, { owner: "b/1", until: T0 + 4_001 })).toBe("claimed-elsewhere");
-    expect(await b.dueInstanceIds(T0 + 1, 10, "b/1")).toEqual([]);
-    expect(await a.dueInstanceIds(T0 + 1, 10, "a/1")).toEqual(["c"]);
+    expect(await b.loadTurn("c", T0 + 1, 10, { owner: "b/1", until: T0 + 4_001, appId: "app" })).toBe("claimed-elsewhere");
+    expect(await b.dueInstanceIds(T0 + 1, 10, { owner: "b/1", appId: "app" })).toEqual([]);
+    expect(await a.dueInstanceIds(T0 + 1, 10, { owner: "a/1", appId: "app" })).toEqual(["c"]);
     // Renewed by its holder; expired, it is anyone's.
-    expect(await a.loadTurn("c", T0 + 2, 10, { owner: "a/1", until: T0 + 6_000 })).toMatchObject({ instance: { instanceId: "c" } });
-    expect(await b.loadTurn("c", T0 + 5_999, 10, { owner: "b/1", until: T0 + 9_999 })).toBe("claimed-elsewhere");
-    expect(await b.loadTurn("c", T0 + 6_000, 10, { owner: "b/1", until: T0 + 10_000 })).toMatchObject({ instance: { instanceId: "c" } });
+    expect(await a.loadTurn("c", T0 + 2, 10, { owner: "a/1", until: T0 + 6_000, appId: "app" })).toMatchObject({ instance: { instanceId: "c" } });
+    expect(await b.loadTurn("c", T0 + 5_999, 10, { owner: "b/1", until: T0 + 9_999, appId: "app" })).toBe("claimed-elsewhere");
+    expect(await b.loadTurn("c", T0 + 6_000, 10, { owner: "b/1", until: T0 + 10_000, appId: "app" })).toMatchObject({ instance: { instanceId: "c" } });
     expect(await a.loadTurn("c", T0 + 6_001, 10, claimA)).toBe("claimed-elsewhere");
     // Released (a clean stop, or a workflow b cannot run): a takes it at once.
     await b.releaseTurnClaims("b/1", "c");
     expect(await a.loadTurn("c", T0 + 6_002, 10, claimA)).toMatchObject({ instance: { instanceId: "c" } });
     expect(await a.loadTurn("missing", T0, 10, claimA)).toBeUndefined();
+  });
+
+  it("a replica never claims another app's instance, by load or by scan; one of the instance's app does", async () => {
+    await a.createInstance(start("s", "wf", { router: { sourceAppID: "orders", targetAppID: "shipping" } }));
+    expect(await a.loadTurn("s", T0 + 1, 10, { owner: "a/1", until: T0 + 4_000, appId: "orders" })).toBe("claimed-elsewhere");
+    expect(await a.dueInstanceIds(T0 + 1, 10, { owner: "a/1", appId: "orders" })).toEqual([]);
+    expect(await b.dueInstanceIds(T0 + 1, 10, { owner: "b/1", appId: "shipping" })).toEqual(["s"]);
+    expect(await b.loadTurn("s", T0 + 1, 10, { owner: "b/1", until: T0 + 4_000, appId: "shipping" })).toMatchObject({ instance: { instanceId: "s", appId: "shipping" } });
   });
 
   it("a live replica's heartbeat keeps its activity leases; once it stops renewing, another claims them", async () => {

@@ -91,6 +91,14 @@ const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
       CREATE TABLE leaders (task TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL);
     `);
   },
+  // 3: multi-app workflows, as SQLite's migration 6: the app that runs an instance's turns and
+  // an activity (NULL on rows from before: any app runs them).
+  async (client) => {
+    await client.query(`
+      ALTER TABLE instances ADD COLUMN app_id TEXT COLLATE "C";
+      ALTER TABLE activities ADD COLUMN app_id TEXT COLLATE "C";
+    `);
+  },
 ];
 
 export const postgresSchemaVersion = migrations.length;

@@ -16,6 +16,7 @@
  */
 import pg from "pg";
 import type { ExecutionStarted, HistoryEvent } from "../../engine/history.js";
+import { appOfStart } from "../../engine/apps.js";
 import { type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
 import type { Effect, TurnOutcome } from "../../engine/turn.js";
 import { decodeEvent, encodeEvent, encodeFailure, encodePropagated } from "../codec.js";
@@ -23,7 +24,7 @@ import { type ActivityRow, claimedWork, leasedWork } from "../activity-row.js";
 import { HotHistories } from "../hot-histories.js";
 import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { activityApp, appMayRun, childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
   PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
@@ -164,7 +165,7 @@ export class PostgresStore implements WorkflowStore {
         await this.clearQueues(sql, instanceId, true);
         await this.insertHistory(sql, instanceId, 0, rewrite.events);
         const touched = new Set<string>();
-        for (const effect of rewrite.effects) await this.applyEffect(sql, instanceId, state.executionId, effect, write.now, touched);
+        for (const effect of rewrite.effects) await this.applyEffect(sql, instanceId, state.executionId, effect, write.now, touched, appOfStart(state));
         for (const event of rewrite.inbox) await this.insertInbox(sql, instanceId, write.now, null, event);
       }
       return { kind: "rewound" };
@@ -178,14 +179,14 @@ export class PostgresStore implements WorkflowStore {
     return this.transaction(async (sql) => {
       const c = stateColumns(instanceId, state, events.length);
       const inserted = await sql.query(
-        `INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, history_length, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, 1) ON CONFLICT (instance_id) DO NOTHING`,
-        [c.instance_id, c.name, c.execution_id, c.status, c.created_at, c.last_updated_at, c.input, c.workflow_version, c.history_length],
+        `INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, history_length, app_id, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, 1) ON CONFLICT (instance_id) DO NOTHING`,
+        [c.instance_id, c.name, c.execution_id, c.status, c.created_at, c.last_updated_at, c.input, c.workflow_version, c.history_length, c.app_id],
       );
       if (inserted.rowCount === 0) return "exists" as const;
       await this.insertHistory(sql, instanceId, 0, events);
       const touched = new Set<string>();
-      for (const effect of effects) await this.applyEffect(sql, instanceId, state.executionId, effect, now, touched);
+      for (const effect of effects) await this.applyEffect(sql, instanceId, state.executionId, effect, now, touched, c.app_id ?? undefined);
       return "created" as const;
     });
   }
@@ -288,8 +289,9 @@ export class PostgresStore implements WorkflowStore {
       return (await sql.query<InstanceRow>(
         `UPDATE instances SET claim_owner = $2, claim_expires_at = $3
          WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_at <= $4)
+           AND (app_id IS NULL OR app_id = $5)
          RETURNING *`,
-        [instanceId, claim.owner, claim.until, now],
+        [instanceId, claim.owner, claim.until, now, claim.appId],
       )).rows[0];
     });
     if (row) return row;
@@ -319,7 +321,7 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Scheduling ---------------------------------------------------------------------
 
-  async dueInstanceIds(now: number, limit: number, claimant?: string): Promise<string[]> {
+  async dueInstanceIds(now: number, limit: number, claimant?: { owner: string; appId: string }): Promise<string[]> {
     const rows = claimant === undefined
       ? await this.pool.query<{ instance_id: string }>(
         "SELECT DISTINCT instance_id FROM inbox WHERE visible_at <= $1 LIMIT $2",
@@ -328,8 +330,9 @@ export class PostgresStore implements WorkflowStore {
       : await this.pool.query<{ instance_id: string }>(
         `SELECT DISTINCT b.instance_id FROM inbox b JOIN instances i ON i.instance_id = b.instance_id
          WHERE b.visible_at <= $1 AND (i.claim_owner IS NULL OR i.claim_owner = $3 OR i.claim_expires_at <= $1)
+           AND (i.app_id IS NULL OR i.app_id = $4)
          LIMIT $2`,
-        [now, Math.min(limit, Number.MAX_SAFE_INTEGER), claimant],
+        [now, Math.min(limit, Number.MAX_SAFE_INTEGER), claimant.owner, claimant.appId],
       );
     return rows.rows.map((r) => r.instance_id);
   }
@@ -348,16 +351,17 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Activities ---------------------------------------------------------------------
 
-  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]> {
+  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[], appId?: string): Promise<ActivityWork[]> {
     const rows = await this.transaction(async (sql) => (await sql.query<ActivityRow>(
       `UPDATE activities SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
        WHERE seq IN (
          SELECT seq FROM activities
          WHERE (lease_expires_at IS NULL OR lease_expires_at <= $3) AND ($4::text[] IS NULL OR name = ANY($4::text[]))
+           AND ($6::text IS NULL OR app_id IS NULL OR app_id = $6)
          ORDER BY seq LIMIT $5
          FOR UPDATE SKIP LOCKED)
        RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, propagated, attempts`,
-      [owner, now + leaseMs, now, names ? [...names] : null, limit],
+      [owner, now + leaseMs, now, names ? [...names] : null, limit, appId ?? null],
     )).rows);
     return rows.sort((a, b) => a.seq - b.seq).map(claimedWork);
   }
@@ -553,8 +557,14 @@ export class PostgresStore implements WorkflowStore {
     const executionId = state?.executionId ?? "";
     const leasing: Promise<ActivityWork | undefined>[] = [];
     for (const effect of outcome.effects) {
-      if (effect.kind === "scheduleActivity" && commit.lease && leasing.length < commit.lease.max && commit.lease.serves(effect.name)) {
-        leasing.push(send(this.insertActivity(sql, instanceId, executionId, effect, commit.lease)));
+      if (effect.kind === "scheduleActivity") {
+        const app = activityApp(effect.scheduled, commit.appId);
+        const lease = commit.lease;
+        if (lease && leasing.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId)) {
+          leasing.push(send(this.insertActivity(sql, instanceId, executionId, effect, app, lease)));
+        } else {
+          send(this.insertActivity(sql, instanceId, executionId, effect, app));
+        }
       } else if (effect.kind === "createChild") {
         await settled();
         await this.createChild(sql, instanceId, executionId, effect.event, now, touched);
@@ -583,23 +593,25 @@ export class PostgresStore implements WorkflowStore {
     instanceId: string,
     executionId: string,
     effect: Extract<Effect, { kind: "scheduleActivity" }>,
+    app: string | null,
     lease?: ActivityLease,
   ): Promise<ActivityWork | undefined> {
     const inserted = (await sql.query<{ seq: number }>(
-      `INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, lease_owner, lease_expires_at, attempts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      `INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, lease_owner, lease_expires_at, attempts, app_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING RETURNING seq`,
       [instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
-        effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease?.owner ?? null, lease?.expiresAt ?? null, lease ? 1 : 0],
+        effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease?.owner ?? null, lease?.expiresAt ?? null, lease ? 1 : 0, app],
     )).rows[0];
     if (!inserted || !lease) return undefined;
     return leasedWork(inserted.seq, instanceId, executionId, effect);
   }
 
-  private async applyEffect(sql: Sql, instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): Promise<void> {
+  /** `instanceApp`: the app of the instance the effect is of (its activities run there unless routed). */
+  private async applyEffect(sql: Sql, instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>, instanceApp?: string): Promise<void> {
     switch (effect.kind) {
       case "scheduleActivity":
-        await this.insertActivity(sql, instanceId, executionId, effect);
+        await this.insertActivity(sql, instanceId, executionId, effect, activityApp(effect.scheduled, instanceApp));
         return;
       case "scheduleTimer":
         await this.insertInbox(sql, instanceId, effect.fireAt, executionId, effect.event);
@@ -642,9 +654,10 @@ export class PostgresStore implements WorkflowStore {
   /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
   private async insertInstance(sql: Sql, start: ExecutionStarted): Promise<boolean> {
     const inserted = await sql.query(
-      `INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, version)
-       VALUES ($1, $2, $3, 'PENDING', $4, $4, $5, $6, $7, 1) ON CONFLICT (instance_id) DO NOTHING`,
-      [start.instanceId, start.name, start.executionId, start.timestamp, start.input ?? null, start.parentInstance?.instanceId ?? null, start.version ?? null],
+      `INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, app_id, version)
+       VALUES ($1, $2, $3, 'PENDING', $4, $4, $5, $6, $7, $8, 1) ON CONFLICT (instance_id) DO NOTHING`,
+      [start.instanceId, start.name, start.executionId, start.timestamp, start.input ?? null, start.parentInstance?.instanceId ?? null, start.version ?? null,
+        appOfStart(start) ?? null],
     );
     if (inserted.rowCount === 0) return false;
     await this.insertInbox(sql, start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);

@@ -127,6 +127,12 @@ const migrations: readonly string[] = [
   -- listed column changes, like the other listing indexes.
   CREATE INDEX instances_by_name_status ON instances (name, status, created_at);
   `,
+  `
+  -- Multi-app workflows: the app ID that runs an instance's turns, and an activity's (its
+  -- target app, else its instance's). NULL on rows from before: any app runs them.
+  ALTER TABLE instances ADD COLUMN app_id TEXT;
+  ALTER TABLE activities ADD COLUMN app_id TEXT;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -18,6 +18,7 @@
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { ExecutionStarted, HistoryEvent } from "../../engine/history.js";
+import { appOfStart } from "../../engine/apps.js";
 import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
 import type { Effect, TurnOutcome } from "../../engine/turn.js";
 import { decodeEvent, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "../codec.js";
@@ -26,7 +27,7 @@ import { type ActivityRow, claimedWork, leasedWork } from "../activity-row.js";
 import { HotHistories } from "../hot-histories.js";
 import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { activityApp, appMayRun, childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
@@ -388,7 +389,7 @@ export class SqliteStore implements WorkflowStore {
     this.stmt.deleteActivitiesOf.run(instanceId);
     rewrite.events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
     const touched = new Set<string>();
-    for (const effect of rewrite.effects) this.applyEffect(instanceId, state.executionId, effect, now, touched);
+    for (const effect of rewrite.effects) this.applyEffect(instanceId, state.executionId, effect, now, touched, appOfStart(state));
     for (const event of rewrite.inbox) this.insertInbox(instanceId, now, null, event);
   }
 
@@ -403,7 +404,7 @@ export class SqliteStore implements WorkflowStore {
       if (inserted.changes === 0) return "exists";
       events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
       const touched = new Set<string>();
-      for (const effect of effects) this.applyEffect(instanceId, state.executionId, effect, now, touched);
+      for (const effect of effects) this.applyEffect(instanceId, state.executionId, effect, now, touched, appOfStart(state));
       return "created";
     });
   }
@@ -458,7 +459,7 @@ export class SqliteStore implements WorkflowStore {
   // -- Scheduling ---------------------------------------------------------------------
 
   /** Instances with at least one visible inbox row: the ones that need a turn. */
-  async dueInstanceIds(now: number, limit: number, _claimant?: string): Promise<string[]> {
+  async dueInstanceIds(now: number, limit: number, _claimant?: { owner: string; appId: string }): Promise<string[]> {
     return (this.stmt.dueInstances.all(now, limit) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
@@ -483,7 +484,7 @@ export class SqliteStore implements WorkflowStore {
    * Leases up to `limit` free or expired activities to `owner` for `leaseMs`. `names`
    * restricts the claim to activities some worker can run; undefined means any.
    */
-  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[]): Promise<ActivityWork[]> {
+  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[], appId?: string): Promise<ActivityWork[]> {
     const rows = await this.write(() =>
       this.stmt.claimActivities.all({
         owner,
@@ -491,6 +492,7 @@ export class SqliteStore implements WorkflowStore {
         expires: now + leaseMs,
         limit,
         names: names ? JSON.stringify(names) : null,
+        app: appId ?? null,
       }),
     ) as ActivityRow[];
     return rows.map(claimedWork);
@@ -607,9 +609,15 @@ export class SqliteStore implements WorkflowStore {
     const executionId = state?.executionId ?? "";
     const leased: ActivityWork[] = [];
     for (const effect of outcome.effects) {
-      if (effect.kind === "scheduleActivity" && commit.lease && leased.length < commit.lease.max && commit.lease.serves(effect.name)) {
-        const work = this.insertLeasedActivity(instanceId, executionId, effect, commit.lease);
-        if (work) leased.push(work);
+      if (effect.kind === "scheduleActivity") {
+        const app = activityApp(effect.scheduled, commit.appId);
+        const lease = commit.lease;
+        if (lease && leased.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId)) {
+          const work = this.insertLeasedActivity(instanceId, executionId, effect, app, lease);
+          if (work) leased.push(work);
+        } else {
+          this.insertActivity(instanceId, executionId, effect, app);
+        }
         continue;
       }
       this.applyEffect(instanceId, executionId, effect, now, touched);
@@ -632,23 +640,30 @@ export class SqliteStore implements WorkflowStore {
     instanceId: string,
     executionId: string,
     effect: Extract<Effect, { kind: "scheduleActivity" }>,
+    app: string | null,
     lease: ActivityLease,
   ): ActivityWork | undefined {
     const inserted = this.stmt.insertLeasedActivity.run(
       instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
-      effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, lease.owner, lease.expiresAt,
+      effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, app, lease.owner, lease.expiresAt,
     );
     if (inserted.changes === 0) return undefined;
     return leasedWork(Number(inserted.lastInsertRowid), instanceId, executionId, effect);
   }
 
-  private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>): void {
+  /** Queues an activity for a claim (a no-op when the task is queued already). */
+  private insertActivity(instanceId: string, executionId: string, effect: Extract<Effect, { kind: "scheduleActivity" }>, app: string | null): void {
+    this.stmt.insertActivity.run(
+      instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
+      effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, app,
+    );
+  }
+
+  /** `instanceApp`: the app of the instance the effect is of (its activities run there unless routed). */
+  private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>, instanceApp?: string): void {
     switch (effect.kind) {
       case "scheduleActivity":
-        this.stmt.insertActivity.run(
-          instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
-          effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null,
-        );
+        this.insertActivity(instanceId, executionId, effect, activityApp(effect.scheduled, instanceApp));
         return;
       case "scheduleTimer":
         this.insertInbox(instanceId, effect.fireAt, executionId, effect.event);
@@ -695,6 +710,7 @@ export class SqliteStore implements WorkflowStore {
       input: start.input ?? null,
       parent_instance_id: start.parentInstance?.instanceId ?? null,
       workflow_version: start.version ?? null,
+      app_id: appOfStart(start) ?? null,
     });
     if (inserted.changes === 0) return false;
     this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);

@@ -5,12 +5,12 @@
 export const storeSql = {
   ping: "SELECT 1",
   insertInstance: `
-    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, version)
-    VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, @workflow_version, 1)
+    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, app_id, version)
+    VALUES (@instance_id, @name, @execution_id, 'PENDING', @created_at, @created_at, @input, @parent_instance_id, @workflow_version, @app_id, 1)
     ON CONFLICT (instance_id) DO NOTHING`,
   insertFork: `
-    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, history_length, version)
-    VALUES (@instance_id, @name, @execution_id, @status, @created_at, @last_updated_at, @input, NULL, @workflow_version, @history_length, 1)
+    INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, app_id, history_length, version)
+    VALUES (@instance_id, @name, @execution_id, @status, @created_at, @last_updated_at, @input, NULL, @workflow_version, @app_id, @history_length, 1)
     ON CONFLICT (instance_id) DO NOTHING`,
   getInstance: "SELECT * FROM instances WHERE instance_id = ?",
   getStatus: "SELECT status FROM instances WHERE instance_id = ?",
@@ -68,12 +68,12 @@ export const storeSql = {
   dueInstancesBetween: "SELECT DISTINCT instance_id FROM inbox INDEXED BY inbox_by_visible_at WHERE visible_at > ? AND visible_at <= ?",
   nextVisible: "SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?",
   insertActivity: `
-    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated) VALUES (?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, app_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`,
   // The same row already leased: the turn that schedules an activity this process runs at once.
   insertLeasedActivity: `
-    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, lease_owner, lease_expires_at, attempts)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+    INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, app_id, lease_owner, lease_expires_at, attempts)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
     ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING`,
   claimActivities: `
     UPDATE activities SET lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1
@@ -81,6 +81,7 @@ export const storeSql = {
       SELECT seq FROM activities
       WHERE (lease_expires_at IS NULL OR lease_expires_at <= @now)
         AND (@names IS NULL OR name IN (SELECT value FROM json_each(@names)))
+        AND (@app IS NULL OR app_id IS NULL OR app_id = @app)
       ORDER BY seq LIMIT @limit)
     RETURNING seq, instance_id, execution_id, task_id, name, input, scheduled, propagated, attempts`,
   getActivity: "SELECT instance_id, execution_id FROM activities WHERE seq = ?",
