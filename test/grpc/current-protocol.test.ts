@@ -23,8 +23,8 @@ afterEach(() => {
   streams = [];
 });
 
-async function setup() {
-  const wd = await t.workflowd();
+async function setup(env: Record<string, string> = {}) {
+  const wd = await t.workflowd(env);
   const client = currentClient(wd.grpcPort);
   clients.push(client);
   const stream = (capabilities: number[] = []) => {
@@ -36,6 +36,7 @@ async function setup() {
 }
 
 const STALLED = 8;
+const PENDING = 6;
 const COMPLETED = 1;
 const FAILED = 3;
 
@@ -409,6 +410,38 @@ describe("client calls of the current protocol", () => {
     const next = (await worker.next()).workflowRequest;
     expect(next.instanceId).toBe("prop-child");
     expect(next.propagatedHistory.chunks.map((c: any) => c.instanceId)).toEqual(["prop"]);
+  });
+});
+
+describe("multi-app workflows (Dapr 1.16 TaskRouter)", () => {
+  it("a start names this app as its source; an activity or child routed to another app is recorded with its router and left for that app, the rest run here", async () => {
+    const { client, stream } = await setup({ APP_ID: "orders" });
+    await rpc(client, "StartInstance", { instanceId: "ma", name: "wf" });
+    const worker = stream();
+    const t1 = await worker.next();
+    // The SDKs learn their app ID from the start (python-sdk reads router.targetAppID, else sourceAppID).
+    expect(t1.workflowRequest.newEvents.find((e: any) => e.executionStarted).router).toMatchObject({ sourceAppID: "orders" });
+    const elsewhere = { sourceAppID: "orders", targetAppID: "shipping" };
+    await rpc(client, "CompleteWorkflowTask", reply(t1, [
+      { id: 1, scheduleTask: { name: "local" }, router: { sourceAppID: "orders" } },
+      { id: 2, scheduleTask: { name: "remote" }, router: elsewhere },
+      { id: 3, createChildWorkflow: { name: "child", instanceId: "ma-child" }, router: elsewhere },
+    ]));
+    const local = await worker.next();
+    expect(local.activityRequest).toMatchObject({ name: "local", taskId: 1 });
+    // Shipping has no replica here: its activity and child wait (they are not failed).
+    expect(await worker.quiet(1_500)).toBe(true);
+    const events = await history(client, "ma");
+    const scheduled = events.filter((e: any) => kindOf(e) === "taskScheduled");
+    // (toMatchObject: the test client's loader adds a virtual `_targetAppID` to decoded routers.)
+    expect(scheduled.map((e: any) => [e.eventId, e.router])).toMatchObject([[1, { sourceAppID: "orders" }], [2, elsewhere]]);
+    expect(scheduled[0].router.targetAppID).toBeUndefined();
+    expect(events.find((e: any) => kindOf(e) === "childWorkflowInstanceCreated").router).toMatchObject(elsewhere);
+    const child = await rpc(client, "GetInstance", { instanceId: "ma-child" });
+    expect(child.workflowState.workflowStatus).toBe(PENDING);
+    expect(await history(client, "ma-child")).toEqual([]); // no turn ran: its start waits in its inbox
+    await rpc(client, "CompleteActivityTask", { instanceId: "ma", taskId: 1, result: { value: "1" }, completionToken: local.completionToken });
+    expect(await status(client, "ma")).toBe(0); // RUNNING: waiting for shipping
   });
 });
 

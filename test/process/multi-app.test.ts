@@ -1,0 +1,59 @@
+/**
+ * Multi-app workflows (Dapr 1.16) on one PostgreSQL: two workflowd processes with different
+ * app IDs ("orders", "shipping"), each with in-process workflows, run a workflow whose
+ * activities and child workflow run in each other's app. Both apps register every name, so
+ * the outputs show the routing is by app ID.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { sharedTestPostgres } from "../store/test-postgres.js";
+import { eventually, fixturesDir, outputOf, useProcesses } from "./harness.js";
+
+const processes = useProcesses();
+const workflows = join(fixturesDir, "multi-app-workflows.mjs");
+
+describe("two apps on one PostgreSQL", () => {
+  it("an activity and a child workflow in the other app run there; a call to an app with no replica waits until one starts", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const app = (id: string) => processes.spawn({
+      env: { WORKFLOWD_WORKFLOWS: workflows, WORKFLOWD_DB: url, APP_ID: id, WORKFLOWD_REPLICA_ID: id, FIXTURE_APP: id, LOG_LEVEL: "warn" },
+      label: id,
+    });
+    const orders = await app("orders");
+    await orders.waitHealthy();
+    await orders.start("order", "o-1", "book");
+
+    // Shipping has no replica yet: the order waits at its activity there (it does not fail).
+    await eventually("the order to schedule its activity in shipping", async () => {
+      const history = await (await fetch(`${orders.baseUrl}/v1.0/workflows/dapr/o-1/history`)).json() as { events: Record<string, unknown>[] };
+      return history.events.some((e) => (e.taskScheduled as { name?: string } | undefined) && (e.router as { targetAppID?: string } | undefined)?.targetAppID === "shipping")
+        || "not yet";
+    }, 10_000, 50);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await orders.get("o-1"))?.runtimeStatus).toBe("RUNNING");
+
+    const shipping = await app("shipping");
+    await shipping.waitHealthy();
+    await eventually("the order to complete once shipping runs", async () => {
+      const state = await shipping.get("o-1");
+      return state?.runtimeStatus === "COMPLETED" || `${state?.runtimeStatus} ${JSON.stringify(state?.properties)}`;
+    }, 20_000, 50);
+    // Every step ran in the app it names; either app answers for any instance.
+    expect(outputOf(await shipping.get("o-1"))).toEqual({
+      item: "book",
+      ran: "orders",
+      here: "price@orders",
+      there: "pack@shipping",
+      audit: { item: "book", ran: "shipping", back: "invoice@orders", own: "label@shipping" },
+    });
+    expect(await orders.get("o-1-audit")).toMatchObject({ runtimeStatus: "COMPLETED" });
+
+    // History records the routing as daprd does: the child's start names both apps.
+    const childHistory = await (await fetch(`${orders.baseUrl}/v1.0/workflows/dapr/o-1-audit/history`)).json() as { events: Record<string, unknown>[] };
+    const childStart = childHistory.events.find((e) => e.executionStarted)!;
+    expect(childStart.router).toEqual({ sourceAppID: "orders", targetAppID: "shipping" });
+    expect(childStart.executionStarted).toMatchObject({ parentInstance: { appID: "orders" } });
+    const orderHistory = await (await fetch(`${orders.baseUrl}/v1.0/workflows/dapr/o-1/history`)).json() as { events: Record<string, unknown>[] };
+    expect(orderHistory.events.find((e) => e.executionStarted)!.router).toEqual({ sourceAppID: "orders" });
+  }, 60_000);
+});
