@@ -73,7 +73,7 @@ export const serverFlags = {
   "dapr-http-max-request-size": { type: "string", env: "", help: "daprd's older form of the body limit, in MB (default 4)" },
   "grpc-max-message-size": { type: "string", env: "WORKFLOWD_GRPC_MAX_MESSAGE", help: "largest gRPC message, e.g. 128Mi (default 128Mi)" },
   "grpc-prime-reconnect": { type: "string", env: "WORKFLOWD_GRPC_PRIME_RECONNECT", help: "end each Node SDK's first worker stream once so it reconnects after a crash (default true)" },
-  "app-id": { type: "string", env: "APP_ID", help: "the app ID /v1.0/metadata reports (default workflowd)" },
+  "app-id": { type: "string", env: "APP_ID", help: "the app's ID: /v1.0/metadata reports it, and this workflowd runs only its app's workflows and activities (default workflowd)" },
   "replica-id": { type: "string", env: "WORKFLOWD_REPLICA_ID", help: "names this process among the replicas sharing a PostgreSQL database: stable across restarts, distinct between replicas (default: the host name)" },
   "max-backlog": { type: "string", env: "WORKFLOWD_MAX_BACKLOG", help: "instances waiting to run past which starts are refused with 429 and Retry-After (default 250000)" },
   "activity-lease-ms": { type: "string", env: "WORKFLOWD_ACTIVITY_LEASE_MS", help: "how long a running activity is leased before it runs again (default 300000)" },

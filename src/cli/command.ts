@@ -90,7 +90,7 @@ export const outputOption = (formats: readonly OutputFormat[]): OptionSpec => ({
 
 /** `dapr workflow`'s persistent flags: one server, so there is no app or namespace to pick. */
 export const commonCompat: Readonly<Record<string, CompatOption>> = {
-  "app-id": { type: "string", short: "a", ignored: true, reason: "workflowd serves one app" },
+  "app-id": { type: "string", short: "a", ignored: true, reason: "a workflowd answers for every app's instances on its database" },
   namespace: { type: "string", short: "n", ignored: true, reason: "there are no namespaces" },
   kubernetes: {
     type: "boolean",

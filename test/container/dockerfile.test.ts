@@ -271,6 +271,28 @@ describe("deploy/", () => {
     expect(pod.volumes.some((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim), "no volume for the database").toBe(false);
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(limits.shutdownGraceMsDefault);
   });
+
+  it("docker-compose-multi-app.yaml: two apps on one PostgreSQL, each workflowd with its own app ID and replica ID, both loading the example module that is in the repository", () => {
+    const compose = parse(readFileSync(join(repoRoot, "deploy/docker-compose-multi-app.yaml"), "utf8")) as Record<string, any>;
+    const apps = ["orders", "shipping"].map((name) => compose.services[name]);
+    expect(apps.map((a) => a.environment.APP_ID)).toEqual(["orders", "shipping"]);
+    expect(new Set(apps.map((a) => a.environment.WORKFLOWD_REPLICA_ID)).size).toBe(2);
+    expect(new Set(apps.map((a) => a.image)).size, "one image for both").toBe(1);
+    const url = new URL(apps[0].environment.WORKFLOWD_DB);
+    expect(apps[1].environment.WORKFLOWD_DB).toBe(apps[0].environment.WORKFLOWD_DB);
+    const postgres = compose.services[url.hostname];
+    expect(postgres, "the URL names the PostgreSQL service").toBeDefined();
+    expect([postgres.environment.POSTGRES_USER, postgres.environment.POSTGRES_PASSWORD, postgres.environment.POSTGRES_DB]).toEqual([url.username, url.password, url.pathname.slice(1)]);
+    for (const a of apps) {
+      expect(a.depends_on.postgres.condition).toBe("service_healthy");
+      const [source, target] = (a.volumes[0] as string).split(":");
+      const module = a.environment.WORKFLOWD_WORKFLOWS as string;
+      expect(module.startsWith(`${target}/`)).toBe(true);
+      expect(existsSync(join(repoRoot, "deploy", source!, module.slice(target!.length + 1))), module).toBe(true);
+    }
+    const published = apps.flatMap((a) => (a.ports as string[]).map((p) => p.split(":")[0]));
+    expect(new Set(published).size, "no host port published twice").toBe(published.length);
+  });
 });
 
 /** Collects a started image's output, for assertions and for the failure message. */

@@ -5,12 +5,22 @@
  * the outputs show the routing is by app ID.
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sharedTestPostgres } from "../store/test-postgres.js";
-import { eventually, fixturesDir, outputOf, useProcesses } from "./harness.js";
+import { eventually, fixturesDir, outputOf, type ServerProcess, useProcesses } from "./harness.js";
 
 const processes = useProcesses();
 const workflows = join(fixturesDir, "multi-app-workflows.mjs");
+const composeExample = fileURLToPath(new URL("../../deploy/multi-app/workflows.mjs", import.meta.url));
+
+async function completed(server: ServerProcess, instanceId: string): Promise<unknown> {
+  await eventually(`${instanceId} to complete`, async () => {
+    const state = await server.get(instanceId);
+    return state?.runtimeStatus === "COMPLETED" || `${state?.runtimeStatus} ${JSON.stringify(state?.properties)}`;
+  }, 20_000, 50);
+  return outputOf(await server.get(instanceId));
+}
 
 describe("two apps on one PostgreSQL", () => {
   it("an activity and a child workflow in the other app run there; a call to an app with no replica waits until one starts", async () => {
@@ -55,5 +65,18 @@ describe("two apps on one PostgreSQL", () => {
     expect(childStart.executionStarted).toMatchObject({ parentInstance: { appID: "orders" } });
     const orderHistory = await (await fetch(`${orders.baseUrl}/v1.0/workflows/dapr/o-1/history`)).json() as { events: Record<string, unknown>[] };
     expect(orderHistory.events.find((e) => e.executionStarted)!.router).toEqual({ sourceAppID: "orders" });
+  }, 60_000);
+
+  it("the compose example (deploy/docker-compose-multi-app.yaml): each app's workflow calls an activity of the other, started and read through either app", async () => {
+    const url = await sharedTestPostgres().freshDatabase();
+    const [orders, shipping] = await Promise.all(["orders", "shipping"].map(async (id) => {
+      const server = await processes.spawn({ env: { WORKFLOWD_WORKFLOWS: composeExample, WORKFLOWD_DB: url, APP_ID: id, WORKFLOWD_REPLICA_ID: `${id}-1`, LOG_LEVEL: "warn" }, label: id });
+      await server.waitHealthy();
+      return server;
+    }));
+    await orders!.start("placeOrder", "order-1", { item: "book", quantity: 2 });
+    await shipping!.start("restock", "restock-1", { item: "book", quantity: 50 });
+    expect(await completed(shipping!, "order-1")).toEqual({ item: "book", quantity: 2, reservedBy: "orders", tracking: "TRACK-book-2 (by shipping)" });
+    expect(await completed(orders!, "restock-1")).toEqual({ ordered: "50 x book ordered (by shipping)", notified: "buyers of book told (by orders)" });
   }, 60_000);
 });
