@@ -6,6 +6,15 @@ const onPostgresToo = [
   "test/grpc/current-protocol.test.ts", "test/grpc/sdk-features.test.ts", "test/grpc/sdk-control.test.ts", "test/grpc/sdk-crash.test.ts",
 ];
 
+/**
+ * Suites that run a third time on two PostgreSQL replicas: HTTP requests spread over both; SDK
+ * workers on one, clients and HTTP reads on the other (test/grpc/helpers.ts).
+ */
+const onTwoReplicas = [
+  "test/api/semantics.test.ts", "test/api/routes.test.ts", "test/api/operations.test.ts",
+  "test/grpc/sdk-features.test.ts", "test/grpc/sdk-control.test.ts",
+];
+
 export default defineConfig({
   test: {
     // better-sqlite3 is a native addon: separate processes keep each file's databases apart.
@@ -20,6 +29,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "sqlite", include: ["test/**/*.test.ts"] } },
       { extends: true, test: { name: "postgres", include: onPostgresToo, env: { WORKFLOWD_TEST_STORE: "postgres" } } },
+      // The same suites on two replicas of one database, each request to the next replica in turn.
+      { extends: true, test: { name: "postgres-2", include: onTwoReplicas, env: { WORKFLOWD_TEST_STORE: "postgres", WORKFLOWD_TEST_REPLICAS: "2" } } },
     ],
   },
 });

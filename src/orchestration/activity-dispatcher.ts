@@ -80,6 +80,12 @@ export class ActivityDispatcher {
     await this.resyncTally();
     this.pump();
     if (this.deps.renewLeasesEveryMs) this.heartbeat(this.deps.renewLeasesEveryMs);
+    // Another app's workflow queued activities for this app (a cross-app call): claim them now.
+    if (this.deps.store.shared) {
+      await this.deps.store.onPoke((poke) => {
+        if (poke.kind === "activities" && poke.appId === this.deps.appId) this.pump();
+      });
+    }
   }
 
   /** Renews this run's leases, then claims what expired (a dead replica's work), every `everyMs`. */

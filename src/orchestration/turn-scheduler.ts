@@ -20,6 +20,7 @@
  * timer for the earliest future row".
  */
 import type { Logger } from "pino";
+import { targetAppOf } from "../engine/apps.js";
 import type { TurnOutcome } from "../engine/turn.js";
 import { limits } from "../limits.js";
 import type { EngineObserver } from "./engine-observer.js";
@@ -98,8 +99,10 @@ export class TurnScheduler {
     this.armWake(await this.deps.store.nextVisibleAt(now));
     this.pump();
     if (this.deps.sharedClaim) {
-      await this.deps.store.onPoke((instanceId) => {
-        if ((this.held.get(instanceId) ?? 0) > this.deps.clock()) this.notify(instanceId);
+      await this.deps.store.onPoke((poke) => {
+        // A poke is for the holder of the instance's claim; an offer for whoever runs the workflow.
+        if (poke.kind === "instance" && (this.held.get(poke.instanceId) ?? 0) > this.deps.clock()) this.notify(poke.instanceId);
+        if (poke.kind === "offer" && this.deps.workers.forWorkflow(poke.workflowName)) this.notify(poke.instanceId);
       });
       this.scheduleScan();
     }
@@ -245,7 +248,7 @@ export class TurnScheduler {
       case "claimed-elsewhere":
         // Another replica holds it: tell it there is work (it may not have heard), and forget any claim thought held here.
         this.held.delete(instanceId);
-        this.deps.store.poke(instanceId).catch((error: unknown) =>
+        this.deps.store.poke({ kind: "instance", instanceId }).catch((error: unknown) =>
           this.deps.logger.warn({ err: error, instanceId }, "could not poke the replica that holds an instance; its scan finds the work"));
         return;
       case "gone":
@@ -253,11 +256,13 @@ export class TurnScheduler {
         return;
       case "no-worker":
         this.park(result.workflowName, instanceId);
-        // Another replica may serve the workflow: leave the instance to it now.
+        // Another replica may serve the workflow: leave the instance to it now, and tell it.
         if (this.deps.sharedClaim) {
           this.held.delete(instanceId);
-          this.deps.store.releaseTurnClaims(this.deps.sharedClaim.owner, instanceId).catch((error: unknown) =>
-            this.deps.logger.warn({ err: error, instanceId }, "could not release a turn claim; it expires"));
+          this.deps.store.releaseTurnClaims(this.deps.sharedClaim.owner, instanceId)
+            .then(() => this.deps.store.poke({ kind: "offer", instanceId, workflowName: result.workflowName }))
+            .catch((error: unknown) =>
+              this.deps.logger.warn({ err: error, instanceId }, "could not release a turn claim and offer the instance; the claim expires and a scan finds it"));
         }
         return;
       case "conflict":
@@ -277,14 +282,22 @@ export class TurnScheduler {
     if (result.inboxFull) this.notify(instanceId);
     let earliestTimer: number | undefined;
     let activities = 0;
+    let otherApps: Set<string> | undefined;
     for (const effect of outcome.effects) {
       if (effect.kind === "scheduleTimer") earliestTimer = Math.min(earliestTimer ?? effect.fireAt, effect.fireAt);
       // A detached start due later becomes visible then (one due now was notified as touched).
       if (effect.kind === "startDetached" && effect.event.scheduledStartTimestamp !== undefined) this.armWake(effect.event.scheduledStartTimestamp);
       if (effect.kind === "scheduleActivity") {
         activities++;
-        this.warnIfUnserved(effect.name, instanceId);
+        const target = targetAppOf(effect.scheduled.router);
+        if (target !== undefined && target !== this.deps.appId) (otherApps ??= new Set()).add(target);
+        else this.warnIfUnserved(effect.name, instanceId);
       }
+    }
+    // Activities for another app: its replicas claim them now, not at their next heartbeat.
+    for (const appId of otherApps ?? []) {
+      this.deps.store.poke({ kind: "activities", appId }).catch((error: unknown) =>
+        this.deps.logger.warn({ err: error, appId }, "could not poke another app's replicas; their heartbeat finds the activities"));
     }
     if (earliestTimer !== undefined) {
       if (earliestTimer <= this.deps.clock()) this.notify(instanceId);

@@ -197,6 +197,15 @@ export interface TurnClaim {
   appId: string;
 }
 
+/** What a poke tells the replicas of a shared store (see `WorkflowStore.poke`). */
+export type Poke =
+  /** The instance has new work: for the replica that holds its turn claim. */
+  | { kind: "instance"; instanceId: string }
+  /** No claim holds the instance (this replica cannot run it): for the replicas whose workers serve `workflowName`. */
+  | { kind: "offer"; instanceId: string; workflowName: string }
+  /** Activities were queued for an app (another app's, by a cross-app call): for that app's replicas. */
+  | { kind: "activities"; appId: string };
+
 export interface WorkflowStore {
   /** Where the data lives (a file path), for logs. */
   readonly location: string;
@@ -305,13 +314,12 @@ export interface WorkflowStore {
   /** Extends every activity lease `owner` holds to `until` (a live replica's heartbeat). */
   renewLeases(owner: string, until: number): Promise<number>;
   /**
-   * Tells the replica that holds the instance's turn claim that the instance has new work (a
-   * shared store's wake-up across processes, delivered to every `onPoke` listener of the
-   * database). A store one process owns does nothing.
+   * A wake-up across the processes of a shared store, delivered to every `onPoke` listener of
+   * the database (this process's too). A store one process owns does nothing.
    */
-  poke(instanceId: string): Promise<void>;
+  poke(poke: Poke): Promise<void>;
   /** Hears the pokes of every process on the database (a shared store; others never call it). */
-  onPoke(listener: (instanceId: string) => void): Promise<void>;
+  onPoke(listener: (poke: Poke) => void): Promise<void>;
   /**
    * Whether `owner` leads `task` (a job one replica at a time does, such as retention) until
    * `until`: true when it led it already or nobody's lead is current. A store one process owns

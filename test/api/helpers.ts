@@ -4,6 +4,8 @@
  * conditions, and asserting Dapr's error shape.
  */
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import request from "supertest";
@@ -61,21 +63,48 @@ export function registerAll(registry: WorkflowRegistry): void {
  * every example and test workflow registered.
  */
 export async function startServer(options: BuildAppOptions = {}): Promise<TestServer> {
-  // The suites the "postgres" vitest project runs again on PostgreSQL (vitest.config.ts).
+  // The suites the "postgres" vitest projects run again on PostgreSQL (vitest.config.ts), with
+  // WORKFLOWD_TEST_REPLICAS=2 on two replicas of one database, requests spread over both.
   const onPostgres = process.env.WORKFLOWD_TEST_STORE === "postgres" && options.dbPath === undefined;
   const dbPath = onPostgres ? await sharedTestPostgres().freshDatabase() : options.dbPath;
-  const wd = await createWorkflowd({ workflows: registerAll, ...options, ...(dbPath ? { dbPath } : {}) });
-  await wd.app.listen({ port: 0, host: "127.0.0.1" });
+  const replicas = onPostgres ? Number(process.env.WORKFLOWD_TEST_REPLICAS ?? 1) : 1;
+  const servers = await Promise.all(Array.from({ length: replicas }, async (_, i) => {
+    const replica = replicas > 1 ? { replicaId: `replica-${i + 1}` } : {};
+    const wd = await createWorkflowd({ workflows: registerAll, ...options, ...replica, ...(dbPath ? { dbPath } : {}) });
+    await wd.app.listen({ port: 0, host: "127.0.0.1" });
+    return wd;
+  }));
+  const spreader = replicas > 1 ? await spreadRequests(servers.map((wd) => wd.app.server.address() as AddressInfo)) : undefined;
   let closed = false;
   return {
-    ...wd,
-    http: request(wd.app.server),
+    ...servers[0]!,
+    http: request(spreader ?? servers[0]!.app.server),
     close: async () => {
       if (closed) return;
       closed = true;
-      await wd.app.close();
+      spreader?.closeAllConnections();
+      await Promise.all([...servers.map((wd) => wd.app.close()), spreader && new Promise((resolve) => spreader.close(resolve))]);
     },
   };
+}
+
+/**
+ * A proxy that sends each request to the next of `targets` in turn, as a load balancer in front
+ * of an app's replicas would: a test's consecutive calls for one instance reach different replicas.
+ */
+async function spreadRequests(targets: readonly AddressInfo[]): Promise<http.Server> {
+  let next = 0;
+  const proxy = http.createServer((req, res) => {
+    const target = targets[next++ % targets.length]!;
+    const upstream = http.request({ host: target.address, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", (error) => res.destroy(error));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return proxy;
 }
 
 /** A fresh temp dir and a database path inside it; `remove` deletes the dir. */

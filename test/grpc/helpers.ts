@@ -44,8 +44,12 @@ export const SdkStatus = {
 } as const;
 
 export interface Workflowd {
+  /** The workflowd HTTP reads and management calls go to (on two replicas, the second). */
   server: ServerProcess;
+  /** Where SDK workers connect (on two replicas, the first). */
   grpcPort: number;
+  /** Where clients connect: on two replicas the second (it has no worker), else `grpcPort`. */
+  clientGrpcPort: number;
   dbPath: string;
 }
 
@@ -130,7 +134,18 @@ export function useGrpcTest() {
         },
       });
       await server.waitHealthy();
-      return { server, grpcPort, dbPath };
+      // On two replicas of one database (the "postgres-2" project): workers connect to the
+      // first, clients and HTTP calls go to the second, which must leave the work to the first.
+      if (onPostgres && !reuse && process.env.WORKFLOWD_TEST_REPLICAS === "2") {
+        const clientGrpcPort = await freePort();
+        const second = await processes.spawn({
+          env: { WORKFLOWD_WORKFLOWS: "none", WORKFLOWD_DB: dbPath, DAPR_GRPC_PORT: String(clientGrpcPort), LOG_LEVEL: "warn", WORKFLOWD_REPLICA_ID: "replica-2", ...env },
+          label: "replica 2",
+        });
+        await second.waitHealthy();
+        return { server: second, grpcPort, clientGrpcPort, dbPath };
+      }
+      return { server, grpcPort, clientGrpcPort: grpcPort, dbPath };
     },
 
     /**
@@ -139,14 +154,14 @@ export function useGrpcTest() {
      * (Hello refused, or the first GetWorkItems stream erroring later).
      */
     async runtime(wd: Workflowd, daprApiToken?: string): Promise<WorkflowRuntime> {
-      const runtime = registerAll(new WorkflowRuntime(sdkOptions(wd, daprApiToken))) as WorkflowRuntime;
+      const runtime = registerAll(new WorkflowRuntime(sdkOptions(wd.grpcPort, daprApiToken))) as WorkflowRuntime;
       runtimes.push(runtime);
       await runtime.start();
       return runtime;
     },
 
     client(wd: Workflowd, daprApiToken?: string): DaprWorkflowClient {
-      const client = new DaprWorkflowClient(sdkOptions(wd, daprApiToken));
+      const client = new DaprWorkflowClient(sdkOptions(wd.clientGrpcPort, daprApiToken));
       clients.push(client);
       return client;
     },
@@ -181,10 +196,10 @@ export function useGrpcTest() {
   };
 }
 
-function sdkOptions(wd: Workflowd, daprApiToken?: string) {
+function sdkOptions(grpcPort: number, daprApiToken?: string) {
   return {
     daprHost: "127.0.0.1",
-    daprPort: String(wd.grpcPort),
+    daprPort: String(grpcPort),
     logger: { level: LogLevel.Error },
     ...(daprApiToken ? { daprApiToken } : {}),
   };

@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { newEvent, type ExecutionStarted } from "../../src/engine/history.js";
 import { applyTurn, prepareTurn } from "../../src/engine/turn.js";
 import { postgresSchemaVersion } from "../../src/store/postgres/migrations.js";
 import { schemaVersion } from "../../src/store/sqlite/migrations.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { ActivityLease, WorkflowStore } from "../../src/store/store.js";
+import type { ActivityLease, Poke, WorkflowStore } from "../../src/store/store.js";
 import { sharedTestPostgres } from "./test-postgres.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -439,6 +439,21 @@ describe("PostgresStore shared by two processes' stores (two pools on one databa
     await b.releaseTurnClaims("b/1", "c");
     expect(await a.loadTurn("c", T0 + 6_002, 10, claimA)).toMatchObject({ instance: { instanceId: "c" } });
     expect(await a.loadTurn("missing", T0, 10, claimA)).toBeUndefined();
+  });
+
+  it("pokes reach every listener of the other store in order, whatever the instance ID's shape; two listeners share one connection", async () => {
+    const heard: Poke[] = [];
+    const heardToo: Poke[] = [];
+    await b.onPoke((poke) => heard.push(poke));
+    await b.onPoke((poke) => heardToo.push(poke));
+    const pokes: Poke[] = [
+      { kind: "instance", instanceId: "plain" },
+      { kind: "offer", instanceId: '{"kind":"instance"}', workflowName: "wf" },
+      { kind: "activities", appId: "shipping" },
+    ];
+    for (const poke of pokes) await a.poke(poke);
+    await vi.waitFor(() => expect(heard).toEqual(pokes), { timeout: 5_000 });
+    expect(heardToo).toEqual(pokes);
   });
 
   it("a replica never claims another app's instance, by load or by scan; one of the instance's app does", async () => {

@@ -27,7 +27,7 @@ import { buildFilter, filterParams } from "../instance-filter.js";
 import { activityApp, appMayRun, childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
-  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
+  Poke, PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
 } from "../store.js";
 import { migrate } from "./migrations.js";
 
@@ -61,6 +61,7 @@ export class PostgresStore implements WorkflowStore {
   private readonly url: string;
   /** The connection that LISTENs for pokes (see `onPoke`). */
   private listener: pg.Client | undefined;
+  private readonly pokeListeners: ((poke: Poke) => void)[] = [];
   private open = true;
 
   private constructor(options: PostgresStoreOptions) {
@@ -404,19 +405,23 @@ export class PostgresStore implements WorkflowStore {
     return (await this.pool.query<{ n: number }>("SELECT count(*) AS n FROM activities")).rows[0]!.n;
   }
 
-  async poke(instanceId: string): Promise<void> {
-    await this.pool.query("SELECT pg_notify($1, $2)", [pokeChannel, instanceId]);
+  async poke(poke: Poke): Promise<void> {
+    await this.pool.query("SELECT pg_notify($1, $2)", [pokeChannel, JSON.stringify(poke)]);
   }
 
   /**
    * LISTENs on a connection of its own (a pooled one would be handed to others). A broken one
    * is replaced after a second; meanwhile the replicas' scans find the work.
    */
-  async onPoke(listener: (instanceId: string) => void): Promise<void> {
+  async onPoke(listener: (poke: Poke) => void): Promise<void> {
+    this.pokeListeners.push(listener);
+    if (this.pokeListeners.length > 1) return; // one LISTEN connection serves them all
     const connect = async (): Promise<void> => {
       const client = new pg.Client({ connectionString: this.url, types });
       client.on("notification", (message) => {
-        if (message.channel === pokeChannel && message.payload) listener(message.payload);
+        if (message.channel !== pokeChannel || !message.payload) return;
+        const poke = parsePoke(message.payload);
+        if (poke) for (const heard of this.pokeListeners) heard(poke);
       });
       const reconnect = () => {
         if (this.listener !== client) return;
@@ -762,5 +767,22 @@ export function redacted(url: string): string {
     return parsed.toString();
   } catch {
     return "(an unparsable PostgreSQL URL)";
+  }
+}
+
+/** A poke's payload, the Poke as JSON; anything else (a replica of another version) is ignored. */
+function parsePoke(payload: string): Poke | undefined {
+  try {
+    const poke = JSON.parse(payload) as Partial<Record<string, unknown>>;
+    const text = (key: string) => (typeof poke[key] === "string" ? (poke[key] as string) : undefined);
+    const instanceId = text("instanceId");
+    if (poke.kind === "instance" && instanceId !== undefined) return { kind: "instance", instanceId };
+    const workflowName = text("workflowName");
+    if (poke.kind === "offer" && instanceId !== undefined && workflowName !== undefined) return { kind: "offer", instanceId, workflowName };
+    const appId = text("appId");
+    if (poke.kind === "activities" && appId !== undefined) return { kind: "activities", appId };
+    return undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -33,7 +33,7 @@ import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
-  PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
+  Poke, PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
 } from "../store.js";
 
 export interface StoreOptions {
@@ -164,9 +164,9 @@ export class SqliteStore implements WorkflowStore {
 
   async releaseTurnClaims(_owner: string, _instanceId?: string): Promise<void> {}
 
-  async poke(_instanceId: string): Promise<void> {}
+  async poke(_poke: Poke): Promise<void> {}
 
-  async onPoke(_listener: (instanceId: string) => void): Promise<void> {}
+  async onPoke(_listener: (poke: Poke) => void): Promise<void> {}
 
   async lead(_task: string, _owner: string, _now: number, _until: number): Promise<boolean> {
     return true;
