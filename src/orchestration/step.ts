@@ -10,7 +10,7 @@ import type { HistoryEvent } from "../engine/history.js";
 import { isTerminal } from "../engine/state.js";
 import { applyTurn, type InboxItem, prepareTurn, type TurnOutcome } from "../engine/turn.js";
 import type { ActivityLease, ActivityWork, TurnClaim, WorkflowStore } from "../store/store.js";
-import type { PendingResults } from "./pending-results.js";
+import type { PendingResult, PendingResults } from "./pending-results.js";
 import { executionStartOf, type TurnEnd, type WorkflowTracer } from "./tracing.js";
 import type { WorkerSet } from "./worker.js";
 
@@ -75,7 +75,9 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
   for (let attempt = 0; attempt <= deps.conflictRetriesMax; attempt++) {
     const now = deps.clock();
     const claim = claimToTake(deps, instanceId, now);
-    const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax, claim);
+    // Results held in memory are wanted only while their activity rows exist: the load says which do.
+    const waiting = deps.pendingResults?.peek(instanceId, deps.inboxBatchMax) ?? [];
+    const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax, claim, waiting.map((r) => r.activitySeq));
     if (claim && snapshot && snapshot !== "claimed-elsewhere") deps.turnClaim!.claimed(instanceId, claim.until);
     // A store one process owns takes no claims: another app's instance is recognised here.
     if (snapshot === "claimed-elsewhere" || (snapshot && !runsHere(snapshot.instance.appId, deps.appId))) {
@@ -86,7 +88,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
       deps.pendingResults?.forget(instanceId);
       return { kind: "gone" };
     }
-    const inbox = await withPendingResults(deps, instanceId, snapshot.inbox);
+    const inbox = withPendingResults(deps, instanceId, snapshot.inbox, waiting, snapshot.liveActivities);
     if (inbox.length === 0 && !(retryStalled && snapshot.instance.status === "STALLED")) return { kind: "idle" };
     const prepared = prepareTurn(instanceId, snapshot.history, inbox, now, snapshot.fold, retryStalled);
     if (prepared.disposition === "wait") return { kind: "idle" };
@@ -163,14 +165,19 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
  * result is stale and forgotten). A result goes to the engine as an inbox item whose `seq` is
  * its activity row's, negated, so that the commit deletes the activity row, not an inbox row.
  */
-async function withPendingResults(deps: StepDeps, instanceId: string, inbox: InboxItem[]): Promise<InboxItem[]> {
-  const waiting = deps.pendingResults?.peek(instanceId, deps.inboxBatchMax - inbox.length) ?? [];
+function withPendingResults(
+  deps: StepDeps,
+  instanceId: string,
+  inbox: InboxItem[],
+  peeked: readonly PendingResult[],
+  live: ReadonlySet<number>,
+): InboxItem[] {
+  const waiting = peeked.slice(0, Math.max(0, deps.inboxBatchMax - inbox.length));
   if (waiting.length === 0) return inbox;
-  const exists = await Promise.all(waiting.map((r) => deps.store.activityExists(r.activitySeq)));
-  const stale = waiting.filter((_r, i) => !exists[i]);
+  const stale = waiting.filter((r) => !live.has(r.activitySeq));
   if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
-  const live = stale.length > 0 ? waiting.filter((r) => !stale.includes(r)) : waiting;
-  return [...inbox, ...live.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
+  const fresh = stale.length > 0 ? waiting.filter((r) => live.has(r.activitySeq)) : waiting;
+  return [...inbox, ...fresh.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
 }
 
 /** The claim a turn takes, or none: the store is not shared, or this process holds the claim long enough yet. */

@@ -47,6 +47,8 @@ export interface TurnSnapshot {
   inbox: InboxItem[];
   /** The fold of `history`, when it came from the hot-history cache. Never modify it. */
   fold?: HistoryFold | undefined;
+  /** Of the activity rows the load was asked about, those that still exist. */
+  liveActivities: ReadonlySet<number>;
 }
 
 export interface TurnCommit {
@@ -262,9 +264,10 @@ export interface WorkflowStore {
    * unknown. With a claim, on a shared store, the instance is claimed for `claim.owner` until
    * `claim.until` (renewed if it holds it already): "claimed-elsewhere" when another owner's
    * claim is current, or when the instance belongs to another app. A store one process owns
-   * ignores claims.
+   * ignores claims. `activitySeqs`: activity rows whose results the turn holds in memory; the
+   * snapshot says which still exist (a result whose row is gone is stale).
    */
-  loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim): Promise<TurnSnapshot | undefined | "claimed-elsewhere">;
+  loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim, activitySeqs?: readonly number[]): Promise<TurnSnapshot | undefined | "claimed-elsewhere">;
   /**
    * Gives up the turn claims `owner` holds: all of them (a clean stop: other replicas take over
    * at once), or the one on `instanceId` (a workflow this replica cannot run).
@@ -305,8 +308,6 @@ export interface WorkflowStore {
   releaseLeasesOf(replicaId: string): Promise<number>;
   /** Gives a leased activity back at once; only the lease holder may. */
   releaseLease(seq: number, owner: string): Promise<boolean>;
-  /** Whether an activity's row still exists (a result held in memory is still wanted). */
-  activityExists(seq: number): Promise<boolean>;
   /** Activities queued or running. */
   countActivities(): Promise<number>;
   /** When the earliest current lease expires. */

@@ -183,6 +183,18 @@ describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contra
     expect((await store.claimActivities("billing/1", T0 + 4, 1000, 10, undefined, "billing")).map((w) => w.name)).toEqual(["old"]);
   });
 
+  it("a load says which of the activity rows it is asked about still exist", async () => {
+    await store.createInstance(start("live"));
+    const lease: ActivityLease = { owner: "me", expiresAt: T0 + 60_000, max: 2, serves: () => true, appId: "app" };
+    const { result } = await turn(store, "live", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "a" }, { kind: "scheduleTask", id: 2, name: "b" }] }, lease);
+    const [first, second] = result.kind === "committed" ? result.leased.map((w) => w.seq) : [];
+    expect(await store.completeActivity(first!, newEvent({ kind: "taskCompleted", taskScheduledId: 1, result: "1" }, T0 + 2), T0 + 2)).toBe("delivered");
+    const snapshot = await store.loadTurn("live", T0 + 3, 10, undefined, [first!, second!, 999_999]);
+    expect(snapshot !== "claimed-elsewhere" && [...snapshot!.liveActivities]).toEqual([second]);
+    expect(snapshot !== "claimed-elsewhere" && snapshot!.inbox.map((i) => i.event.kind)).toEqual(["taskCompleted"]);
+    expect(snapshot !== "claimed-elsewhere" && snapshot!.liveActivities.size === 1 && (await store.loadTurn("live", T0 + 3, 10))).toMatchObject({ liveActivities: new Set() });
+  });
+
   it("rejects a commit whose version is stale and leaves everything as it was", async () => {
     await store.createInstance(start("a"));
     const snapshot = (await store.loadTurn("a", T0 + 1, 1000))!;

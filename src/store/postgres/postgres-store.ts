@@ -46,6 +46,15 @@ const pokeChannel = "workflowd_poke";
 /** What a transaction's statements run on. */
 type Sql = Pick<pg.PoolClient, "query">;
 
+/** A load's result row: the instance's columns, one visible inbox row (or none), the live activities. */
+interface LoadRow extends InstanceRow {
+  inbox_seq: number | null;
+  inbox_execution_id: string | null;
+  inbox_event: string | null;
+  /** BIGINT[] arrives as strings. */
+  live_activities: (string | number)[] | null;
+}
+
 const bigint = 20;
 const numeric = 1700;
 /** BIGINT and NUMERIC columns (times, sequence numbers, counts) as JS numbers: all stay below 2^53. */
@@ -75,6 +84,7 @@ export class PostgresStore implements WorkflowStore {
     // An idle connection that breaks (the server restarts) must not crash the process; the
     // next query gets a new connection.
     this.pool.on("error", () => {});
+    this.pool.on("connect", (client) => batchWrites(client));
     this.hot = new HotHistories(options.hotHistoriesMax ?? 5_000);
   }
 
@@ -262,44 +272,58 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Turns --------------------------------------------------------------------------
 
-  async loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim): Promise<TurnSnapshot | undefined | "claimed-elsewhere"> {
-    // The inbox does not depend on the row: both reads go out at once. Rows consumed by a
-    // turn committed in between make this turn's commit conflict, as in any other race.
-    const inboxRead = this.pool.query<{ seq: number; execution_id: string | null; event: string }>(
-      this.named("SELECT seq, execution_id, event FROM inbox WHERE instance_id = $1 AND visible_at <= $2 ORDER BY visible_at, seq LIMIT $3"),
-      [instanceId, now, inboxLimit],
-    );
-    inboxRead.catch(() => {}); // unread when the row is missing or claimed elsewhere; awaited below otherwise
-    const row = claim ? await this.claim(instanceId, now, claim) : await this.row(this.pool, instanceId);
-    if (row === "claimed-elsewhere" || !row) return row;
-    const [{ history, fold }, inboxRows] = await Promise.all([this.committedHistory(row), inboxRead]);
-    const inbox = inboxRows.rows.map((r) => ({
-      seq: r.seq,
-      executionId: r.execution_id ?? undefined,
-      event: decodeEvent(r.event, `instance '${instanceId}' inbox #${r.seq}`),
+  async loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim, activitySeqs: readonly number[] = []): Promise<TurnSnapshot | undefined | "claimed-elsewhere"> {
+    // One statement reads the row (claiming it, with a claim), the visible inbox and which of
+    // the held results' activity rows still exist: one round trip, however the load goes.
+    const rows = claim ? await this.claimAndLoad(instanceId, now, inboxLimit, claim, activitySeqs) : await this.load(this.pool, instanceId, now, inboxLimit, activitySeqs);
+    if (rows === "claimed-elsewhere" || rows.length === 0) return rows === "claimed-elsewhere" ? rows : undefined;
+    const row = rows[0]!;
+    const inbox = rows.filter((r) => r.inbox_seq !== null).map((r) => ({
+      seq: r.inbox_seq!,
+      executionId: r.inbox_execution_id ?? undefined,
+      event: decodeEvent(r.inbox_event!, `instance '${instanceId}' inbox #${r.inbox_seq}`),
     }));
-    return { instance: toRecord(row), history, inbox, fold };
+    const { history, fold } = await this.committedHistory(row);
+    return { instance: toRecord(row), history, inbox, fold, liveActivities: new Set((row.live_activities ?? []).map(Number)) };
+  }
+
+  /** The instance row with its visible inbox rows (one result row each, or one with none) and its live activities. */
+  private static readonly loadSql = (source: string) => `
+    SELECT i.*, b.seq AS inbox_seq, b.execution_id AS inbox_execution_id, b.event AS inbox_event,
+           (SELECT array_agg(a.seq) FROM activities a WHERE a.seq = ANY($4::bigint[])) AS live_activities
+    FROM ${source} i LEFT JOIN LATERAL (
+      SELECT seq, visible_at, execution_id, event FROM inbox
+      WHERE instance_id = i.instance_id AND visible_at <= $2 ORDER BY visible_at, seq LIMIT $3) b ON TRUE
+    ORDER BY b.visible_at, b.seq`;
+
+  private async load(sql: Sql, instanceId: string, now: number, inboxLimit: number, activitySeqs: readonly number[]): Promise<LoadRow[]> {
+    return (await sql.query<LoadRow>(
+      this.named(PostgresStore.loadSql("(SELECT * FROM instances WHERE instance_id = $1)")),
+      [instanceId, now, inboxLimit, [...activitySeqs]],
+    )).rows;
   }
 
   /**
-   * Claims the instance's turns and reads its row, in one statement. The claim is no data a
-   * crash must keep (a lost one is taken again), so its commit does not wait for the disk.
+   * Claims the instance's turns and loads it, in one statement. The claim is no data a crash
+   * must keep (a lost one is taken again), so its commit does not wait for the disk.
    */
-  private async claim(instanceId: string, now: number, claim: TurnClaim): Promise<InstanceRow | undefined | "claimed-elsewhere"> {
-    const row = await this.transaction(async (sql) => {
-      // A failure here fails the UPDATE after it too, which reports it.
+  private async claimAndLoad(instanceId: string, now: number, inboxLimit: number, claim: TurnClaim, activitySeqs: readonly number[]): Promise<LoadRow[] | "claimed-elsewhere"> {
+    const rows = await this.transaction(async (sql) => {
+      // A failure here fails the statement after it too, which reports it.
       sql.query("SET LOCAL synchronous_commit TO off").catch(() => {});
-      return (await sql.query<InstanceRow>(
-        this.named(`UPDATE instances SET claim_owner = $2, claim_expires_at = $3
-         WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_at <= $4)
-           AND (app_id IS NULL OR app_id = $5)
-         RETURNING *`),
-        [instanceId, claim.owner, claim.until, now, claim.appId],
-      )).rows[0];
+      return (await sql.query<LoadRow>(this.named(`
+        WITH claimed AS (
+          UPDATE instances SET claim_owner = $5, claim_expires_at = $6
+          WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $5 OR claim_expires_at <= $2)
+            AND (app_id IS NULL OR app_id = $7)
+          RETURNING *)
+        ${PostgresStore.loadSql("claimed")}`),
+      [instanceId, now, inboxLimit, [...activitySeqs], claim.owner, claim.until, claim.appId],
+      )).rows;
     });
-    if (row) return row;
+    if (rows.length > 0) return rows;
     const exists = (await this.pool.query(this.named("SELECT 1 FROM instances WHERE instance_id = $1"), [instanceId])).rowCount ?? 0;
-    return exists > 0 ? "claimed-elsewhere" : undefined;
+    return exists > 0 ? "claimed-elsewhere" : [];
   }
 
   async releaseTurnClaims(owner: string, instanceId?: string): Promise<void> {
@@ -315,11 +339,63 @@ export class PostgresStore implements WorkflowStore {
 
   async commitTurn(commit: TurnCommit): Promise<CommitResult> {
     try {
+      // Most turns only record history and queue activities and timers: one call does it all.
+      // Turns that create, start or tell other instances take the general path.
+      if (commit.outcome.effects.every((e) => e.kind === "scheduleActivity" || e.kind === "scheduleTimer")) return await this.commitUsualTurn(commit);
       return await this.transaction((sql) => this.applyCommit(sql, commit));
     } catch (error) {
       if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
+      if (error instanceof pg.DatabaseError && error.code?.startsWith("WFD0")) return { kind: "conflict", reason: error.message };
       throw error;
     }
+  }
+
+  /**
+   * A turn whose effects are only activities and timers, committed by one call of
+   * `workflowd_commit_turn` (migration 4): the same writes, checks and order as `applyCommit`,
+   * in one statement; a conflict raises inside it and nothing is written.
+   */
+  private async commitUsualTurn(commit: TurnCommit): Promise<CommitResult> {
+    const { instanceId, outcome, now } = commit;
+    const state = outcome.state;
+    const executionId = state?.executionId ?? "";
+    const replace = outcome.historyMode === "replace";
+    const inbox: { visible: number; execution: string | null; event: HistoryEvent }[] = (commit.keptResults ?? []).map((k) => ({ visible: now, execution: k.executionId, event: k.event }));
+    const activities: { effect: Extract<Effect, { kind: "scheduleActivity" }>; app: string | null; leased: boolean }[] = [];
+    const lease = commit.lease;
+    let leasing = 0;
+    for (const effect of outcome.effects) {
+      if (effect.kind === "scheduleTimer") {
+        inbox.push({ visible: effect.fireAt, execution: executionId, event: effect.event });
+      } else if (effect.kind === "scheduleActivity") {
+        const app = activityApp(effect.scheduled, commit.appId);
+        const leased = lease !== undefined && leasing < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId);
+        if (leased) leasing++;
+        activities.push({ effect, app, leased });
+      }
+    }
+    // Visible at time 0: ahead of everything already queued for this instance.
+    for (const event of outcome.requeue) inbox.push({ visible: 0, execution: null, event });
+    const rows = (await this.pool.query<{ leased_task: number | null; leased_seq: number | null }>(this.named(
+      `SELECT leased_task, leased_seq FROM workflowd_commit_turn(${Array.from({ length: 33 }, (_, i) => `$${i + 1}`).join(", ")})`,
+    ), [
+      instanceId, commit.expectedVersion,
+      state !== undefined, executionId, state?.lastUpdatedAt ?? null, state?.input ?? null, state?.output ?? null, encodeFailure(state?.failureDetails),
+      state?.version ?? null, outcome.customStatus ?? null,
+      replace ? outcome.events.length : commit.historyLength + outcome.events.length, state?.name ?? null, state?.status ?? null, state?.createdAt ?? null,
+      [...commit.consumedSeqs], [...(commit.consumedActivities ?? []), ...(commit.keptResults ?? []).map((k) => k.activitySeq)],
+      replace, replace ? 0 : commit.historyLength, outcome.events.map(encodeEvent),
+      inbox.map((b) => b.visible), inbox.map((b) => b.execution), inbox.map((b) => encodeEvent(b.event)),
+      executionId, activities.map((a) => a.effect.taskId), activities.map((a) => a.effect.name), activities.map((a) => a.effect.input ?? null),
+      activities.map((a) => encodeEvent(a.effect.scheduled)), activities.map((a) => (a.effect.propagatedHistory ? encodePropagated(a.effect.propagatedHistory) : null)),
+      activities.map((a) => a.app), activities.map((a) => a.leased), lease?.owner ?? null, lease?.expiresAt ?? null,
+      state !== undefined && isTerminal(state.status),
+    ])).rows;
+    const leasedSeqs = new Map(rows.filter((r) => r.leased_task !== null).map((r) => [r.leased_task!, r.leased_seq!]));
+    const leased = activities
+      .filter((a) => a.leased && leasedSeqs.has(a.effect.taskId))
+      .map((a) => leasedWork(leasedSeqs.get(a.effect.taskId)!, instanceId, executionId, a.effect));
+    return { kind: "committed", touchedInstanceIds: outcome.requeue.length > 0 ? [instanceId] : [], leased };
   }
 
   // -- Scheduling ---------------------------------------------------------------------
@@ -397,10 +473,6 @@ export class PostgresStore implements WorkflowStore {
   async releaseLease(seq: number, owner: string): Promise<boolean> {
     const result = await this.pool.query(this.named("UPDATE activities SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = $1 AND lease_owner = $2"), [seq, owner]);
     return (result.rowCount ?? 0) > 0;
-  }
-
-  async activityExists(seq: number): Promise<boolean> {
-    return ((await this.pool.query(this.named("SELECT 1 FROM activities WHERE seq = $1"), [seq])).rowCount ?? 0) > 0;
   }
 
   async countActivities(): Promise<number> {
@@ -799,4 +871,29 @@ function parsePoke(payload: string): Poke | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Makes a connection send the statements issued in one tick in one write: node-postgres writes
+ * each statement as soon as it is issued (pipelined), one system call each, which was 40 % of
+ * the main thread at load. The socket is corked at the first statement of a tick and uncorked
+ * once the tick's synchronous code is done (node-postgres' own cork per statement nests inside).
+ */
+function batchWrites(client: pg.PoolClient): void {
+  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  if (!stream?.cork || !stream.uncork) return;
+  const { cork, uncork } = { cork: stream.cork.bind(stream), uncork: stream.uncork.bind(stream) };
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  let corked = false;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      cork();
+      process.nextTick(() => {
+        corked = false;
+        uncork();
+      });
+    }
+    return query(...args);
+  };
 }

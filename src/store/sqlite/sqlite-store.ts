@@ -417,7 +417,7 @@ export class SqliteStore implements WorkflowStore {
    * this connection, on this thread (one process per file), never while this runs.
    */
   /** One process owns the file: `claim` is not needed and ignored. */
-  async loadTurn(instanceId: string, now: number, inboxLimit: number, _claim?: TurnClaim): Promise<TurnSnapshot | undefined> {
+  async loadTurn(instanceId: string, now: number, inboxLimit: number, _claim?: TurnClaim, activitySeqs: readonly number[] = []): Promise<TurnSnapshot | undefined> {
     return this.watched((): TurnSnapshot | undefined => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
@@ -432,7 +432,8 @@ export class SqliteStore implements WorkflowStore {
         executionId: r.execution_id ?? undefined,
         event: decodeEvent(r.event, `${where} inbox #${r.seq}`),
       }));
-      return { instance: toRecord(row), history, inbox, fold };
+      const liveActivities = new Set(activitySeqs.filter((seq) => this.stmt.activityExists.get(seq) !== undefined));
+      return { instance: toRecord(row), history, inbox, fold, liveActivities };
     });
   }
 
@@ -542,9 +543,6 @@ export class SqliteStore implements WorkflowStore {
   }
 
   /** Whether an activity's queue row still exists (a result held in memory is still wanted). */
-  async activityExists(seq: number): Promise<boolean> {
-    return this.stmt.activityExists.get(seq) !== undefined;
-  }
 
   /** Activities queued or running (one index count; the dispatcher re-syncs its tally with it). */
   async countActivities(): Promise<number> {

@@ -1,0 +1,12 @@
+import { createWorkflowd } from "../dist/src/app.js";
+import { registerChain } from "./lib/chain.mjs";
+import { check, tempDir } from "./lib/common.mjs";
+import { runChainsOnPostgres, startBenchPostgres } from "./lib/postgres.mjs";
+const count = Number(process.argv[2] ?? 2000);
+const { dir, cleanup } = tempDir("pgprof");
+const server = await startBenchPostgres(dir);
+const url = await server.database();
+const wd = await createWorkflowd({ dbPath: url, workflows: registerChain });
+const r = await runChainsOnPostgres(url, { prefix: "c-", count, inFlight: count, start: async (id, seed) => check((await wd.engine.service.start("benchChain", id, String(seed))).kind === "started", "x") });
+console.log("chains/s", (r.count * 1000) / r.elapsedMs);
+await wd.app.close(); await server.stop(); cleanup();
