@@ -133,8 +133,8 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Instances ----------------------------------------------------------------------
 
-  createInstance(start: ExecutionStarted): Promise<"created" | "exists"> {
-    return this.transaction(async (sql) => ((await this.insertInstance(sql, start)) ? "created" : "exists"));
+  async createInstance(start: ExecutionStarted): Promise<"created" | "exists"> {
+    return (await this.insertInstance(this.pool, start)) ? "created" : "exists";
   }
 
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
@@ -305,22 +305,19 @@ export class PostgresStore implements WorkflowStore {
 
   /**
    * Claims the instance's turns and loads it, in one statement. The claim is no data a crash
-   * must keep (a lost one is taken again), so its commit does not wait for the disk.
+   * must keep (a lost one is taken again), so its commit does not wait for the disk: the
+   * statement sets `synchronous_commit` off for its own transaction (set_config, local).
    */
   private async claimAndLoad(instanceId: string, now: number, inboxLimit: number, claim: TurnClaim, activitySeqs: readonly number[]): Promise<LoadRow[] | "claimed-elsewhere"> {
-    const rows = await this.transaction(async (sql) => {
-      // A failure here fails the statement after it too, which reports it.
-      sql.query("SET LOCAL synchronous_commit TO off").catch(() => {});
-      return (await sql.query<LoadRow>(this.named(`
-        WITH claimed AS (
-          UPDATE instances SET claim_owner = $5, claim_expires_at = $6
-          WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $5 OR claim_expires_at <= $2)
-            AND (app_id IS NULL OR app_id = $7)
-          RETURNING *)
-        ${PostgresStore.loadSql("claimed")}`),
-      [instanceId, now, inboxLimit, [...activitySeqs], claim.owner, claim.until, claim.appId],
-      )).rows;
-    });
+    const rows = (await this.pool.query<LoadRow>(this.named(`
+      WITH claimed AS (
+        UPDATE instances SET claim_owner = $5, claim_expires_at = $6
+        WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $5 OR claim_expires_at <= $2)
+          AND (app_id IS NULL OR app_id = $7) AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+        RETURNING *)
+      ${PostgresStore.loadSql("claimed")}`),
+    [instanceId, now, inboxLimit, [...activitySeqs], claim.owner, claim.until, claim.appId],
+    )).rows;
     if (rows.length > 0) return rows;
     const exists = (await this.pool.query(this.named("SELECT 1 FROM instances WHERE instance_id = $1"), [instanceId])).rowCount ?? 0;
     return exists > 0 ? "claimed-elsewhere" : [];
@@ -742,17 +739,22 @@ export class PostgresStore implements WorkflowStore {
     touched.add(start.instanceId);
   }
 
-  /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
+  /**
+   * Inserts a PENDING row and its start event, in one statement (atomic on its own); false (and
+   * nothing written) if the ID is taken.
+   */
   private async insertInstance(sql: Sql, start: ExecutionStarted): Promise<boolean> {
     const inserted = await sql.query(
-      this.named(`INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, app_id, version)
-       VALUES ($1, $2, $3, 'PENDING', $4, $4, $5, $6, $7, $8, 1) ON CONFLICT (instance_id) DO NOTHING`),
+      this.named(`
+        WITH created AS (
+          INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, app_id, version)
+          VALUES ($1, $2, $3, 'PENDING', $4, $4, $5, $6, $7, $8, 1) ON CONFLICT (instance_id) DO NOTHING
+          RETURNING instance_id)
+        INSERT INTO inbox (instance_id, visible_at, execution_id, event) SELECT instance_id, $9, NULL, $10 FROM created`),
       [start.instanceId, start.name, start.executionId, start.timestamp, start.input ?? null, start.parentInstance?.instanceId ?? null, start.version ?? null,
-        appOfStart(start) ?? null],
+        appOfStart(start) ?? null, start.scheduledStartTimestamp ?? start.timestamp, encodeEvent(start)],
     );
-    if (inserted.rowCount === 0) return false;
-    await this.insertInbox(sql, start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
-    return true;
+    return (inserted.rowCount ?? 0) > 0;
   }
 
   private insertInbox(sql: Sql, instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): Promise<unknown> {
