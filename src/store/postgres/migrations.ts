@@ -99,77 +99,82 @@ const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
       ALTER TABLE activities ADD COLUMN app_id TEXT COLLATE "C";
     `);
   },
-  // 4: a turn's usual commit as one call (see PostgresStore.commitTurn): one statement, one round
-  // trip and one implicit transaction instead of seven statements. A conflict raises (SQLSTATE
-  // WFD01..WFD03), which rolls the whole call back.
+  // 4: the usual commits of many turns (one each of different instances) as one call (see
+  // PostgresStore.commitTurn): each write a single set-based statement for all of them, and one
+  // WAL flush. A conflict in any turn raises (SQLSTATE WFD01..WFD03) and rolls the whole call
+  // back; the store then commits those turns one call each, so only the loser sees it.
   async (client) => {
     await client.query(`
-      CREATE FUNCTION workflowd_commit_turn(
-        p_instance TEXT, p_expected BIGINT,
-        p_has_state BOOLEAN, p_execution_id TEXT, p_last_updated BIGINT, p_input TEXT, p_output TEXT, p_failure TEXT,
-        p_workflow_version TEXT, p_custom_status TEXT, p_history_length INT, p_name TEXT, p_status TEXT, p_created_at BIGINT,
-        p_consumed BIGINT[], p_taken BIGINT[],
-        p_replace BOOLEAN, p_history_from INT, p_history TEXT[],
-        p_inbox_visible BIGINT[], p_inbox_execution TEXT[], p_inbox_events TEXT[],
-        p_act_execution TEXT, p_act_task INT[], p_act_name TEXT[], p_act_input TEXT[], p_act_scheduled TEXT[],
-        p_act_propagated TEXT[], p_act_app TEXT[], p_act_leased BOOLEAN[], p_lease_owner TEXT, p_lease_expires BIGINT,
-        p_finished BOOLEAN)
-      RETURNS TABLE (leased_task INT, leased_seq BIGINT) LANGUAGE plpgsql AS $$
+      CREATE FUNCTION workflowd_commit_turns(
+        u_instance TEXT[], u_expected BIGINT[], u_has_state BOOLEAN[], u_execution TEXT[], u_last_updated BIGINT[],
+        u_input TEXT[], u_output TEXT[], u_failure TEXT[], u_workflow_version TEXT[], u_custom_status TEXT[],
+        u_history_length INT[], u_name TEXT[], u_status TEXT[], u_created_at BIGINT[],
+        c_instance TEXT[], c_seq BIGINT[],
+        t_seq BIGINT[],
+        r_instance TEXT[],
+        h_instance TEXT[], h_seq INT[], h_event TEXT[],
+        a_instance TEXT[], a_execution TEXT[], a_task INT[], a_name TEXT[], a_input TEXT[], a_scheduled TEXT[],
+        a_propagated TEXT[], a_app TEXT[], a_lease_owner TEXT[], a_lease_expires BIGINT[],
+        b_instance TEXT[], b_visible BIGINT[], b_execution TEXT[], b_event TEXT[],
+        f_instance TEXT[])
+      RETURNS TABLE (leased_instance TEXT, leased_task INT, leased_seq BIGINT) LANGUAGE plpgsql AS $$
       DECLARE
         n BIGINT;
       BEGIN
-        IF p_has_state THEN
-          UPDATE instances SET execution_id = p_execution_id, last_updated_at = p_last_updated, input = p_input,
-            output = p_output, failure_details = p_failure, workflow_version = p_workflow_version,
-            custom_status = COALESCE(p_custom_status, custom_status), history_length = p_history_length,
-            name = p_name, status = p_status, created_at = p_created_at, version = version + 1
-          WHERE instance_id = p_instance AND version = p_expected;
-        ELSE
-          UPDATE instances SET custom_status = COALESCE(p_custom_status, custom_status), history_length = p_history_length,
-            version = version + 1
-          WHERE instance_id = p_instance AND version = p_expected;
+        UPDATE instances i SET
+          execution_id = CASE WHEN u.has_state THEN u.execution ELSE i.execution_id END,
+          last_updated_at = CASE WHEN u.has_state THEN u.last_updated ELSE i.last_updated_at END,
+          input = CASE WHEN u.has_state THEN u.input ELSE i.input END,
+          output = CASE WHEN u.has_state THEN u.output ELSE i.output END,
+          failure_details = CASE WHEN u.has_state THEN u.failure ELSE i.failure_details END,
+          workflow_version = CASE WHEN u.has_state THEN u.workflow_version ELSE i.workflow_version END,
+          custom_status = COALESCE(u.custom_status, i.custom_status),
+          history_length = u.history_length,
+          name = CASE WHEN u.has_state THEN u.name ELSE i.name END,
+          status = CASE WHEN u.has_state THEN u.status ELSE i.status END,
+          created_at = CASE WHEN u.has_state THEN u.created_at ELSE i.created_at END,
+          version = i.version + 1
+        FROM unnest(u_instance, u_expected, u_has_state, u_execution, u_last_updated, u_input, u_output, u_failure,
+                    u_workflow_version, u_custom_status, u_history_length, u_name, u_status, u_created_at)
+          AS u(instance, expected, has_state, execution, last_updated, input, output, failure, workflow_version,
+               custom_status, history_length, name, status, created_at)
+        WHERE i.instance_id = u.instance AND i.version = u.expected;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n <> cardinality(u_instance) THEN
+          RAISE EXCEPTION 'instance % changed since it was loaded', array_to_string(u_instance, ', ') USING ERRCODE = 'WFD01';
         END IF;
-        IF NOT FOUND THEN
-          RAISE EXCEPTION 'instance ''%'' changed since it was loaded', p_instance USING ERRCODE = 'WFD01';
+        DELETE FROM inbox b USING unnest(c_instance, c_seq) AS c(instance, seq) WHERE b.instance_id = c.instance AND b.seq = c.seq;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n <> cardinality(c_seq) THEN
+          RAISE EXCEPTION 'inbox of % was consumed by another turn', array_to_string(u_instance, ', ') USING ERRCODE = 'WFD02';
         END IF;
-        IF cardinality(p_consumed) > 0 THEN
-          DELETE FROM inbox WHERE instance_id = p_instance AND seq = ANY(p_consumed);
-          GET DIAGNOSTICS n = ROW_COUNT;
-          IF n <> cardinality(p_consumed) THEN
-            RAISE EXCEPTION 'inbox of ''%'' was consumed by another turn', p_instance USING ERRCODE = 'WFD02';
-          END IF;
+        DELETE FROM activities WHERE seq = ANY(t_seq);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n <> cardinality(t_seq) THEN
+          RAISE EXCEPTION 'the result of an activity of % was already recorded', array_to_string(u_instance, ', ') USING ERRCODE = 'WFD03';
         END IF;
-        IF cardinality(p_taken) > 0 THEN
-          DELETE FROM activities WHERE seq = ANY(p_taken);
-          GET DIAGNOSTICS n = ROW_COUNT;
-          IF n <> cardinality(p_taken) THEN
-            RAISE EXCEPTION 'the result of an activity of ''%'' was already recorded', p_instance USING ERRCODE = 'WFD03';
-          END IF;
+        IF cardinality(r_instance) > 0 THEN
+          DELETE FROM history WHERE instance_id = ANY(r_instance);
+          DELETE FROM activities WHERE instance_id = ANY(r_instance);
         END IF;
-        IF p_replace THEN
-          DELETE FROM history WHERE instance_id = p_instance;
-          DELETE FROM activities WHERE instance_id = p_instance;
-        END IF;
-        INSERT INTO history (instance_id, seq, event)
-          SELECT p_instance, p_history_from + e.i - 1, e.event FROM unnest(p_history) WITH ORDINALITY AS e(event, i);
+        INSERT INTO history (instance_id, seq, event) SELECT * FROM unnest(h_instance, h_seq, h_event);
         RETURN QUERY
-          INSERT INTO activities (instance_id, execution_id, task_id, name, input, scheduled, propagated, app_id,
-                                  lease_owner, lease_expires_at, attempts)
-          SELECT p_instance, p_act_execution, a.task, a.name, a.input, a.scheduled, a.propagated, a.app,
-                 CASE WHEN a.leased THEN p_lease_owner END, CASE WHEN a.leased THEN p_lease_expires END,
-                 CASE WHEN a.leased THEN 1 ELSE 0 END
-          FROM unnest(p_act_task, p_act_name, p_act_input, p_act_scheduled, p_act_propagated, p_act_app, p_act_leased)
-            WITH ORDINALITY AS a(task, name, input, scheduled, propagated, app, leased, i)
+          INSERT INTO activities AS x (instance_id, execution_id, task_id, name, input, scheduled, propagated, app_id,
+                                       lease_owner, lease_expires_at, attempts)
+          SELECT a.instance, a.execution, a.task, a.name, a.input, a.scheduled, a.propagated, a.app,
+                 a.lease_owner, a.lease_expires, CASE WHEN a.lease_owner IS NULL THEN 0 ELSE 1 END
+          FROM unnest(a_instance, a_execution, a_task, a_name, a_input, a_scheduled, a_propagated, a_app, a_lease_owner, a_lease_expires)
+            WITH ORDINALITY AS a(instance, execution, task, name, input, scheduled, propagated, app, lease_owner, lease_expires, i)
           ORDER BY a.i
           ON CONFLICT (instance_id, execution_id, task_id) DO NOTHING
-          RETURNING CASE WHEN lease_owner IS NOT NULL THEN activities.task_id END, CASE WHEN lease_owner IS NOT NULL THEN activities.seq END;
+          RETURNING x.instance_id, CASE WHEN x.lease_owner IS NULL THEN NULL ELSE x.task_id END, x.seq;
         INSERT INTO inbox (instance_id, visible_at, execution_id, event)
-          SELECT p_instance, b.visible, b.execution, b.event
-          FROM unnest(p_inbox_visible, p_inbox_execution, p_inbox_events) WITH ORDINALITY AS b(visible, execution, event, i)
+          SELECT b.instance, b.visible, b.execution, b.event
+          FROM unnest(b_instance, b_visible, b_execution, b_event) WITH ORDINALITY AS b(instance, visible, execution, event, i)
           ORDER BY b.i;
-        IF p_finished THEN
-          DELETE FROM inbox WHERE instance_id = p_instance;
-          DELETE FROM activities WHERE instance_id = p_instance;
+        IF cardinality(f_instance) > 0 THEN
+          DELETE FROM inbox WHERE instance_id = ANY(f_instance);
+          DELETE FROM activities WHERE instance_id = ANY(f_instance);
         END IF;
       END
       $$;

@@ -46,6 +46,15 @@ const pokeChannel = "workflowd_poke";
 /** What a transaction's statements run on. */
 type Sql = Pick<pg.PoolClient, "query">;
 
+/** Turns committed by one call at most (see `commitInBatch`). */
+const turnsPerBatchMax = 256;
+
+interface BatchedTurn {
+  commit: TurnCommit;
+  resolve: (result: CommitResult) => void;
+  reject: (error: unknown) => void;
+}
+
 /** A load's result row: the instance's columns, one visible inbox row (or none), the live activities. */
 interface LoadRow extends InstanceRow {
   inbox_seq: number | null;
@@ -71,6 +80,8 @@ export class PostgresStore implements WorkflowStore {
   /** The connection that LISTENs for pokes (see `onPoke`). */
   private listener: pg.Client | undefined;
   private readonly pokeListeners: ((poke: Poke) => void)[] = [];
+  /** Usual turns waiting for this moment's batch (see `commitInBatch`). */
+  private batch: BatchedTurn[] = [];
   /** The statements prepared under a name, by text (see `named`). */
   private readonly statementNames = new Map<string, pg.QueryConfig>();
   private open = true;
@@ -335,64 +346,123 @@ export class PostgresStore implements WorkflowStore {
   }
 
   async commitTurn(commit: TurnCommit): Promise<CommitResult> {
+    // Most turns only record history and queue activities and timers: those are committed in
+    // batches. Turns that create, start or tell other instances take the general path.
+    if (commit.outcome.effects.every((e) => e.kind === "scheduleActivity" || e.kind === "scheduleTimer")) return this.commitInBatch(commit);
     try {
-      // Most turns only record history and queue activities and timers: one call does it all.
-      // Turns that create, start or tell other instances take the general path.
-      if (commit.outcome.effects.every((e) => e.kind === "scheduleActivity" || e.kind === "scheduleTimer")) return await this.commitUsualTurn(commit);
       return await this.transaction((sql) => this.applyCommit(sql, commit));
     } catch (error) {
       if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
-      if (error instanceof pg.DatabaseError && error.code?.startsWith("WFD0")) return { kind: "conflict", reason: error.message };
       throw error;
     }
   }
 
   /**
-   * A turn whose effects are only activities and timers, committed by one call of
-   * `workflowd_commit_turn` (migration 4): the same writes, checks and order as `applyCommit`,
-   * in one statement; a conflict raises inside it and nothing is written.
+   * Group commit across turns: the usual turns committed in one moment (one pass of the event
+   * loop) go to the database as one call of `workflowd_commit_turns` (migration 4): one
+   * statement per kind of write for all of them and one WAL flush, instead of a call each.
    */
-  private async commitUsualTurn(commit: TurnCommit): Promise<CommitResult> {
-    const { instanceId, outcome, now } = commit;
-    const state = outcome.state;
-    const executionId = state?.executionId ?? "";
-    const replace = outcome.historyMode === "replace";
-    const inbox: { visible: number; execution: string | null; event: HistoryEvent }[] = (commit.keptResults ?? []).map((k) => ({ visible: now, execution: k.executionId, event: k.event }));
-    const activities: { effect: Extract<Effect, { kind: "scheduleActivity" }>; app: string | null; leased: boolean }[] = [];
-    const lease = commit.lease;
-    let leasing = 0;
-    for (const effect of outcome.effects) {
-      if (effect.kind === "scheduleTimer") {
-        inbox.push({ visible: effect.fireAt, execution: executionId, event: effect.event });
-      } else if (effect.kind === "scheduleActivity") {
-        const app = activityApp(effect.scheduled, commit.appId);
-        const leased = lease !== undefined && leasing < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId);
-        if (leased) leasing++;
-        activities.push({ effect, app, leased });
+  private commitInBatch(commit: TurnCommit): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ commit, resolve, reject });
+      if (this.batch.length === 1) setImmediate(() => this.flushBatch());
+    });
+  }
+
+  private flushBatch(): void {
+    const turns = this.batch;
+    this.batch = [];
+    for (let from = 0; from < turns.length; from += turnsPerBatchMax) void this.commitBatch(turns.slice(from, from + turnsPerBatchMax));
+  }
+
+  /** A conflict in any turn rolls the whole call back: then each turn goes alone, so only the loser sees it. */
+  private async commitBatch(turns: BatchedTurn[]): Promise<void> {
+    try {
+      const results = await this.commitTurns(turns.map((t) => t.commit));
+      turns.forEach((t, i) => t.resolve(results[i]!));
+    } catch (error) {
+      const conflict = error instanceof pg.DatabaseError && error.code?.startsWith("WFD0");
+      if (conflict && turns.length > 1) {
+        for (const turn of turns) void this.commitBatch([turn]);
+      } else if (conflict) {
+        turns[0]!.resolve({ kind: "conflict", reason: (error as Error).message });
+      } else {
+        for (const turn of turns) turn.reject(error);
       }
     }
-    // Visible at time 0: ahead of everything already queued for this instance.
-    for (const event of outcome.requeue) inbox.push({ visible: 0, execution: null, event });
-    const rows = (await this.pool.query<{ leased_task: number | null; leased_seq: number | null }>(this.named(
-      `SELECT leased_task, leased_seq FROM workflowd_commit_turn(${Array.from({ length: 33 }, (_, i) => `$${i + 1}`).join(", ")})`,
+  }
+
+  /** Commits usual turns of distinct instances in one call: the same writes, checks and order as `applyCommit`. */
+  private async commitTurns(commits: readonly TurnCommit[]): Promise<CommitResult[]> {
+    const u = { instance: [] as string[], expected: [] as number[], hasState: [] as boolean[], execution: [] as (string | null)[], lastUpdated: [] as (number | null)[],
+      input: [] as (string | null)[], output: [] as (string | null)[], failure: [] as (string | null)[], workflowVersion: [] as (string | null)[],
+      customStatus: [] as (string | null)[], historyLength: [] as number[], name: [] as (string | null)[], status: [] as (string | null)[], createdAt: [] as (number | null)[] };
+    const consumed = { instance: [] as string[], seq: [] as number[] };
+    const taken: number[] = [];
+    const replaced: string[] = [];
+    const history = { instance: [] as string[], seq: [] as number[], event: [] as string[] };
+    const activity = { instance: [] as string[], execution: [] as string[], task: [] as number[], name: [] as string[], input: [] as (string | null)[],
+      scheduled: [] as string[], propagated: [] as (string | null)[], app: [] as (string | null)[], leaseOwner: [] as (string | null)[], leaseExpires: [] as (number | null)[] };
+    const inbox = { instance: [] as string[], visible: [] as number[], execution: [] as (string | null)[], event: [] as string[] };
+    const finished: string[] = [];
+    const leasing: { instanceId: string; executionId: string; effect: Extract<Effect, { kind: "scheduleActivity" }> }[][] = [];
+    for (const commit of commits) {
+      const { instanceId, outcome, now } = commit;
+      const state = outcome.state;
+      const executionId = state?.executionId ?? "";
+      const replace = outcome.historyMode === "replace";
+      u.instance.push(instanceId); u.expected.push(commit.expectedVersion); u.hasState.push(state !== undefined);
+      u.execution.push(state?.executionId ?? null); u.lastUpdated.push(state?.lastUpdatedAt ?? null); u.input.push(state?.input ?? null);
+      u.output.push(state?.output ?? null); u.failure.push(encodeFailure(state?.failureDetails)); u.workflowVersion.push(state?.version ?? null);
+      u.customStatus.push(outcome.customStatus ?? null); u.historyLength.push(replace ? outcome.events.length : commit.historyLength + outcome.events.length);
+      u.name.push(state?.name ?? null); u.status.push(state?.status ?? null); u.createdAt.push(state?.createdAt ?? null);
+      for (const seq of commit.consumedSeqs) { consumed.instance.push(instanceId); consumed.seq.push(seq); }
+      taken.push(...(commit.consumedActivities ?? []), ...(commit.keptResults ?? []).map((k) => k.activitySeq));
+      if (replace) replaced.push(instanceId);
+      outcome.events.forEach((event, i) => { history.instance.push(instanceId); history.seq.push((replace ? 0 : commit.historyLength) + i); history.event.push(encodeEvent(event)); });
+      const toInbox = (visible: number, execution: string | null, event: HistoryEvent) => {
+        inbox.instance.push(instanceId); inbox.visible.push(visible); inbox.execution.push(execution); inbox.event.push(encodeEvent(event));
+      };
+      for (const kept of commit.keptResults ?? []) toInbox(now, kept.executionId, kept.event);
+      const lease = commit.lease;
+      const leased: (typeof leasing)[number] = [];
+      for (const effect of outcome.effects) {
+        if (effect.kind === "scheduleTimer") toInbox(effect.fireAt, executionId, effect.event);
+        if (effect.kind !== "scheduleActivity") continue;
+        const app = activityApp(effect.scheduled, commit.appId);
+        const leaseIt = lease !== undefined && leased.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId);
+        if (leaseIt) leased.push({ instanceId, executionId, effect });
+        activity.instance.push(instanceId); activity.execution.push(executionId); activity.task.push(effect.taskId); activity.name.push(effect.name);
+        activity.input.push(effect.input ?? null); activity.scheduled.push(encodeEvent(effect.scheduled));
+        activity.propagated.push(effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null); activity.app.push(app);
+        activity.leaseOwner.push(leaseIt ? lease.owner : null); activity.leaseExpires.push(leaseIt ? lease.expiresAt : null);
+      }
+      leasing.push(leased);
+      // Visible at time 0: ahead of everything already queued for this instance.
+      for (const event of outcome.requeue) toInbox(0, null, event);
+      if (state && isTerminal(state.status)) finished.push(instanceId);
+    }
+    const rows = (await this.pool.query<{ leased_instance: string; leased_task: number | null; leased_seq: number }>(this.named(
+      `SELECT leased_instance, leased_task, leased_seq FROM workflowd_commit_turns(${Array.from({ length: 36 }, (_, i) => `$${i + 1}`).join(", ")})`,
     ), [
-      instanceId, commit.expectedVersion,
-      state !== undefined, executionId, state?.lastUpdatedAt ?? null, state?.input ?? null, state?.output ?? null, encodeFailure(state?.failureDetails),
-      state?.version ?? null, outcome.customStatus ?? null,
-      replace ? outcome.events.length : commit.historyLength + outcome.events.length, state?.name ?? null, state?.status ?? null, state?.createdAt ?? null,
-      [...commit.consumedSeqs], [...(commit.consumedActivities ?? []), ...(commit.keptResults ?? []).map((k) => k.activitySeq)],
-      replace, replace ? 0 : commit.historyLength, outcome.events.map(encodeEvent),
-      inbox.map((b) => b.visible), inbox.map((b) => b.execution), inbox.map((b) => encodeEvent(b.event)),
-      executionId, activities.map((a) => a.effect.taskId), activities.map((a) => a.effect.name), activities.map((a) => a.effect.input ?? null),
-      activities.map((a) => encodeEvent(a.effect.scheduled)), activities.map((a) => (a.effect.propagatedHistory ? encodePropagated(a.effect.propagatedHistory) : null)),
-      activities.map((a) => a.app), activities.map((a) => a.leased), lease?.owner ?? null, lease?.expiresAt ?? null,
-      state !== undefined && isTerminal(state.status),
+      u.instance, u.expected, u.hasState, u.execution, u.lastUpdated, u.input, u.output, u.failure, u.workflowVersion, u.customStatus,
+      u.historyLength, u.name, u.status, u.createdAt,
+      consumed.instance, consumed.seq, taken, replaced,
+      history.instance, history.seq, history.event,
+      activity.instance, activity.execution, activity.task, activity.name, activity.input, activity.scheduled, activity.propagated, activity.app,
+      activity.leaseOwner, activity.leaseExpires,
+      inbox.instance, inbox.visible, inbox.execution, inbox.event,
+      finished,
     ])).rows;
-    const leasedSeqs = new Map(rows.filter((r) => r.leased_task !== null).map((r) => [r.leased_task!, r.leased_seq!]));
-    const leased = activities
-      .filter((a) => a.leased && leasedSeqs.has(a.effect.taskId))
-      .map((a) => leasedWork(leasedSeqs.get(a.effect.taskId)!, instanceId, executionId, a.effect));
-    return { kind: "committed", touchedInstanceIds: outcome.requeue.length > 0 ? [instanceId] : [], leased };
+    const leasedSeqs = new Map(rows.filter((r) => r.leased_task !== null).map((r) => [`${r.leased_instance}\u0000${r.leased_task}`, r.leased_seq]));
+    return commits.map((commit, i) => ({
+      kind: "committed" as const,
+      touchedInstanceIds: commit.outcome.requeue.length > 0 ? [commit.instanceId] : [],
+      leased: leasing[i]!.flatMap(({ instanceId, executionId, effect }) => {
+        const seq = leasedSeqs.get(`${instanceId}\u0000${effect.taskId}`);
+        return seq === undefined ? [] : [leasedWork(seq, instanceId, executionId, effect)];
+      }),
+    }));
   }
 
   // -- Scheduling ---------------------------------------------------------------------
