@@ -121,6 +121,9 @@ const migrations: readonly ((client: PoolClient) => Promise<unknown>)[] = [
       DECLARE
         n BIGINT;
       BEGIN
+        -- Rows locked in one order by every caller, so two calls that share instances (replicas
+        -- whose claims lapsed) wait for each other instead of deadlocking.
+        PERFORM 1 FROM instances WHERE instance_id = ANY(u_instance) ORDER BY instance_id FOR UPDATE;
         UPDATE instances i SET
           execution_id = CASE WHEN u.has_state THEN u.execution ELSE i.execution_id END,
           last_updated_at = CASE WHEN u.has_state THEN u.last_updated ELSE i.last_updated_at END,

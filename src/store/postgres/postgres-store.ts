@@ -55,6 +55,58 @@ interface BatchedTurn {
   reject: (error: unknown) => void;
 }
 
+interface BatchedLoad {
+  instanceId: string;
+  now: number;
+  inboxLimit: number;
+  claim: TurnClaim | undefined;
+  activitySeqs: readonly number[];
+  resolve: (rows: LoadRow[] | "claimed-elsewhere") => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * What a load reads of an instance `i` asked for as `q` (instance, now, lim): its row, one result
+ * row per visible inbox row (or one with none), and which of its held results' activity rows
+ * ($4 instances, $5 seqs) still exist.
+ */
+const loadColumns = (i: string) => `
+  ${i}.*, b.seq AS inbox_seq, b.execution_id AS inbox_execution_id, b.event AS inbox_event,
+  (SELECT array_agg(a.seq) FROM unnest($4::text[], $5::bigint[]) AS l(instance, seq) JOIN activities a ON a.seq = l.seq
+   WHERE l.instance = ${i}.instance_id) AS live_activities`;
+const inboxOf = (i: string) => `
+  LEFT JOIN LATERAL (
+    SELECT seq, visible_at, execution_id, event FROM inbox
+    WHERE instance_id = ${i}.instance_id AND visible_at <= q.now ORDER BY visible_at, seq LIMIT q.lim) b ON TRUE
+  ORDER BY ${i}.instance_id, b.visible_at, b.seq`;
+
+/** Plain loads: $1 instances, $2 their times, $3 their inbox limits. */
+const loadSql = `
+  SELECT ${loadColumns("i")}
+  FROM unnest($1::text[], $2::bigint[], $3::int[]) AS q(instance, now, lim)
+  JOIN instances i ON i.instance_id = q.instance
+  ${inboxOf("i")}`;
+
+/**
+ * Loads that claim ($6 owners, $7 until, $8 apps): rows locked in one order, skipping those
+ * another claim is taking right now (they are claimed elsewhere). A claim is no data a crash
+ * must keep (a lost one is taken again), so the statement turns synchronous_commit off for
+ * its own transaction.
+ */
+const claimAndLoadSql = `
+  WITH q AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $6::text[], $7::bigint[], $8::text[]) AS q(instance, now, lim, owner, until, app)),
+  free AS (SELECT instance_id FROM instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE SKIP LOCKED),
+  claimed AS (
+    UPDATE instances i SET claim_owner = q.owner, claim_expires_at = q.until
+    FROM q, free
+    WHERE i.instance_id = q.instance AND free.instance_id = q.instance
+      AND (i.claim_owner IS NULL OR i.claim_owner = q.owner OR i.claim_expires_at <= q.now)
+      AND (i.app_id IS NULL OR i.app_id = q.app) AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    RETURNING i.*)
+  SELECT ${loadColumns("c")}
+  FROM claimed c JOIN q ON q.instance = c.instance_id
+  ${inboxOf("c")}`;
+
 /** A load's result row: the instance's columns, one visible inbox row (or none), the live activities. */
 interface LoadRow extends InstanceRow {
   inbox_seq: number | null;
@@ -80,6 +132,8 @@ export class PostgresStore implements WorkflowStore {
   /** The connection that LISTENs for pokes (see `onPoke`). */
   private listener: pg.Client | undefined;
   private readonly pokeListeners: ((poke: Poke) => void)[] = [];
+  /** Loads waiting for this moment's statement (see `flushLoads`). */
+  private loads: BatchedLoad[] = [];
   /** Usual turns waiting for this moment's batch (see `commitInBatch`). */
   private batch: BatchedTurn[] = [];
   /** The statements prepared under a name, by text (see `named`). */
@@ -284,9 +338,10 @@ export class PostgresStore implements WorkflowStore {
   // -- Turns --------------------------------------------------------------------------
 
   async loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim, activitySeqs: readonly number[] = []): Promise<TurnSnapshot | undefined | "claimed-elsewhere"> {
-    // One statement reads the row (claiming it, with a claim), the visible inbox and which of
-    // the held results' activity rows still exist: one round trip, however the load goes.
-    const rows = claim ? await this.claimAndLoad(instanceId, now, inboxLimit, claim, activitySeqs) : await this.load(this.pool, instanceId, now, inboxLimit, activitySeqs);
+    const rows = await new Promise<LoadRow[] | "claimed-elsewhere">((resolve, reject) => {
+      this.loads.push({ instanceId, now, inboxLimit, claim, activitySeqs, resolve, reject });
+      if (this.loads.length === 1) setImmediate(() => this.flushLoads());
+    });
     if (rows === "claimed-elsewhere" || rows.length === 0) return rows === "claimed-elsewhere" ? rows : undefined;
     const row = rows[0]!;
     const inbox = rows.filter((r) => r.inbox_seq !== null).map((r) => ({
@@ -298,40 +353,56 @@ export class PostgresStore implements WorkflowStore {
     return { instance: toRecord(row), history, inbox, fold, liveActivities: new Set((row.live_activities ?? []).map(Number)) };
   }
 
-  /** The instance row with its visible inbox rows (one result row each, or one with none) and its live activities. */
-  private static readonly loadSql = (source: string) => `
-    SELECT i.*, b.seq AS inbox_seq, b.execution_id AS inbox_execution_id, b.event AS inbox_event,
-           (SELECT array_agg(a.seq) FROM activities a WHERE a.seq = ANY($4::bigint[])) AS live_activities
-    FROM ${source} i LEFT JOIN LATERAL (
-      SELECT seq, visible_at, execution_id, event FROM inbox
-      WHERE instance_id = i.instance_id AND visible_at <= $2 ORDER BY visible_at, seq LIMIT $3) b ON TRUE
-    ORDER BY b.visible_at, b.seq`;
-
-  private async load(sql: Sql, instanceId: string, now: number, inboxLimit: number, activitySeqs: readonly number[]): Promise<LoadRow[]> {
-    return (await sql.query<LoadRow>(
-      this.named(PostgresStore.loadSql("(SELECT * FROM instances WHERE instance_id = $1)")),
-      [instanceId, now, inboxLimit, [...activitySeqs]],
-    )).rows;
+  /**
+   * The loads of one pass of the event loop, as one statement for the plain ones and one for
+   * those that claim (one round trip each, like the commits): each reads the row (claiming it),
+   * its visible inbox and which of its held results' activity rows still exist. An instance
+   * asked for twice in one pass goes in a statement of its own.
+   */
+  private flushLoads(): void {
+    const loads = this.loads;
+    this.loads = [];
+    const plain: BatchedLoad[] = [];
+    const claiming: BatchedLoad[] = [];
+    const seen = new Set<string>();
+    for (const load of loads) {
+      if (seen.has(load.instanceId)) {
+        void this.runLoads([load]);
+        continue;
+      }
+      seen.add(load.instanceId);
+      (load.claim ? claiming : plain).push(load);
+    }
+    for (const batch of [plain, claiming]) {
+      for (let from = 0; from < batch.length; from += turnsPerBatchMax) void this.runLoads(batch.slice(from, from + turnsPerBatchMax));
+    }
   }
 
-  /**
-   * Claims the instance's turns and loads it, in one statement. The claim is no data a crash
-   * must keep (a lost one is taken again), so its commit does not wait for the disk: the
-   * statement sets `synchronous_commit` off for its own transaction (set_config, local).
-   */
-  private async claimAndLoad(instanceId: string, now: number, inboxLimit: number, claim: TurnClaim, activitySeqs: readonly number[]): Promise<LoadRow[] | "claimed-elsewhere"> {
-    const rows = (await this.pool.query<LoadRow>(this.named(`
-      WITH claimed AS (
-        UPDATE instances SET claim_owner = $5, claim_expires_at = $6
-        WHERE instance_id = $1 AND (claim_owner IS NULL OR claim_owner = $5 OR claim_expires_at <= $2)
-          AND (app_id IS NULL OR app_id = $7) AND set_config('synchronous_commit', 'off', true) IS NOT NULL
-        RETURNING *)
-      ${PostgresStore.loadSql("claimed")}`),
-    [instanceId, now, inboxLimit, [...activitySeqs], claim.owner, claim.until, claim.appId],
-    )).rows;
-    if (rows.length > 0) return rows;
-    const exists = (await this.pool.query(this.named("SELECT 1 FROM instances WHERE instance_id = $1"), [instanceId])).rowCount ?? 0;
-    return exists > 0 ? "claimed-elsewhere" : [];
+  /** Loads of distinct instances, all plain or all claiming. */
+  private async runLoads(loads: BatchedLoad[]): Promise<void> {
+    try {
+      const claiming = loads[0]!.claim !== undefined;
+      const values: unknown[] = [
+        loads.map((l) => l.instanceId), loads.map((l) => l.now), loads.map((l) => l.inboxLimit),
+        loads.flatMap((l) => l.activitySeqs.map(() => l.instanceId)), loads.flatMap((l) => [...l.activitySeqs]),
+      ];
+      if (claiming) values.push(loads.map((l) => l.claim!.owner), loads.map((l) => l.claim!.until), loads.map((l) => l.claim!.appId));
+      const rows = (await this.pool.query<LoadRow>(this.named(claiming ? claimAndLoadSql : loadSql), values)).rows;
+      const byInstance = new Map<string, LoadRow[]>();
+      for (const row of rows) {
+        const list = byInstance.get(row.instance_id);
+        if (list) list.push(row);
+        else byInstance.set(row.instance_id, [row]);
+      }
+      // A claim that took no row: the instance is gone, or another replica (or app) holds it.
+      const missing = claiming ? loads.filter((l) => !byInstance.has(l.instanceId)).map((l) => l.instanceId) : [];
+      const existing = missing.length === 0 ? new Set<string>() : new Set((await this.pool.query<{ instance_id: string }>(
+        this.named("SELECT instance_id FROM instances WHERE instance_id = ANY($1::text[])"), [missing],
+      )).rows.map((r) => r.instance_id));
+      for (const load of loads) load.resolve(byInstance.get(load.instanceId) ?? (existing.has(load.instanceId) ? "claimed-elsewhere" : []));
+    } catch (error) {
+      for (const load of loads) load.reject(error);
+    }
   }
 
   async releaseTurnClaims(owner: string, instanceId?: string): Promise<void> {
