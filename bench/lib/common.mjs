@@ -2,7 +2,6 @@
 // directories, free ports, and a read-only view of a workflowd database to wait for and
 // verify instances without going through the engine (no GET per instance).
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -70,16 +69,11 @@ export function tempDir(label) {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+// Ports below the kernel's ephemeral range, as the tests pick them: a port "free a moment ago"
+// inside that range can be taken by any outgoing connection before a spawned server binds it.
+import { freePort } from "../../test/process/server-env.mjs";
+
+export { freePort };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
