@@ -1,14 +1,16 @@
 // Replicas on one PostgreSQL (issue 15): 5-activity chains/s with 1, 2 and 3 workflowd
 // processes sharing one database (starts spread over them over HTTP, 64 in flight), and the
 // failover time when one of two replicas is SIGKILLed mid-run: from the kill until the other
-// replica has committed a turn of every instance the dead one held. Every output is checked.
+// replica has committed a turn of every instance the dead one held; and the same workload on
+// SQLite (one workflowd on a file database) in the same run. Every output is checked.
 // On this 2-core machine the replicas and PostgreSQL share the same two cores.
 //
 //   node bench/replicas.mjs [chains=1500]
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { check, fmt, header, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } from "./lib/common.mjs";
+import { outputOf } from "./lib/chain.mjs";
+import { check, DbView, fmt, header, runScript, sleep, spawnWorkflowd, table, tempDir, verdict } from "./lib/common.mjs";
 import { runChainsOnPostgres, startBenchPostgres, startChains } from "./lib/postgres.mjs";
 
 const count = Number(process.argv[2] ?? 1_500);
@@ -35,6 +37,26 @@ runScript("replicas", async () => {
       } finally {
         await Promise.all(wds.map((wd) => wd.stop()));
       }
+    }
+    // The same workload on SQLite (one workflowd process, a file database), in the same run.
+    const sqliteDb = join(dir, "replicas-sqlite.db");
+    const onSqlite = await spawnWorkflowd({ dbPath: sqliteDb, workflows, label: "sqlite" });
+    try {
+      const t0 = Date.now();
+      await startChains({ prefix: "s-", count, inFlight, start: startThrough([onSqlite]) });
+      const view = new DbView(sqliteDb);
+      try {
+        await view.waitFinished("s-", count, { timeoutMs: 300_000 });
+        const finished = view.rows.all(...DbView.range("s-"));
+        for (const r of finished) check(r.status === "COMPLETED" && r.output === outputOf(r.instance_id), `${r.instance_id}: ${r.status} ${r.output}`);
+        const elapsedMs = finished.reduce((max, r) => Math.max(max, r.last_updated_at), 0) - t0;
+        const rate = (count * 1000) / elapsedMs;
+        rows.push(["SQLite (one workflowd)", `${fmt(elapsedMs / 1000, 2)} s`, fmt(rate), `${fmt((100 * rate) / single, 1)} %`, ""]);
+      } finally {
+        view.db.close();
+      }
+    } finally {
+      await onSqlite.stop();
     }
     table(["replicas", "all COMPLETED after", "chains/s", "vs 1 replica", "target"], rows);
 
