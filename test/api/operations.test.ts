@@ -183,9 +183,11 @@ describe("list", () => {
     const { items, pages } = await listAll(t.query, 5);
     expect(pages).toBe(5);
     expect(items.map((i) => i.instanceID)).toEqual(everything);
-    // Newest first: createdAt, then instanceID, descending.
-    const keys = items.map((i) => [i.createdAt, i.instanceID].join("|"));
-    expect([...keys].sort().reverse()).toEqual(keys);
+    // Newest first: createdAt, then instanceID, descending. (Compared as times: RFC 3339 drops a
+    // `.000` fraction, so "…:32Z" sorts after "…:32.036Z" as text though it is earlier.)
+    const keys = items.map((i) => ({ at: Date.parse(i.createdAt), id: i.instanceID }));
+    const newestFirst = [...keys].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    expect(keys).toEqual(newestFirst);
     expect((await list(`${t.query}&pageSize=23`)).continuationToken).toBeUndefined();
     expect((await list(t.query)).instances).toHaveLength(23); // default page size 100
   });

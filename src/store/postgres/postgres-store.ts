@@ -46,8 +46,34 @@ const pokeChannel = "workflowd_poke";
 /** What a transaction's statements run on. */
 type Sql = Pick<pg.PoolClient, "query">;
 
-/** Turns committed by one call at most (see `commitInBatch`). */
-const turnsPerBatchMax = 256;
+/** Calls (turns, loads, starts) handled by one statement at most. */
+const callsPerBatchMax = 256;
+
+/**
+ * Collects the calls made in one pass of the event loop and hands them over together (in
+ * slices of `callsPerBatchMax`), as SQLite's group commit does: one statement and round trip
+ * for many calls.
+ */
+class PassBatch<T> {
+  private items: T[] = [];
+  constructor(private readonly run: (items: T[]) => void) {}
+
+  add(item: T): void {
+    this.items.push(item);
+    if (this.items.length > 1) return;
+    setImmediate(() => {
+      const items = this.items;
+      this.items = [];
+      for (let from = 0; from < items.length; from += callsPerBatchMax) this.run(items.slice(from, from + callsPerBatchMax));
+    });
+  }
+}
+
+interface BatchedStart {
+  start: ExecutionStarted;
+  resolve: (created: boolean) => void;
+  reject: (error: unknown) => void;
+}
 
 interface BatchedTurn {
   commit: TurnCommit;
@@ -107,6 +133,11 @@ const claimAndLoadSql = `
   FROM claimed c JOIN q ON q.instance = c.instance_id
   ${inboxOf("c")}`;
 
+/** Rows of `width` values as `width` arrays, one per column (a statement's unnest parameters). */
+function columns(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
+  return Array.from({ length: width }, (_, c) => rows.map((row) => row[c]));
+}
+
 /** A load's result row: the instance's columns, one visible inbox row (or none), the live activities. */
 interface LoadRow extends InstanceRow {
   inbox_seq: number | null;
@@ -132,10 +163,10 @@ export class PostgresStore implements WorkflowStore {
   /** The connection that LISTENs for pokes (see `onPoke`). */
   private listener: pg.Client | undefined;
   private readonly pokeListeners: ((poke: Poke) => void)[] = [];
-  /** Loads waiting for this moment's statement (see `flushLoads`). */
-  private loads: BatchedLoad[] = [];
-  /** Usual turns waiting for this moment's batch (see `commitInBatch`). */
-  private batch: BatchedTurn[] = [];
+  /** This pass's loads (see `runLoads`), usual commits (see `commitInBatch`) and starts (see `createInstance`). */
+  private readonly loads = new PassBatch<BatchedLoad>((loads) => this.flushLoads(loads));
+  private readonly commits = new PassBatch<BatchedTurn>((turns) => void this.commitBatch(turns));
+  private readonly starts = new PassBatch<BatchedStart>((starts) => void this.insertStarts(starts));
   /** The statements prepared under a name, by text (see `named`). */
   private readonly statementNames = new Map<string, pg.QueryConfig>();
   private open = true;
@@ -198,8 +229,26 @@ export class PostgresStore implements WorkflowStore {
 
   // -- Instances ----------------------------------------------------------------------
 
+  /** The starts of one pass go in one statement (see `insertInstances`). */
   async createInstance(start: ExecutionStarted): Promise<"created" | "exists"> {
-    return (await this.insertInstance(this.pool, start)) ? "created" : "exists";
+    const created = await new Promise<boolean>((resolve, reject) => this.starts.add({ start, resolve, reject }));
+    return created ? "created" : "exists";
+  }
+
+  /** An ID started twice in one pass goes in a statement of its own (the second is "exists"). */
+  private async insertStarts(starts: BatchedStart[]): Promise<void> {
+    const first = new Map<string, BatchedStart>();
+    for (const start of starts) {
+      if (first.has(start.start.instanceId)) void this.insertStarts([start]);
+      else first.set(start.start.instanceId, start);
+    }
+    const batch = [...first.values()];
+    try {
+      const created = await this.insertInstances(this.pool, batch.map((b) => b.start));
+      for (const b of batch) b.resolve(created.has(b.start.instanceId));
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+    }
   }
 
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
@@ -339,8 +388,7 @@ export class PostgresStore implements WorkflowStore {
 
   async loadTurn(instanceId: string, now: number, inboxLimit: number, claim?: TurnClaim, activitySeqs: readonly number[] = []): Promise<TurnSnapshot | undefined | "claimed-elsewhere"> {
     const rows = await new Promise<LoadRow[] | "claimed-elsewhere">((resolve, reject) => {
-      this.loads.push({ instanceId, now, inboxLimit, claim, activitySeqs, resolve, reject });
-      if (this.loads.length === 1) setImmediate(() => this.flushLoads());
+      this.loads.add({ instanceId, now, inboxLimit, claim, activitySeqs, resolve, reject });
     });
     if (rows === "claimed-elsewhere" || rows.length === 0) return rows === "claimed-elsewhere" ? rows : undefined;
     const row = rows[0]!;
@@ -359,9 +407,7 @@ export class PostgresStore implements WorkflowStore {
    * its visible inbox and which of its held results' activity rows still exist. An instance
    * asked for twice in one pass goes in a statement of its own.
    */
-  private flushLoads(): void {
-    const loads = this.loads;
-    this.loads = [];
+  private flushLoads(loads: BatchedLoad[]): void {
     const plain: BatchedLoad[] = [];
     const claiming: BatchedLoad[] = [];
     const seen = new Set<string>();
@@ -373,9 +419,8 @@ export class PostgresStore implements WorkflowStore {
       seen.add(load.instanceId);
       (load.claim ? claiming : plain).push(load);
     }
-    for (const batch of [plain, claiming]) {
-      for (let from = 0; from < batch.length; from += turnsPerBatchMax) void this.runLoads(batch.slice(from, from + turnsPerBatchMax));
-    }
+    if (plain.length > 0) void this.runLoads(plain);
+    if (claiming.length > 0) void this.runLoads(claiming);
   }
 
   /** Loads of distinct instances, all plain or all claiming. */
@@ -434,16 +479,7 @@ export class PostgresStore implements WorkflowStore {
    * statement per kind of write for all of them and one WAL flush, instead of a call each.
    */
   private commitInBatch(commit: TurnCommit): Promise<CommitResult> {
-    return new Promise((resolve, reject) => {
-      this.batch.push({ commit, resolve, reject });
-      if (this.batch.length === 1) setImmediate(() => this.flushBatch());
-    });
-  }
-
-  private flushBatch(): void {
-    const turns = this.batch;
-    this.batch = [];
-    for (let from = 0; from < turns.length; from += turnsPerBatchMax) void this.commitBatch(turns.slice(from, from + turnsPerBatchMax));
+    return new Promise((resolve, reject) => this.commits.add({ commit, resolve, reject }));
   }
 
   /** A conflict in any turn rolls the whole call back: then each turn goes alone, so only the loser sees it. */
@@ -465,73 +501,63 @@ export class PostgresStore implements WorkflowStore {
 
   /** Commits usual turns of distinct instances in one call: the same writes, checks and order as `applyCommit`. */
   private async commitTurns(commits: readonly TurnCommit[]): Promise<CommitResult[]> {
-    const u = { instance: [] as string[], expected: [] as number[], hasState: [] as boolean[], execution: [] as (string | null)[], lastUpdated: [] as (number | null)[],
-      input: [] as (string | null)[], output: [] as (string | null)[], failure: [] as (string | null)[], workflowVersion: [] as (string | null)[],
-      customStatus: [] as (string | null)[], historyLength: [] as number[], name: [] as (string | null)[], status: [] as (string | null)[], createdAt: [] as (number | null)[] };
-    const consumed = { instance: [] as string[], seq: [] as number[] };
+    // The rows each write takes, gathered turn by turn, then sent as one array per column.
+    const updates: unknown[][] = [];
+    const consumed: unknown[][] = [];
     const taken: number[] = [];
     const replaced: string[] = [];
-    const history = { instance: [] as string[], seq: [] as number[], event: [] as string[] };
-    const activity = { instance: [] as string[], execution: [] as string[], task: [] as number[], name: [] as string[], input: [] as (string | null)[],
-      scheduled: [] as string[], propagated: [] as (string | null)[], app: [] as (string | null)[], leaseOwner: [] as (string | null)[], leaseExpires: [] as (number | null)[] };
-    const inbox = { instance: [] as string[], visible: [] as number[], execution: [] as (string | null)[], event: [] as string[] };
+    const history: unknown[][] = [];
+    const activities: unknown[][] = [];
+    const inbox: unknown[][] = [];
     const finished: string[] = [];
-    const leasing: { instanceId: string; executionId: string; effect: Extract<Effect, { kind: "scheduleActivity" }> }[][] = [];
+    const leasing: Extract<Effect, { kind: "scheduleActivity" }>[][] = [];
     for (const commit of commits) {
       const { instanceId, outcome, now } = commit;
       const state = outcome.state;
       const executionId = state?.executionId ?? "";
       const replace = outcome.historyMode === "replace";
-      u.instance.push(instanceId); u.expected.push(commit.expectedVersion); u.hasState.push(state !== undefined);
-      u.execution.push(state?.executionId ?? null); u.lastUpdated.push(state?.lastUpdatedAt ?? null); u.input.push(state?.input ?? null);
-      u.output.push(state?.output ?? null); u.failure.push(encodeFailure(state?.failureDetails)); u.workflowVersion.push(state?.version ?? null);
-      u.customStatus.push(outcome.customStatus ?? null); u.historyLength.push(replace ? outcome.events.length : commit.historyLength + outcome.events.length);
-      u.name.push(state?.name ?? null); u.status.push(state?.status ?? null); u.createdAt.push(state?.createdAt ?? null);
-      for (const seq of commit.consumedSeqs) { consumed.instance.push(instanceId); consumed.seq.push(seq); }
+      const from = replace ? 0 : commit.historyLength;
+      updates.push([
+        instanceId, commit.expectedVersion, state !== undefined, state?.executionId ?? null, state?.lastUpdatedAt ?? null,
+        state?.input ?? null, state?.output ?? null, encodeFailure(state?.failureDetails), state?.version ?? null,
+        outcome.customStatus ?? null, from + outcome.events.length, state?.name ?? null, state?.status ?? null, state?.createdAt ?? null,
+      ]);
+      for (const seq of commit.consumedSeqs) consumed.push([instanceId, seq]);
       taken.push(...(commit.consumedActivities ?? []), ...(commit.keptResults ?? []).map((k) => k.activitySeq));
       if (replace) replaced.push(instanceId);
-      outcome.events.forEach((event, i) => { history.instance.push(instanceId); history.seq.push((replace ? 0 : commit.historyLength) + i); history.event.push(encodeEvent(event)); });
-      const toInbox = (visible: number, execution: string | null, event: HistoryEvent) => {
-        inbox.instance.push(instanceId); inbox.visible.push(visible); inbox.execution.push(execution); inbox.event.push(encodeEvent(event));
-      };
-      for (const kept of commit.keptResults ?? []) toInbox(now, kept.executionId, kept.event);
+      outcome.events.forEach((event, i) => history.push([instanceId, from + i, encodeEvent(event)]));
+      for (const kept of commit.keptResults ?? []) inbox.push([instanceId, now, kept.executionId, encodeEvent(kept.event)]);
       const lease = commit.lease;
       const leased: (typeof leasing)[number] = [];
       for (const effect of outcome.effects) {
-        if (effect.kind === "scheduleTimer") toInbox(effect.fireAt, executionId, effect.event);
+        if (effect.kind === "scheduleTimer") inbox.push([instanceId, effect.fireAt, executionId, encodeEvent(effect.event)]);
         if (effect.kind !== "scheduleActivity") continue;
         const app = activityApp(effect.scheduled, commit.appId);
         const leaseIt = lease !== undefined && leased.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId);
-        if (leaseIt) leased.push({ instanceId, executionId, effect });
-        activity.instance.push(instanceId); activity.execution.push(executionId); activity.task.push(effect.taskId); activity.name.push(effect.name);
-        activity.input.push(effect.input ?? null); activity.scheduled.push(encodeEvent(effect.scheduled));
-        activity.propagated.push(effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null); activity.app.push(app);
-        activity.leaseOwner.push(leaseIt ? lease.owner : null); activity.leaseExpires.push(leaseIt ? lease.expiresAt : null);
+        if (leaseIt) leased.push(effect);
+        activities.push([
+          instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
+          effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, app,
+          leaseIt ? lease.owner : null, leaseIt ? lease.expiresAt : null,
+        ]);
       }
       leasing.push(leased);
       // Visible at time 0: ahead of everything already queued for this instance.
-      for (const event of outcome.requeue) toInbox(0, null, event);
+      for (const event of outcome.requeue) inbox.push([instanceId, 0, null, encodeEvent(event)]);
       if (state && isTerminal(state.status)) finished.push(instanceId);
     }
     const rows = (await this.pool.query<{ leased_instance: string; leased_task: number | null; leased_seq: number }>(this.named(
       `SELECT leased_instance, leased_task, leased_seq FROM workflowd_commit_turns(${Array.from({ length: 36 }, (_, i) => `$${i + 1}`).join(", ")})`,
     ), [
-      u.instance, u.expected, u.hasState, u.execution, u.lastUpdated, u.input, u.output, u.failure, u.workflowVersion, u.customStatus,
-      u.historyLength, u.name, u.status, u.createdAt,
-      consumed.instance, consumed.seq, taken, replaced,
-      history.instance, history.seq, history.event,
-      activity.instance, activity.execution, activity.task, activity.name, activity.input, activity.scheduled, activity.propagated, activity.app,
-      activity.leaseOwner, activity.leaseExpires,
-      inbox.instance, inbox.visible, inbox.execution, inbox.event,
-      finished,
+      ...columns(updates, 14), ...columns(consumed, 2), taken, replaced, ...columns(history, 3), ...columns(activities, 10), ...columns(inbox, 4), finished,
     ])).rows;
     const leasedSeqs = new Map(rows.filter((r) => r.leased_task !== null).map((r) => [`${r.leased_instance}\u0000${r.leased_task}`, r.leased_seq]));
     return commits.map((commit, i) => ({
       kind: "committed" as const,
       touchedInstanceIds: commit.outcome.requeue.length > 0 ? [commit.instanceId] : [],
-      leased: leasing[i]!.flatMap(({ instanceId, executionId, effect }) => {
-        const seq = leasedSeqs.get(`${instanceId}\u0000${effect.taskId}`);
-        return seq === undefined ? [] : [leasedWork(seq, instanceId, executionId, effect)];
+      leased: leasing[i]!.flatMap((effect) => {
+        const seq = leasedSeqs.get(`${commit.instanceId}\u0000${effect.taskId}`);
+        return seq === undefined ? [] : [leasedWork(seq, commit.instanceId, commit.outcome.state?.executionId ?? "", effect)];
       }),
     }));
   }
@@ -880,22 +906,35 @@ export class PostgresStore implements WorkflowStore {
     touched.add(start.instanceId);
   }
 
-  /**
-   * Inserts a PENDING row and its start event, in one statement (atomic on its own); false (and
-   * nothing written) if the ID is taken.
-   */
+  /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
   private async insertInstance(sql: Sql, start: ExecutionStarted): Promise<boolean> {
-    const inserted = await sql.query(
+    return (await this.insertInstances(sql, [start])).has(start.instanceId);
+  }
+
+  /**
+   * Inserts PENDING rows (of distinct IDs) and their start events, in one statement (atomic on
+   * its own); answers the IDs created (a taken ID writes nothing).
+   */
+  private async insertInstances(sql: Sql, starts: readonly ExecutionStarted[]): Promise<Set<string>> {
+    const column = <T>(of: (start: ExecutionStarted) => T) => starts.map(of);
+    const inserted = await sql.query<{ instance_id: string }>(
       this.named(`
-        WITH created AS (
+        WITH s AS (
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+            WITH ORDINALITY AS s(instance_id, name, execution_id, created_at, input, parent_instance_id, workflow_version, app_id, visible_at, event, i)),
+        created AS (
           INSERT INTO instances (instance_id, name, execution_id, status, created_at, last_updated_at, input, parent_instance_id, workflow_version, app_id, version)
-          VALUES ($1, $2, $3, 'PENDING', $4, $4, $5, $6, $7, $8, 1) ON CONFLICT (instance_id) DO NOTHING
+          SELECT instance_id, name, execution_id, 'PENDING', created_at, created_at, input, parent_instance_id, workflow_version, app_id, 1 FROM s ORDER BY i
+          ON CONFLICT (instance_id) DO NOTHING
           RETURNING instance_id)
-        INSERT INTO inbox (instance_id, visible_at, execution_id, event) SELECT instance_id, $9, NULL, $10 FROM created`),
-      [start.instanceId, start.name, start.executionId, start.timestamp, start.input ?? null, start.parentInstance?.instanceId ?? null, start.version ?? null,
-        appOfStart(start) ?? null, start.scheduledStartTimestamp ?? start.timestamp, encodeEvent(start)],
+        INSERT INTO inbox (instance_id, visible_at, execution_id, event)
+          SELECT s.instance_id, s.visible_at, NULL, s.event FROM s JOIN created USING (instance_id) ORDER BY s.i
+        RETURNING instance_id`),
+      [column((s) => s.instanceId), column((s) => s.name), column((s) => s.executionId), column((s) => s.timestamp), column((s) => s.input ?? null),
+        column((s) => s.parentInstance?.instanceId ?? null), column((s) => s.version ?? null), column((s) => appOfStart(s) ?? null),
+        column((s) => s.scheduledStartTimestamp ?? s.timestamp), column(encodeEvent)],
     );
-    return (inserted.rowCount ?? 0) > 0;
+    return new Set(inserted.rows.map((r) => r.instance_id));
   }
 
   private insertInbox(sql: Sql, instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): Promise<unknown> {
