@@ -81,6 +81,17 @@ describe.each(["sqlite in memory", "sqlite file", "postgres"])("the store contra
     expect(await store.createInstance(start("a"))).toBe("exists");
   });
 
+  it("starts made at once: each distinct ID created with its start queued; an ID started twice at once is created once", async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `at-once-${i}`);
+    expect(await Promise.all(ids.map((id) => store.createInstance(start(id))))).toEqual(ids.map(() => "created"));
+    expect(await store.dueInstanceIds(T0 + 1, 100)).toEqual(expect.arrayContaining(ids));
+    const twice = await Promise.all([store.createInstance(start("twice", "first")), store.createInstance(start("twice", "second"))]);
+    expect(twice).toEqual(["created", "exists"]);
+    expect((await store.getInstance("twice"))!.name).toBe("first");
+    const snapshot = await store.loadTurn("twice", T0 + 1, 10);
+    expect(snapshot !== "claimed-elsewhere" && snapshot!.inbox.map((i) => i.event.kind)).toEqual(["executionStarted"]);
+  });
+
   it("queues events only for instances that exist and are not finished", async () => {
     const raised = newEvent({ kind: "eventRaised", name: "e", input: "1" }, T0);
     expect(await store.enqueue("missing", raised, T0)).toBe("not-found");

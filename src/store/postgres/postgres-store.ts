@@ -235,11 +235,12 @@ export class PostgresStore implements WorkflowStore {
     return created ? "created" : "exists";
   }
 
-  /** An ID started twice in one pass goes in a statement of its own (the second is "exists"). */
+  /** An ID started twice in one pass goes in a statement after the first's (and is "exists" there). */
   private async insertStarts(starts: BatchedStart[]): Promise<void> {
     const first = new Map<string, BatchedStart>();
+    const again: BatchedStart[] = [];
     for (const start of starts) {
-      if (first.has(start.start.instanceId)) void this.insertStarts([start]);
+      if (first.has(start.start.instanceId)) again.push(start);
       else first.set(start.start.instanceId, start);
     }
     const batch = [...first.values()];
@@ -249,6 +250,7 @@ export class PostgresStore implements WorkflowStore {
     } catch (error) {
       for (const b of batch) b.reject(error);
     }
+    if (again.length > 0) await this.insertStarts(again);
   }
 
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
