@@ -14,7 +14,7 @@ import { postgresSchemaVersion } from "../../src/store/postgres/migrations.js";
 import { schemaVersion } from "../../src/store/sqlite/migrations.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { ActivityLease, Poke, WorkflowStore } from "../../src/store/store.js";
+import type { ActivityLease, Poke, TurnSnapshot, WorkflowStore } from "../../src/store/store.js";
 import { sharedTestPostgres } from "./test-postgres.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -425,10 +425,16 @@ describe("PostgresStore shared by two processes' stores (two pools on one databa
 
   it("two turns racing on one instance from two stores: exactly one commits, the other conflicts and changed nothing", async () => {
     await a.createInstance(start("r"));
-    const results = await Promise.all([
-      turn(a, "r", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "from-a" }] }),
-      turn(b, "r", T0 + 1, { actions: [{ kind: "scheduleTask", id: 1, name: "from-b" }] }),
-    ]);
+    // Both load the same version first, then both commit at once: a true race, whatever the timing.
+    const loaded = await Promise.all([a, b].map(async (store) => (await store.loadTurn("r", T0 + 1, 1000)) as TurnSnapshot));
+    expect(loaded.map((snapshot) => snapshot.instance.version)).toEqual([1, 1]);
+    const results = await Promise.all([a, b].map((store, i) => {
+      const snapshot = loaded[i]!;
+      const prepared = prepareTurn("r", snapshot.history, snapshot.inbox, T0 + 1);
+      const outcome = applyTurn(prepared, { actions: [{ kind: "scheduleTask", id: 1, name: i === 0 ? "from-a" : "from-b" }] }, { now: T0 + 1, newExecutionId: () => "x" });
+      return store.commitTurn({ instanceId: "r", expectedVersion: 1, historyLength: snapshot.history.length, consumedSeqs: prepared.consumedSeqs, outcome, now: T0 + 1 })
+        .then((result) => ({ result }));
+    }));
     const kinds = results.map((r) => r.result.kind).sort();
     expect(kinds).toEqual(["committed", "conflict"]);
     const claimed = await b.claimActivities("x", T0 + 2, 1_000, 10);
