@@ -2,15 +2,17 @@
  * The PostgreSQL store (node-postgres), behind `WorkflowStore` (../store.ts): the same tables
  * as the SQLite store, on a server that several workflowd processes can share.
  *
- * Every write method is one transaction on a pooled connection; with PostgreSQL's default
- * `synchronous_commit = on`, COMMIT returns once the transaction's WAL is flushed, so a
- * resolved write is durable. A turn commits through `commitTurn`, guarded by the instance
- * row's `version` and by the inbox and activity rows it consumed, exactly as in SQLite: any
- * mismatch rolls the transaction back and answers "conflict". Activities are claimed with
- * `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same row.
+ * Every write is durable when its promise resolves: PostgreSQL's default `synchronous_commit =
+ * on` makes a commit return once its WAL is flushed (only turn claims, which a crash may lose,
+ * turn it off for themselves). The hot path is batched per pass of the event loop (`PassBatch`):
+ * the starts, the turn loads and the usual turn commits of one pass are one statement each, the
+ * commits one call of `workflowd_commit_turns` (migration 4). A turn's commit is guarded by the
+ * instance row's `version` and by the inbox and activity rows it consumed, exactly as in SQLite:
+ * any mismatch rolls it back and answers "conflict". Other writes (purges, rewinds, turns that
+ * create or tell other instances) are one pipelined transaction each. Activities are claimed
+ * with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same row.
  *
- * Reads need no transaction: a turn's load reads the row, then the history up to the row's
- * `history_length` and the visible inbox; anything another writer commits in between makes the
+ * A turn's load needs no transaction: anything another writer commits after it makes the
  * turn's commit conflict, never overwrite. The hot-history cache (../hot-histories.ts) is kept
  * as in SQLite: an entry is used only while the row still has its version.
  */
@@ -180,7 +182,6 @@ export class PostgresStore implements WorkflowStore {
     // An idle connection that breaks (the server restarts) must not crash the process; the
     // next query gets a new connection.
     this.pool.on("error", () => {});
-    this.pool.on("connect", (client) => batchWrites(client));
     this.hot = new HotHistories(options.hotHistoriesMax ?? 5_000);
   }
 
@@ -1057,27 +1058,3 @@ function parsePoke(payload: string): Poke | undefined {
   }
 }
 
-/**
- * Makes a connection send the statements issued in one tick in one write: node-postgres writes
- * each statement as soon as it is issued (pipelined), one system call each, which was 40 % of
- * the main thread at load. The socket is corked at the first statement of a tick and uncorked
- * once the tick's synchronous code is done (node-postgres' own cork per statement nests inside).
- */
-function batchWrites(client: pg.PoolClient): void {
-  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
-  if (!stream?.cork || !stream.uncork) return;
-  const { cork, uncork } = { cork: stream.cork.bind(stream), uncork: stream.uncork.bind(stream) };
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  let corked = false;
-  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      cork();
-      process.nextTick(() => {
-        corked = false;
-        uncork();
-      });
-    }
-    return query(...args);
-  };
-}
