@@ -2,10 +2,11 @@
  * An activity queue row as both stores keep it, and the work a dispatcher receives: from a
  * claimed row, or from a row a turn's commit inserted already leased.
  */
+import { targetAppOf } from "../engine/apps.js";
 import type { TaskScheduled } from "../engine/history.js";
 import type { Effect } from "../engine/turn.js";
 import { decodeEvent, decodePropagated } from "./codec.js";
-import type { ActivityWork } from "./store.js";
+import type { ActivityLease, ActivityWork } from "./store.js";
 
 export interface ActivityRow {
   seq: number;
@@ -46,4 +47,18 @@ export function leasedWork(seq: number, instanceId: string, executionId: string,
     propagatedHistory: effect.propagatedHistory,
     attempts: 1,
   };
+}
+
+/** The app an activity runs in: its router's target app, else its instance's (see engine/apps.ts). */
+export function activityApp(scheduled: TaskScheduled, instanceApp: string | undefined): string | null {
+  return targetAppOf(scheduled.router) ?? instanceApp ?? null;
+}
+
+/**
+ * Whether a turn's commit leases an activity of `name` and `app` to `lease`'s holder: a slot is
+ * left after the `leasedSoFar` it took, a worker there serves the name, and the activity is the
+ * holder's app's (or no app's: rows from before app IDs).
+ */
+export function takesLease(lease: ActivityLease | undefined, leasedSoFar: number, name: string, app: string | null): lease is ActivityLease {
+  return lease !== undefined && leasedSoFar < lease.max && lease.serves(name) && (app === null || app === lease.appId);
 }

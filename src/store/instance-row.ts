@@ -2,8 +2,8 @@
  * An instance row as both stores keep it (the same columns, times as epoch milliseconds), and
  * its conversions to and from the orchestration layer's records and the engine's state.
  */
-import type { ExecutionStarted, HistoryEvent, TaskScheduled } from "../engine/history.js";
-import { appOfStart, targetAppOf } from "../engine/apps.js";
+import type { ExecutionStarted, HistoryEvent } from "../engine/history.js";
+import { appOfStart } from "../engine/apps.js";
 import { type InstanceState, isTerminal, type RuntimeStatus } from "../engine/state.js";
 import { childCreationRejected } from "../engine/turn.js";
 import { decodeFailure } from "./codec.js";
@@ -78,14 +78,4 @@ export function childCreation(existing: InstanceRow | undefined, parentId: strin
     ? `an instance with this ID is still ${existing.status}`
     : "an instance with this ID already exists";
   return { kind: "refuse", failure: childCreationRejected(start.parentInstance?.taskScheduledId ?? -1, start.instanceId, reason, now) };
-}
-
-/** The app an activity runs in: its router's target app, else its instance's (see engine/apps.ts). */
-export function activityApp(scheduled: TaskScheduled, instanceApp: string | undefined): string | null {
-  return targetAppOf(scheduled.router) ?? instanceApp ?? null;
-}
-
-/** Whether a lease for `appId` may take an activity of `app` (null: recorded before app IDs, any app). */
-export function appMayRun(app: string | null, appId: string): boolean {
-  return app === null || app === appId;
 }

@@ -22,11 +22,11 @@ import { appOfStart } from "../../engine/apps.js";
 import { type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
 import type { Effect, TurnOutcome } from "../../engine/turn.js";
 import { decodeEvent, encodeEvent, encodeFailure, encodePropagated } from "../codec.js";
-import { type ActivityRow, claimedWork, leasedWork } from "../activity-row.js";
+import { activityApp, type ActivityRow, claimedWork, leasedWork, takesLease } from "../activity-row.js";
 import { HotHistories } from "../hot-histories.js";
 import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { activityApp, appMayRun, childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
   Poke, PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
@@ -536,7 +536,7 @@ export class PostgresStore implements WorkflowStore {
         if (effect.kind === "scheduleTimer") inbox.push([instanceId, effect.fireAt, executionId, encodeEvent(effect.event)]);
         if (effect.kind !== "scheduleActivity") continue;
         const app = activityApp(effect.scheduled, commit.appId);
-        const leaseIt = lease !== undefined && leased.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId);
+        const leaseIt = takesLease(lease, leased.length, effect.name, app);
         if (leaseIt) leased.push(effect);
         activities.push([
           instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
@@ -818,7 +818,7 @@ export class PostgresStore implements WorkflowStore {
       if (effect.kind === "scheduleActivity") {
         const app = activityApp(effect.scheduled, commit.appId);
         const lease = commit.lease;
-        if (lease && leasing.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId)) {
+        if (takesLease(lease, leasing.length, effect.name, app)) {
           leasing.push(send(this.insertActivity(sql, instanceId, executionId, effect, app, lease)));
         } else {
           send(this.insertActivity(sql, instanceId, executionId, effect, app));

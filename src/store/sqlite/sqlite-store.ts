@@ -23,11 +23,11 @@ import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } 
 import type { Effect, TurnOutcome } from "../../engine/turn.js";
 import { decodeEvent, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "../codec.js";
 import { GroupCommitter } from "./group-commit.js";
-import { type ActivityRow, claimedWork, leasedWork } from "../activity-row.js";
+import { activityApp, type ActivityRow, claimedWork, leasedWork, takesLease } from "../activity-row.js";
 import { HotHistories } from "../hot-histories.js";
 import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { activityApp, appMayRun, childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
 import { storeSql } from "./statements.js";
 import { migrate } from "./migrations.js";
@@ -610,7 +610,7 @@ export class SqliteStore implements WorkflowStore {
       if (effect.kind === "scheduleActivity") {
         const app = activityApp(effect.scheduled, commit.appId);
         const lease = commit.lease;
-        if (lease && leased.length < lease.max && lease.serves(effect.name) && appMayRun(app, lease.appId)) {
+        if (takesLease(lease, leased.length, effect.name, app)) {
           const work = this.insertLeasedActivity(instanceId, executionId, effect, app, lease);
           if (work) leased.push(work);
         } else {
