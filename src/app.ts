@@ -96,7 +96,8 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     connectedWorkers: (): number => sdkWorkers(engine),
   });
   const metricsServer = new MetricsServer(metrics.registry);
-  const tracer = tracerFor(options.tracing, options.appId ?? "workflowd", version);
+  const appId = options.appId ?? "workflowd";
+  const tracer = tracerFor(options.tracing, appId, version);
   const engine: WorkflowEngine = new WorkflowEngine({
     store,
     logger,
@@ -107,7 +108,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     retention: options.retention,
     tracer,
     replicaId: options.replicaId ?? hostname(),
-    appId: options.appId ?? "workflowd",
+    appId,
   });
   try {
     if (registry.workflowNames().length + registry.activityNames().length > 0) {
@@ -121,7 +122,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       turnTimeoutMs: limits.turnTimeoutMs,
       messageBytesMax: options.grpcMessageBytesMax ?? limits.grpcMessageBytesMax,
       primeReconnect: options.grpcPrimeReconnect ?? true,
-      appId: options.appId ?? "workflowd",
+      appId,
       version,
       connectedWorkers: () => sdkWorkers(engine),
     });
@@ -132,7 +133,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
       logger,
       bodyBytesMax: options.bodyBytesMax ?? limits.bodyBytesDefault,
       apiToken: options.apiToken || undefined,
-      appId: options.appId ?? "workflowd",
+      appId,
       version,
       connectedWorkers: () => sdkWorkers(engine),
       inProcessRuntime: () => engine.workers.describe().some((w) => !w.servesAnyName),
