@@ -122,29 +122,26 @@ export function useGrpcTest() {
       const onPostgres = process.env.WORKFLOWD_TEST_STORE === "postgres";
       const dbPath = reuse?.dbPath ?? (onPostgres ? await sharedTestPostgres().freshDatabase() : join(processes.tempDir(), "wf.db"));
       const grpcPort = reuse?.grpcPort ?? (await freePort());
-      const server = await processes.spawn({
-        env: {
-          WORKFLOWD_WORKFLOWS: "none",
-          WORKFLOWD_DB: dbPath,
-          DAPR_GRPC_PORT: String(grpcPort),
-          LOG_LEVEL: "warn",
-          // A restart listens on the same HTTP port too.
-          ...(reuse ? { DAPR_HTTP_PORT: String(reuse.server.port) } : {}),
-          ...env,
-        },
-      });
-      await server.waitHealthy();
+      const spawnOn = async (port: number, extra: Record<string, string>, label?: string) => {
+        const server = await processes.spawn({
+          env: { WORKFLOWD_WORKFLOWS: "none", WORKFLOWD_DB: dbPath, DAPR_GRPC_PORT: String(port), LOG_LEVEL: "warn", ...extra, ...env },
+          ...(label ? { label } : {}),
+        });
+        await server.waitHealthy();
+        return server;
+      };
       // On two replicas of one database (the "postgres-2" project): workers connect to the
       // first, clients and HTTP calls go to the second, which must leave the work to the first.
       if (onPostgres && !reuse && process.env.WORKFLOWD_TEST_REPLICAS === "2") {
         const clientGrpcPort = await freePort();
-        const second = await processes.spawn({
-          env: { WORKFLOWD_WORKFLOWS: "none", WORKFLOWD_DB: dbPath, DAPR_GRPC_PORT: String(clientGrpcPort), LOG_LEVEL: "warn", WORKFLOWD_REPLICA_ID: "replica-2", ...env },
-          label: "replica 2",
-        });
-        await second.waitHealthy();
+        const [, second] = await Promise.all([
+          spawnOn(grpcPort, { WORKFLOWD_REPLICA_ID: "replica-1" }, "replica 1"),
+          spawnOn(clientGrpcPort, { WORKFLOWD_REPLICA_ID: "replica-2" }, "replica 2"),
+        ]);
         return { server: second, grpcPort, clientGrpcPort, dbPath };
       }
+      // A restart listens on the same HTTP port too.
+      const server = await spawnOn(grpcPort, reuse ? { DAPR_HTTP_PORT: String(reuse.server.port) } : {});
       return { server, grpcPort, clientGrpcPort: grpcPort, dbPath };
     },
 

@@ -30,6 +30,26 @@ async function databaseState(url: string) {
   }
 }
 
+/**
+ * The end of a crash test: every workflow has its output and ran each of its activities (some
+ * more than once: at-least-once), the surviving server stops cleanly, and the database holds
+ * the instances with consistent histories and no queued work.
+ */
+async function expectFinishedCleanly(
+  server: ServerProcess,
+  url: string,
+  workflows: readonly { instanceId: string; output: unknown; tasks: number }[],
+  activityRuns: readonly { instanceId: string; taskId: number }[],
+): Promise<void> {
+  for (const w of workflows) {
+    expect(outputOf(await server.get(w.instanceId)), w.instanceId).toEqual(w.output);
+    const taskIds = new Set(activityRuns.filter((r) => r.instanceId === w.instanceId).map((r) => r.taskId));
+    expect(taskIds.size, `distinct activities run for ${w.instanceId}`).toBe(w.tasks);
+  }
+  expect(await server.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+  expect(await databaseState(url)).toEqual({ instances: workflows.length, inbox: 0, activities: 0, mismatched: [] });
+}
+
 /** workflowd processes on one database, each with its replica ID, once all are healthy. */
 async function replicas(env: Record<string, string>, ...ids: string[]): Promise<ServerProcess[]> {
   const servers = await Promise.all(ids.map((id) => processes.spawn({ env: { ...env, WORKFLOWD_REPLICA_ID: id }, label: `replica ${id}` })));
@@ -75,14 +95,7 @@ describe("workflowd on PostgreSQL", () => {
       const completed = states.filter((s) => s?.runtimeStatus === "COMPLETED").length;
       return completed === workflows.length || `${completed} of ${workflows.length} completed`;
     }, 20_000, 50);
-    for (const w of workflows) {
-      const state = await second.get(w.instanceId);
-      expect(outputOf(state), w.instanceId).toEqual(w.output);
-      const taskIds = new Set(activityRuns().filter((r) => r.instanceId === w.instanceId).map((r) => r.taskId));
-      expect(taskIds.size, `distinct activities run for ${w.instanceId}`).toBe(w.tasks);
-    }
-    expect(await second.stop("SIGTERM")).toEqual({ code: 0, signal: null });
-    expect(await databaseState(url)).toEqual({ instances: workflows.length, inbox: 0, activities: 0, mismatched: [] });
+    await expectFinishedCleanly(second, url, workflows, activityRuns());
   }, 60_000);
 
   it("a second replica on the same database answers for the first one's instances, reads what it committed, and purges them", async () => {
@@ -141,13 +154,7 @@ describe("workflowd on PostgreSQL", () => {
     }, 30_000, 50);
     const tookOverMs = Date.now() - killedAt;
     console.info(`replica b completed every workflow ${tookOverMs} ms after replica a was SIGKILLed`);
-    for (const w of workflows) expect(outputOf(await b.get(w.instanceId)), w.instanceId).toEqual(chainOutput(w.input));
-    for (const w of workflows) {
-      const taskIds = new Set(activityRuns().filter((r) => r.instanceId === w.instanceId).map((r) => r.taskId));
-      expect(taskIds.size, `distinct activities run for ${w.instanceId}`).toBe(5);
-    }
-    expect(await b.stop("SIGTERM")).toEqual({ code: 0, signal: null });
-    expect(await databaseState(url)).toEqual({ instances: workflows.length, inbox: 0, activities: 0, mismatched: [] });
+    await expectFinishedCleanly(b, url, workflows.map((w) => ({ ...w, output: chainOutput(w.input), tasks: 5 })), activityRuns());
   }, 60_000);
 
   it("1,000 events raised through both replicas at once are each delivered exactly once", async () => {
