@@ -29,6 +29,11 @@ export function startRouter(sourceApp: string | undefined, targetApp?: string): 
   return targetApp === undefined ? { sourceAppID: sourceApp ?? "" } : { sourceAppID: sourceApp ?? "", targetAppID: targetApp };
 }
 
+/** Whether work of `app` runs in `appId` (no app: recorded before app IDs were, any app runs it). */
+export function runsIn(app: string | undefined, appId: string): boolean {
+  return app === undefined || app === appId;
+}
+
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }

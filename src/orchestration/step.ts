@@ -7,6 +7,7 @@
  * guards exactly that), up to `conflictRetriesMax` times.
  */
 import type { HistoryEvent } from "../engine/history.js";
+import { runsIn } from "../engine/apps.js";
 import { isTerminal } from "../engine/state.js";
 import { applyTurn, type InboxItem, prepareTurn, type TurnOutcome } from "../engine/turn.js";
 import type { ActivityLease, ActivityWork, TurnClaim, WorkflowStore } from "../store/store.js";
@@ -80,7 +81,7 @@ export async function runStep(deps: StepDeps, instanceId: string, retryStalled =
     const snapshot = await deps.store.loadTurn(instanceId, now, deps.inboxBatchMax, claim, waiting.map((r) => r.activitySeq));
     if (claim && snapshot && snapshot !== "claimed-elsewhere") deps.turnClaim!.claimed(instanceId, claim.until);
     // A store one process owns takes no claims: another app's instance is recognised here.
-    if (snapshot === "claimed-elsewhere" || (snapshot && !runsHere(snapshot.instance.appId, deps.appId))) {
+    if (snapshot === "claimed-elsewhere" || (snapshot && !runsIn(snapshot.instance.appId, deps.appId))) {
       await handOver(deps, instanceId, now);
       return { kind: "claimed-elsewhere" };
     }
@@ -187,11 +188,6 @@ function claimToTake(deps: StepDeps, instanceId: string, now: number): TurnClaim
   const held = turnClaim.heldUntil(instanceId);
   if (held !== undefined && held - now > turnClaim.ms / 2) return undefined;
   return { owner: turnClaim.owner, until: now + turnClaim.ms, appId: deps.appId };
-}
-
-/** Whether an instance of `instanceApp` runs in this process's app (undefined: recorded before app IDs, any app). */
-function runsHere(instanceApp: string | undefined, appId: string): boolean {
-  return instanceApp === undefined || instanceApp === appId;
 }
 
 /**

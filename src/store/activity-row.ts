@@ -2,7 +2,7 @@
  * An activity queue row as both stores keep it, and the work a dispatcher receives: from a
  * claimed row, or from a row a turn's commit inserted already leased.
  */
-import { targetAppOf } from "../engine/apps.js";
+import { runsIn, targetAppOf } from "../engine/apps.js";
 import type { TaskScheduled } from "../engine/history.js";
 import type { Effect } from "../engine/turn.js";
 import { decodeEvent, decodePropagated } from "./codec.js";
@@ -60,5 +60,5 @@ export function activityApp(scheduled: TaskScheduled, instanceApp: string | unde
  * holder's app's (or no app's: rows from before app IDs).
  */
 export function takesLease(lease: ActivityLease | undefined, leasedSoFar: number, name: string, app: string | null): lease is ActivityLease {
-  return lease !== undefined && leasedSoFar < lease.max && lease.serves(name) && (app === null || app === lease.appId);
+  return lease !== undefined && leasedSoFar < lease.max && lease.serves(name) && runsIn(app ?? undefined, lease.appId);
 }
