@@ -71,27 +71,17 @@ class PassBatch<T> {
   }
 }
 
-interface BatchedStart {
-  start: ExecutionStarted;
-  resolve: (created: boolean) => void;
-  reject: (error: unknown) => void;
-}
-
-interface BatchedTurn {
-  commit: TurnCommit;
-  resolve: (result: CommitResult) => void;
-  reject: (error: unknown) => void;
-}
-
-interface BatchedLoad {
+/** A call waiting in a `PassBatch`, with how to answer it. */
+type Waiting<Call, Answer> = Call & { resolve: (answer: Answer) => void; reject: (error: unknown) => void };
+type BatchedStart = Waiting<{ start: ExecutionStarted }, boolean>;
+type BatchedTurn = Waiting<{ commit: TurnCommit }, CommitResult>;
+type BatchedLoad = Waiting<{
   instanceId: string;
   now: number;
   inboxLimit: number;
   claim: TurnClaim | undefined;
   activitySeqs: readonly number[];
-  resolve: (rows: LoadRow[] | "claimed-elsewhere") => void;
-  reject: (error: unknown) => void;
-}
+}, LoadRow[] | "claimed-elsewhere">;
 
 /**
  * What a load reads of an instance `i` asked for as `q` (instance, now, lim): its row, one result
