@@ -51,7 +51,7 @@ export function measure(dir, synchronous, stepsPerTx, withActivity, durationSeco
   const inboxQueue = []; // [seq, instanceIndex] waiting to be consumed, in order
   db.transaction(() => {
     for (const [i, id] of ids.entries()) {
-      s.insertInstance.run({ instance_id: id, name: "benchChain", execution_id: executionId, created_at: now0, input: "7", parent_instance_id: null, workflow_version: null });
+      s.insertInstance.run({ instance_id: id, name: "benchChain", execution_id: executionId, created_at: now0, input: "7", parent_instance_id: null, workflow_version: null, app_id: null });
     }
     // The step variant consumes pre-queued results; the cycle variant queues its own.
     const prefill = withActivity ? instanceCount : inboxPrefill;
@@ -83,11 +83,11 @@ export function measure(dir, synchronous, stepsPerTx, withActivity, durationSeco
     const scheduled = ev.taskScheduled(t, taskId, input);
     s.insertHistory.run(id, historyLength[i]++, scheduled);
     if (s.deleteInbox.run(inboxSeq, id).changes !== 1) throw new Error(`inbox row ${inboxSeq} missing`);
-    const activity = s.insertActivity.run(id, executionId, taskId, "benchStep", input, scheduled, null);
+    const activity = s.insertActivity.run(id, executionId, taskId, "benchStep", input, scheduled, null, null);
     if (withActivity) {
       // Claim (lease), then the result: activity row deleted, result queued for the next turn.
       // The store's claim takes the oldest free rows: the one just queued, the only free one.
-      const [claimed] = s.claimActivities.all({ owner: "bench-owner", now: t, expires: t + 300_000, limit: 1, names: null });
+      const [claimed] = s.claimActivities.all({ owner: "bench-owner", now: t, expires: t + 300_000, limit: 1, names: null, app: null });
       if (claimed?.seq !== Number(activity.lastInsertRowid)) throw new Error("claimed another activity than the one just queued");
       s.deleteActivity.run(claimed.seq);
       const info = s.insertInbox.run(id, t, executionId, ev.taskCompleted(t, taskId, String(taskId * 21)));
