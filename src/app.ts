@@ -46,6 +46,8 @@ export interface BuildAppOptions {
   /** Client starts are refused with 429 while this many instances wait for a turn (default 250,000). */
   backlogMax?: number;
   busyTimeoutMs?: number;
+  /** Where a SQLite file's writes run (default "thread"; "inline" for tests that inject faults into them). */
+  sqliteWriter?: "thread" | "inline";
   appId?: string;
   /**
    * Names this process among the replicas sharing a PostgreSQL database; stable across its
@@ -90,6 +92,7 @@ export async function createWorkflowd(options: BuildAppOptions = {}): Promise<Wo
     busyTimeoutMs: options.busyTimeoutMs ?? limits.busyTimeoutMsDefault,
     hotHistoriesMax: options.hotInstancesMax ?? limits.hotInstancesDefault,
     adoptForeign: options.dbAdopt === true,
+    sqliteWriter: options.sqliteWriter,
   });
   const metrics: Metrics = new Metrics({
     queueDepths: () => store.queueDepths(Date.now()),

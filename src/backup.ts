@@ -31,7 +31,7 @@ export async function runBackupCommand(args: string[], env: NodeJS.ProcessEnv): 
   if (!existsSync(config.dbPath)) throw new Error(`database '${config.dbPath}' does not exist`);
   if (resolve(destination) === resolve(config.dbPath)) throw new Error("the backup file cannot be the database itself");
 
-  const store = new SqliteStore({ path: config.dbPath, busyTimeoutMs: limits.busyTimeoutMsDefault });
+  const store = new SqliteStore({ path: config.dbPath, busyTimeoutMs: limits.busyTimeoutMsDefault, writer: "inline" });
   try {
     const { pages, bytes } = await store.backup(destination);
     logger.info({ db: config.dbPath, destination, pages, bytes }, "backup written");

@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
   busyTimeoutMs: number;
   hotHistoriesMax: number;
   adoptForeign: boolean;
+  /** Where a SQLite file's writes run (sqlite/writer.ts; default "thread"). */
+  sqliteWriter?: "thread" | "inline" | undefined;
 }
 
 export interface OpenedStore {
@@ -51,6 +53,7 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
       busyTimeoutMs: options.busyTimeoutMs,
       hotHistoriesMax: options.hotHistoriesMax,
       adoptForeign: options.adoptForeign,
+      writer: options.sqliteWriter,
     });
     return { store, release: () => lock?.release() };
   } catch (error) {

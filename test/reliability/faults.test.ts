@@ -142,7 +142,8 @@ async function workflowd(options: { activityLeaseMs?: number } = {}) {
   dir = mkdtempSync(join(tmpdir(), "workflowd-faults-"));
   const dbPath = join(dir, "faults.db");
   const { logger, lines } = capturedLogger();
-  wd = await createWorkflowd({ dbPath, workflows: registerTorture, logger, ...options });
+  // Inline writes: the injector reaches the statements and transactions of this thread only.
+  wd = await createWorkflowd({ dbPath, workflows: registerTorture, logger, sqliteWriter: "inline", ...options });
   return { wd, dbPath, lines };
 }
 

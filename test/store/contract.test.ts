@@ -345,11 +345,14 @@ describe("SqliteStore on a file", () => {
     dir = mkdtempSync(join(tmpdir(), "wfd-store-"));
     const path = join(dir, "a.db");
     const first = new SqliteStore({ path, busyTimeoutMs: 100 });
-    expect(first.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
+    expect(first.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "a writer thread; fdatasync of the WAL after each group commit, before any answer" });
     await first.close();
     const second = new SqliteStore({ path, busyTimeoutMs: 100 });
-    expect(second.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
+    expect(second.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "a writer thread; fdatasync of the WAL after each group commit, before any answer" });
     await second.close();
+    const inline = new SqliteStore({ path, busyTimeoutMs: 100, writer: "inline" });
+    expect(inline.settings()).toEqual({ journalMode: "wal", synchronous: 1, durability: "fdatasync of the WAL after each group commit, before any answer" });
+    await inline.close();
   });
 
   it("migrates once, keeps data across reopen, and refuses a database from a newer version", async () => {

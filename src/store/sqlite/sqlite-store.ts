@@ -2,15 +2,17 @@
  * The SQLite store (better-sqlite3), the embedded default behind `WorkflowStore` (store.ts):
  * instances, history, inbox and activity queue in one file.
  *
- * Writes go through a group commit (group-commit.ts): every write called in one event-loop
- * turn runs in the next check phase inside one transaction, each in a savepoint of its own,
- * and its promise resolves once that transaction is on disk. Reads run synchronously on the
- * same connection when called (their promises are already settled): every write of the file
- * runs on this connection, on this thread (one process per file), never while a read runs.
+ * Writes (sqlite-writes.ts) go through a group commit (group-commit.ts): the writes called in
+ * one event-loop turn run together in one transaction, each in a savepoint of its own, and a
+ * write's promise resolves once that transaction is on disk. For a file they run on a writer
+ * thread that owns the write connection (writer.ts, writer-thread.ts); in memory, on this
+ * connection. Reads run synchronously on this connection when called (their promises are
+ * already settled). In WAL mode a read sees every group whose COMMIT is done; every write of
+ * the file comes from this process (one process per file), and a turn's own reads and commit
+ * are ordered by the scheduler, so a read never misses a write its caller depends on.
  *
- * A turn commits through `commitTurn`, guarded by the instance row's `version`: the UPDATE
- * must match the version the turn loaded, and every inbox row the turn consumed must still be
- * there, or the turn's savepoint rolls back and the caller gets "conflict".
+ * A turn commits through `commitTurn`, guarded by the instance row's `version` (see
+ * sqlite-writes.ts): a turn that raced another write gets "conflict".
  *
  * Failure modes: storage faults (disk full, I/O error, database locked past `busyTimeoutMs`)
  * reject with better-sqlite3's SqliteError, rows that do not decode with StoreCorruptionError.
@@ -18,21 +20,19 @@
 import Database from "better-sqlite3";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { ExecutionStarted, HistoryEvent } from "../../engine/history.js";
-import { appOfStart } from "../../engine/apps.js";
-import { type HistoryFold, type InstanceState, isTerminal, type RuntimeStatus } from "../../engine/state.js";
+import type { HistoryFold, InstanceState, RuntimeStatus } from "../../engine/state.js";
 import type { Effect, TurnOutcome } from "../../engine/turn.js";
-import { decodeEvent, encodeEvent, encodeFailure, encodePropagated, StoreCorruptionError } from "../codec.js";
-import { GroupCommitter } from "./group-commit.js";
-import { activityApp, type ActivityRow, claimedWork, leasedWork, takesLease } from "../activity-row.js";
+import { decodeEvent, StoreCorruptionError } from "../codec.js";
 import { HotHistories } from "../hot-histories.js";
-import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { buildFilter, filterParams } from "../instance-filter.js";
-import { childCreation, type InstanceRow, stateColumns, toRecord } from "../instance-row.js";
+import { type InstanceRow, toRecord } from "../instance-row.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
-import { storeSql } from "./statements.js";
+import { prepareStatements } from "./statements.js";
 import { migrate } from "./migrations.js";
+import { SqliteWrites, type WriteOp } from "./sqlite-writes.js";
+import { InlineWriter, type SqliteWriter, ThreadWriter, type WriteArgs, WriterThreadError, type WriteResult } from "./writer.js";
 import type {
-  ActivityLease, ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
+  ActivityWork, CommitResult, EnqueueResult, InstanceFilter, InstanceIdPage, InstanceRecord, ListPosition,
   Poke, PurgeOptions, PurgeResult, QueueDepths, RewindWrite, RewindWriteResult, StoreSettings, TurnClaim, TurnCommit, TurnSnapshot, WorkflowStore,
 } from "../store.js";
 
@@ -49,7 +49,12 @@ export interface StoreOptions {
   adoptForeign?: boolean;
   /** Files up to this size get a full `quick_check` at open (default 256 MiB; 0 skips it). */
   quickCheckBytesMax?: number;
-  /** The WAL flush (fdatasync(2) by default); fault-injection tests pass a failing one. */
+  /**
+   * Where writes run (writer.ts): "thread" (a file's default) or "inline" on this connection
+   * (`:memory:` always; tests that inject faults into the statements or the flush).
+   */
+  writer?: "thread" | "inline";
+  /** The WAL flush (fdatasync(2) by default) of an inline writer; fault-injection tests pass a failing one. */
   walFlush?: ConstructorParameters<typeof WalSync>[1];
 }
 
@@ -61,15 +66,14 @@ export class SqliteStore implements WorkflowStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmt;
-  private readonly group: GroupCommitter;
   private readonly inMemory: boolean;
-  /** Flushes the WAL before a group's callers hear back (file databases). */
-  private readonly walSync: WalSync | undefined;
+  /** Runs the writes (writer.ts). */
+  private readonly writer: SqliteWriter;
   /**
-   * Runs a function as one transaction (a savepoint inside a group commit). Built once:
-   * better-sqlite3's `db.transaction()` is costly to create per call.
+   * Runs reads as one read transaction. Built once: better-sqlite3's `db.transaction()` is
+   * costly to create per call.
    */
-  private readonly atomic: { immediate: <T>(work: () => T) => T; deferred: <T>(work: () => T) => T };
+  private readonly readTogether: <T>(work: () => T) => T;
   /**
    * Set by the first fault that says the file is damaged or a WAL flush failed: the store is
    * then unhealthy until the process restarts (what it says to do).
@@ -101,31 +105,26 @@ export class SqliteStore implements WorkflowStore {
       this.db.close();
       throw error;
     }
-    this.stmt = this.prepareStatements();
+    this.stmt = prepareStatements(this.db);
     const transaction = this.db.transaction((work: () => unknown) => work());
-    this.atomic = {
-      immediate: <T>(work: () => T) => this.watched(() => transaction.immediate(work) as T),
-      deferred: <T>(work: () => T) => this.watched(() => transaction.deferred(work) as T),
-    };
-    this.walSync = this.inMemory ? undefined : new WalSync(`${this.db.name}-wal`, options.walFlush);
-    this.group = new GroupCommitter(this.db, options.writesPerGroupMax ?? 512, this.walSync);
+    this.readTogether = <T>(work: () => T) => this.watched(() => transaction.deferred(work) as T);
+    const writesPerGroupMax = options.writesPerGroupMax ?? 512;
+    const inline = this.inMemory || (options.writer ?? (options.walFlush ? "inline" : "thread")) === "inline";
+    this.writer = inline
+      ? new InlineWriter(new SqliteWrites(this.db, this.stmt), this.db, writesPerGroupMax, this.inMemory ? undefined : new WalSync(`${this.db.name}-wal`, options.walFlush))
+      : new ThreadWriter({ path: this.db.name, busyTimeoutMs: options.busyTimeoutMs, writesPerGroupMax });
     this.hot = new HotHistories(options.hotHistoriesMax ?? 5_000);
   }
 
   /**
-   * Runs `work` in the next group commit, with the other writes called in the same event-loop
-   * turn; resolves once the group is durable.
+   * One write (sqlite-writes.ts), in the next group commit with the other writes called in the
+   * same event-loop turn: all-or-nothing, durable when the promise resolves.
    */
-  private grouped<T>(work: () => T): Promise<T> {
-    return this.group.run(work).catch((error: unknown) => {
+  private write<Op extends WriteOp>(op: Op, ...args: WriteArgs<Op>): Promise<WriteResult<Op>> {
+    return this.writer.call(op, args).catch((error: unknown) => {
       this.noteFault(error);
       throw error;
     });
-  }
-
-  /** One write: all-or-nothing (a savepoint in its group), durable when the promise resolves. */
-  private write<T>(work: () => T): Promise<T> {
-    return this.grouped(() => this.atomic.immediate(work));
   }
 
   /** Runs a read or write, remembering a fault that says the file is damaged. */
@@ -143,7 +142,7 @@ export class SqliteStore implements WorkflowStore {
     const code = (error as { code?: unknown }).code;
     // A failed WAL flush leaves commits whose durability is unknown (after an fsync error the
     // kernel may drop the pages): stop answering healthy until a restart re-reads the file.
-    if (error instanceof WalSyncError) {
+    if (error instanceof WalSyncError || error instanceof WriterThreadError) {
       this.corruption = `${error.message}; writes since the last flush may not be on disk: restart workflowd, which recovers what the disk holds`;
     } else if (error instanceof StoreCorruptionError || (typeof code === "string" && corruptionCodes.has(code))) {
       this.corruption = `the database is damaged (${error instanceof Error ? error.message : String(error)}); restore it from a backup (workflowd backup)`;
@@ -152,7 +151,7 @@ export class SqliteStore implements WorkflowStore {
 
   /** Group commits so far, and the writes they carried. */
   get groupCommitStats(): { groups: number; writes: number } {
-    return { ...this.group.stats };
+    return this.writer.stats;
   }
 
   get location(): string {
@@ -173,11 +172,12 @@ export class SqliteStore implements WorkflowStore {
   }
 
   renewLeases(owner: string, until: number): Promise<number> {
-    return this.write(() => this.stmt.renewLeases.run(until, owner).changes);
+    return this.write("renewLeases", owner, until);
   }
 
+  /** Finishes the writes already called, then closes the connections. */
   async close(): Promise<void> {
-    this.walSync?.close();
+    await this.writer.close();
     if (this.db.open) this.db.close();
   }
 
@@ -196,7 +196,7 @@ export class SqliteStore implements WorkflowStore {
     return {
       journalMode: String(this.db.pragma("journal_mode", { simple: true })),
       synchronous: Number(this.db.pragma("synchronous", { simple: true })),
-      durability: this.walSync ? "fdatasync of the WAL after each group commit, before any answer" : "synchronous=FULL (in memory: none)",
+      durability: this.writer.durability,
     };
   }
 
@@ -207,7 +207,7 @@ export class SqliteStore implements WorkflowStore {
    * is taken in any state: IDs are never reused until purged.
    */
   createInstance(start: ExecutionStarted): Promise<"created" | "exists"> {
-    return this.write(() => (this.insertInstance(start) ? "created" : "exists"));
+    return this.write("createInstance", start);
   }
 
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
@@ -235,7 +235,7 @@ export class SqliteStore implements WorkflowStore {
    */
   async listInstances(filter: InstanceFilter, after: ListPosition | undefined, limit: number): Promise<InstanceRecord[]> {
     const statuses = filter.statuses ? [...new Set(filter.statuses)] : [undefined];
-    const rows = this.atomic.deferred(() =>
+    const rows = this.readTogether(() =>
       statuses.flatMap((status) => this.listStatement(filter, status !== undefined, after !== undefined).all({
         ...filterParams(filter),
         status: status ?? null,
@@ -253,7 +253,7 @@ export class SqliteStore implements WorkflowStore {
    * a filter, from the trigger-kept totals; with one, one index range count per status.
    */
   async countInstances(filter: InstanceFilter): Promise<Partial<Record<RuntimeStatus, number>>> {
-    return this.atomic.deferred(() => {
+    return this.readTogether(() => {
       const totals = this.stmt.statusCounts.all() as { status: RuntimeStatus; n: number }[];
       const wanted = totals.filter((t) => !filter.statuses || filter.statuses.includes(t.status));
       const { sql } = buildFilter(filter, false);
@@ -271,7 +271,7 @@ export class SqliteStore implements WorkflowStore {
 
   /** Up to `limit` committed history events of an instance from position `from`; undefined when unknown. */
   async historyPage(instanceId: string, from: number, limit: number): Promise<{ events: HistoryEvent[]; length: number; executionId: string } | undefined> {
-    return this.atomic.deferred(() => {
+    return this.readTogether(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       if (!row) return undefined;
       const hot = this.hot.get(instanceId, row.version, row.execution_id);
@@ -311,7 +311,7 @@ export class SqliteStore implements WorkflowStore {
 
   /** The committed history of an instance (not the events of a turn in flight); undefined when unknown. */
   async history(instanceId: string): Promise<readonly HistoryEvent[] | undefined> {
-    return this.atomic.deferred(() => {
+    return this.readTogether(() => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
       return row ? this.committedHistory(row).history : undefined;
     });
@@ -319,78 +319,27 @@ export class SqliteStore implements WorkflowStore {
 
   /** Queues an event for an instance; events for a finished instance are not stored. */
   enqueue(instanceId: string, event: HistoryEvent, visibleAt: number): Promise<EnqueueResult> {
-    return this.write((): EnqueueResult => {
-      const row = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
-      if (!row) return "not-found";
-      if (isTerminal(row.status)) return "terminal";
-      this.insertInbox(instanceId, visibleAt, null, event);
-      return "queued";
-    });
+    return this.write("enqueue", instanceId, event, visibleAt);
   }
 
   /**
    * Deletes an instance and everything it owns, and recursively its children. Only when the
    * instance and every descendant are finished: purging a running child would lose it.
    */
-  purge(instanceId: string, options: PurgeOptions): Promise<PurgeResult> {
-    return this.write(() => this.purgeNow(instanceId, options));
-  }
-
-  /** A purge inside the calling transaction. */
-  private purgeNow(instanceId: string, options: PurgeOptions): PurgeResult {
-    return this.atomic.immediate((): PurgeResult => {
-      const root = this.stmt.getStatus.get(instanceId) as { status: RuntimeStatus } | undefined;
-      if (!root) return { kind: "not-found" };
-      const ids = options.recursive ? this.descendantsAndSelf(instanceId) : [instanceId];
-      if (!options.force) {
-        for (const id of ids) {
-          const row = this.stmt.getStatus.get(id) as { status: RuntimeStatus };
-          if (!isTerminal(row.status)) return { kind: "not-terminal", instanceId: id, status: row.status };
-        }
-      }
-      for (const id of ids) this.deleteInstance(id);
-      return { kind: "purged", instanceIds: ids };
-    });
+  async purge(instanceId: string, options: PurgeOptions): Promise<PurgeResult> {
+    const result = await this.write("purge", instanceId, options);
+    if (result.kind === "purged") for (const id of result.instanceIds) this.hot.forget(id);
+    return result;
   }
 
   /**
-   * A rewind's purges and rewrites (see engine/rewind.ts) in one transaction: each rewritten
-   * instance's history and state are replaced, guarded by `version`, and the work and events
-   * it continues with are queued. Any refusal rolls back everything.
+   * A rewind's purges and rewrites (see engine/rewind.ts) in one transaction: any refusal
+   * rolls back everything.
    */
-  rewind(write: RewindWrite): Promise<RewindWriteResult> {
-    return this.write(() => {
-      try {
-        return this.atomic.immediate((): RewindWriteResult => {
-          for (const id of write.purge) {
-            const purged = this.purgeNow(id, { recursive: true, force: false });
-            if (purged.kind === "not-terminal") throw new RewindRefusal(purged);
-          }
-          for (const rewrite of write.rewrite) this.rewriteInstance(rewrite, write.now);
-          return { kind: "rewound" };
-        });
-      } catch (error) {
-        if (error instanceof RewindRefusal) return error.result;
-        throw error;
-      }
-    });
-  }
-
-  private rewriteInstance(rewrite: RewindWrite["rewrite"][number], now: number): void {
-    const { instanceId, state } = rewrite;
-    const updated = this.stmt.rewriteInstance.run({
-      ...stateColumns(instanceId, state, rewrite.events.length),
-      expected_version: rewrite.expectedVersion,
-    });
-    if (updated.changes === 0) throw new RewindRefusal({ kind: "conflict", instanceId });
-    this.hot.forget(instanceId);
-    this.stmt.deleteHistory.run(instanceId);
-    this.stmt.deleteInboxOf.run(instanceId);
-    this.stmt.deleteActivitiesOf.run(instanceId);
-    rewrite.events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
-    const touched = new Set<string>();
-    for (const effect of rewrite.effects) this.applyEffect(instanceId, state.executionId, effect, now, touched, appOfStart(state));
-    for (const event of rewrite.inbox) this.insertInbox(instanceId, now, null, event);
+  async rewind(write: RewindWrite): Promise<RewindWriteResult> {
+    const result = await this.write("rewind", write);
+    if (result.kind === "rewound") for (const rewrite of write.rewrite) this.hot.forget(rewrite.instanceId);
+    return result;
   }
 
   /**
@@ -399,24 +348,18 @@ export class SqliteStore implements WorkflowStore {
    * written) when the ID is taken.
    */
   createFork(instanceId: string, events: readonly HistoryEvent[], state: InstanceState, effects: readonly Effect[], now: number): Promise<"created" | "exists"> {
-    return this.write(() => {
-      const inserted = this.stmt.insertFork.run(stateColumns(instanceId, state, events.length));
-      if (inserted.changes === 0) return "exists";
-      events.forEach((event, seq) => this.stmt.insertHistory.run(instanceId, seq, encodeEvent(event)));
-      const touched = new Set<string>();
-      for (const effect of effects) this.applyEffect(instanceId, state.executionId, effect, now, touched, appOfStart(state));
-      return "created";
-    });
+    return this.write("createFork", instanceId, events, state, effects, now);
   }
 
   // -- Turns --------------------------------------------------------------------------
 
   /**
-   * Loads what a turn needs: the row, the committed history and the visible inbox rows. No
-   * transaction is needed to read them consistently: every write of this database runs on
-   * this connection, on this thread (one process per file), never while this runs.
+   * Loads what a turn needs: the row, the committed history, the visible inbox rows and which
+   * of `activitySeqs` still have their queue rows. Read without a transaction: a write that
+   * lands between these reads can only make the turn's commit conflict (its version, inbox
+   * rows and activity rows are checked there), never commit what it did not see. One process
+   * owns the file: `claim` is not needed and ignored.
    */
-  /** One process owns the file: `claim` is not needed and ignored. */
   async loadTurn(instanceId: string, now: number, inboxLimit: number, _claim?: TurnClaim, activitySeqs: readonly number[] = []): Promise<TurnSnapshot | undefined> {
     return this.watched((): TurnSnapshot | undefined => {
       const row = this.stmt.getInstance.get(instanceId) as InstanceRow | undefined;
@@ -447,14 +390,7 @@ export class SqliteStore implements WorkflowStore {
    * IDs of instances whose inbox gained visible events (they need a turn).
    */
   commitTurn(commit: TurnCommit): Promise<CommitResult> {
-    return this.grouped(() => {
-      try {
-        return this.atomic.immediate(() => this.applyCommit(commit));
-      } catch (error) {
-        if (error instanceof ConflictError) return { kind: "conflict", reason: error.message };
-        throw error;
-      }
-    });
+    return this.write("commitTurn", commit);
   }
 
   // -- Scheduling ---------------------------------------------------------------------
@@ -485,18 +421,8 @@ export class SqliteStore implements WorkflowStore {
    * Leases up to `limit` free or expired activities to `owner` for `leaseMs`. `names`
    * restricts the claim to activities some worker can run; undefined means any.
    */
-  async claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[], appId?: string): Promise<ActivityWork[]> {
-    const rows = await this.write(() =>
-      this.stmt.claimActivities.all({
-        owner,
-        now,
-        expires: now + leaseMs,
-        limit,
-        names: names ? JSON.stringify(names) : null,
-        app: appId ?? null,
-      }),
-    ) as ActivityRow[];
-    return rows.map(claimedWork);
+  claimActivities(owner: string, now: number, leaseMs: number, limit: number, names?: readonly string[], appId?: string): Promise<ActivityWork[]> {
+    return this.write("claimActivities", owner, now, leaseMs, limit, names, appId);
   }
 
   /**
@@ -505,18 +431,12 @@ export class SqliteStore implements WorkflowStore {
    * already completed it, or the instance finished or was purged): the result is dropped.
    */
   completeActivity(seq: number, result: HistoryEvent, now: number): Promise<"delivered" | "gone"> {
-    return this.write(() => {
-      const row = this.stmt.getActivity.get(seq) as { instance_id: string; execution_id: string } | undefined;
-      if (!row) return "gone";
-      this.stmt.deleteActivity.run(seq);
-      this.insertInbox(row.instance_id, now, row.execution_id, result);
-      return "delivered";
-    });
+    return this.write("completeActivity", seq, result, now);
   }
 
   /** Start-up recovery: no other process owns this database, so every lease is stale. */
   releaseLeasesOf(_replicaId: string): Promise<number> {
-    return this.write(() => this.stmt.releaseAllLeases.run().changes);
+    return this.write("releaseAllLeases");
   }
 
   /**
@@ -524,7 +444,7 @@ export class SqliteStore implements WorkflowStore {
    * runs again without waiting for the lease to expire. Only the lease holder may.
    */
   releaseLease(seq: number, owner: string): Promise<boolean> {
-    return this.write(() => this.stmt.releaseLease.run(seq, owner).changes > 0);
+    return this.write("releaseLease", seq, owner);
   }
 
   /**
@@ -542,8 +462,6 @@ export class SqliteStore implements WorkflowStore {
     };
   }
 
-  /** Whether an activity's queue row still exists (a result held in memory is still wanted). */
-
   /** Activities queued or running (one index count; the dispatcher re-syncs its tally with it). */
   async countActivities(): Promise<number> {
     return (this.stmt.countActivities.get() as { n: number }).n;
@@ -557,164 +475,6 @@ export class SqliteStore implements WorkflowStore {
 
   // -- Internals ----------------------------------------------------------------------
 
-  private applyCommit(commit: TurnCommit): CommitResult {
-    const { instanceId, outcome, now } = commit;
-    const state = outcome.state;
-    const updated = this.stmt.updateInstance.run({
-      instance_id: instanceId,
-      expected_version: commit.expectedVersion,
-      has_state: state ? 1 : 0,
-      execution_id: state?.executionId ?? null,
-      last_updated_at: state?.lastUpdatedAt ?? null,
-      input: state?.input ?? null,
-      output: state?.output ?? null,
-      failure_details: encodeFailure(state?.failureDetails),
-      workflow_version: state?.version ?? null,
-      custom_status: outcome.customStatus ?? null,
-      history_length: outcome.historyMode === "replace" ? outcome.events.length : commit.historyLength + outcome.events.length,
-    });
-    if (updated.changes === 0) throw new ConflictError(`instance '${instanceId}' changed since it was loaded`);
-    const before = commit.loaded;
-    if (state && (!before || before.status !== state.status || before.name !== state.name || before.createdAt !== state.createdAt)) {
-      this.stmt.updateInstanceListed.run(state.name, state.status, state.createdAt, instanceId);
-    }
-    let deleted = 0;
-    for (const seq of commit.consumedSeqs) deleted += this.stmt.deleteInbox.run(seq, instanceId).changes;
-    if (deleted !== commit.consumedSeqs.length) {
-      throw new ConflictError(`inbox of '${instanceId}' was consumed by another turn`);
-    }
-    // Results taken from memory: their activity rows go (one already gone was answered otherwise).
-    const takeActivityRow = (activitySeq: number) => {
-      if (this.stmt.deleteActivity.run(activitySeq).changes === 0) {
-        throw new ConflictError(`the result of activity #${activitySeq} of '${instanceId}' was already recorded`);
-      }
-    };
-    for (const activitySeq of commit.consumedActivities ?? []) takeActivityRow(activitySeq);
-    for (const kept of commit.keptResults ?? []) {
-      takeActivityRow(kept.activitySeq);
-      this.insertInbox(instanceId, now, kept.executionId, kept.event);
-    }
-
-    let seq = commit.historyLength;
-    if (outcome.historyMode === "replace") {
-      this.stmt.deleteHistory.run(instanceId);
-      this.stmt.deleteActivitiesOf.run(instanceId);
-      seq = 0;
-    }
-    for (const event of outcome.events) this.stmt.insertHistory.run(instanceId, seq++, encodeEvent(event));
-
-    const touched = new Set<string>();
-    const executionId = state?.executionId ?? "";
-    const leased: ActivityWork[] = [];
-    for (const effect of outcome.effects) {
-      if (effect.kind === "scheduleActivity") {
-        const app = activityApp(effect.scheduled, commit.appId);
-        const lease = commit.lease;
-        if (takesLease(lease, leased.length, effect.name, app)) {
-          const work = this.insertLeasedActivity(instanceId, executionId, effect, app, lease);
-          if (work) leased.push(work);
-        } else {
-          this.insertActivity(instanceId, executionId, effect, app);
-        }
-        continue;
-      }
-      this.applyEffect(instanceId, executionId, effect, now, touched);
-    }
-    for (const event of outcome.requeue) {
-      // Visible at time 0: ahead of everything already queued for this instance.
-      this.insertInbox(instanceId, 0, null, event);
-      touched.add(instanceId);
-    }
-    if (state && isTerminal(state.status)) {
-      // A finished instance takes no more work: queued activities, timers and events go.
-      this.stmt.deleteActivitiesOf.run(instanceId);
-      this.stmt.deleteInboxOf.run(instanceId);
-    }
-    return { kind: "committed", touchedInstanceIds: [...touched], leased };
-  }
-
-  /** Queues an activity already leased to `lease.owner`; undefined when the task is queued already. */
-  private insertLeasedActivity(
-    instanceId: string,
-    executionId: string,
-    effect: Extract<Effect, { kind: "scheduleActivity" }>,
-    app: string | null,
-    lease: ActivityLease,
-  ): ActivityWork | undefined {
-    const inserted = this.stmt.insertLeasedActivity.run(
-      instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
-      effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, app, lease.owner, lease.expiresAt,
-    );
-    if (inserted.changes === 0) return undefined;
-    return leasedWork(Number(inserted.lastInsertRowid), instanceId, executionId, effect);
-  }
-
-  /** Queues an activity for a claim (a no-op when the task is queued already). */
-  private insertActivity(instanceId: string, executionId: string, effect: Extract<Effect, { kind: "scheduleActivity" }>, app: string | null): void {
-    this.stmt.insertActivity.run(
-      instanceId, executionId, effect.taskId, effect.name, effect.input ?? null, encodeEvent(effect.scheduled),
-      effect.propagatedHistory ? encodePropagated(effect.propagatedHistory) : null, app,
-    );
-  }
-
-  /** `instanceApp`: the app of the instance the effect is of (its activities run there unless routed). */
-  private applyEffect(instanceId: string, executionId: string, effect: Effect, now: number, touched: Set<string>, instanceApp?: string): void {
-    switch (effect.kind) {
-      case "scheduleActivity":
-        this.insertActivity(instanceId, executionId, effect, activityApp(effect.scheduled, instanceApp));
-        return;
-      case "scheduleTimer":
-        this.insertInbox(instanceId, effect.fireAt, executionId, effect.event);
-        return;
-      case "createChild":
-        this.createChild(instanceId, executionId, effect.event, now, touched);
-        return;
-      case "startDetached":
-        // As daprd: a detached start whose ID is taken is dropped; the caller is not told.
-        if (this.insertInstance(effect.event)) touched.add(effect.event.instanceId);
-        return;
-      case "deliver": {
-        const inserted = this.stmt.insertInboxIfExists.run(
-          effect.instanceId, now, effect.executionId ?? null, encodeEvent(effect.event), effect.instanceId,
-        );
-        if (inserted.changes > 0) touched.add(effect.instanceId);
-        return;
-      }
-    }
-  }
-
-  /** A child's creation (see `childCreation`). */
-  private createChild(parentId: string, parentExecutionId: string, start: ExecutionStarted, now: number, touched: Set<string>): void {
-    const creation = childCreation(this.stmt.getInstance.get(start.instanceId) as InstanceRow | undefined, parentId, start, now);
-    if (creation.kind === "refuse") {
-      this.insertInbox(parentId, now, parentExecutionId, creation.failure);
-      touched.add(parentId);
-      return;
-    }
-    if (creation.kind === "replace") {
-      for (const id of this.descendantsAndSelf(start.instanceId)) this.deleteInstance(id);
-    }
-    this.insertInstance(start);
-    touched.add(start.instanceId);
-  }
-
-  /** Inserts a PENDING row and its start event; false (and nothing written) if the ID is taken. */
-  private insertInstance(start: ExecutionStarted): boolean {
-    const inserted = this.stmt.insertInstance.run({
-      instance_id: start.instanceId,
-      name: start.name,
-      execution_id: start.executionId,
-      created_at: start.timestamp,
-      input: start.input ?? null,
-      parent_instance_id: start.parentInstance?.instanceId ?? null,
-      workflow_version: start.version ?? null,
-      app_id: appOfStart(start) ?? null,
-    });
-    if (inserted.changes === 0) return false;
-    this.insertInbox(start.instanceId, start.scheduledStartTimestamp ?? start.timestamp, null, start);
-    return true;
-  }
-
   /** The row's committed history: the hot copy while it matches the row's version and execution, else decoded from the table. */
   private committedHistory(row: InstanceRow): { history: readonly HistoryEvent[]; fold?: HistoryFold | undefined } {
     const hot = this.hot.get(row.instance_id, row.version, row.execution_id);
@@ -723,26 +483,6 @@ export class SqliteStore implements WorkflowStore {
       decodeEvent(h.event, `instance '${row.instance_id}' history #${h.seq}`),
     );
     return { history };
-  }
-
-  private insertInbox(instanceId: string, visibleAt: number, executionId: string | null, event: HistoryEvent): void {
-    this.stmt.insertInbox.run(instanceId, visibleAt, executionId, encodeEvent(event));
-  }
-
-  private descendantsAndSelf(instanceId: string): string[] {
-    const ids = [instanceId];
-    for (let i = 0; i < ids.length; i++) {
-      for (const row of this.stmt.getChildren.all(ids[i]!) as { instance_id: string }[]) ids.push(row.instance_id);
-    }
-    return ids;
-  }
-
-  private deleteInstance(instanceId: string): void {
-    this.hot.forget(instanceId);
-    this.stmt.deleteHistory.run(instanceId);
-    this.stmt.deleteInboxOf.run(instanceId);
-    this.stmt.deleteActivitiesOf.run(instanceId);
-    this.stmt.deleteInstance.run(instanceId);
   }
 
   /** Statements built from a filter's shape, prepared once per shape. */
@@ -762,11 +502,6 @@ export class SqliteStore implements WorkflowStore {
     const where = byStatus ? `status = @status AND ${sql}` : sql;
     return this.cachedStatement(`list:${where}`, () =>
       `SELECT * FROM instances WHERE ${where} ORDER BY created_at DESC, instance_id DESC LIMIT @limit`);
-  }
-
-  private prepareStatements(): { [Name in keyof typeof storeSql]: Database.Statement } {
-    const entries = Object.entries(storeSql).map(([name, sql]) => [name, this.db.prepare(sql)]);
-    return Object.fromEntries(entries) as { [Name in keyof typeof storeSql]: Database.Statement };
   }
 
   /**

@@ -2,6 +2,8 @@
  * Every SQL statement of the store, by name. Kept apart from the code that runs them so that
  * `bench/ceiling.mjs` measures the store's very statements, not a copy that can drift.
  */
+import type Database from "better-sqlite3";
+
 export const storeSql = {
   ping: "SELECT 1",
   insertInstance: `
@@ -101,3 +103,9 @@ export const storeSql = {
     FROM activities`,
   nextLeaseExpiry: "SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL",
 } as const;
+
+/** Every statement of `storeSql`, prepared on `db`. */
+export function prepareStatements(db: Database.Database): { [Name in keyof typeof storeSql]: Database.Statement } {
+  const entries = Object.entries(storeSql).map(([name, sql]) => [name, db.prepare(sql)]);
+  return Object.fromEntries(entries) as { [Name in keyof typeof storeSql]: Database.Statement };
+}
