@@ -19,10 +19,10 @@ afterEach(async () => {
 });
 
 /** A file-backed server plus a running approval instance and a finished hello instance. */
-async function fileServer(busyTimeoutMs = 50) {
+async function fileServer(busyTimeoutMs = 50, sqliteWriter: "thread" | "inline" = "thread") {
   const db = tempDb();
   cleanup.push(db.remove);
-  server = await startServer({ dbPath: db.dbPath, busyTimeoutMs });
+  server = await startServer({ dbPath: db.dbPath, busyTimeoutMs, sqliteWriter });
   const api = new Api(server);
   const running = await api.start("approval", newId("running"));
   await api.waitForState(running, (s) => s.properties?.["dapr.workflow.custom_status"] === "waiting for approval");
@@ -117,9 +117,10 @@ describe("a database locked by another connection (busyTimeoutMs: 50)", () => {
 
 describe("a full database (SQLITE_FULL)", () => {
   it("start and raiseEvent answer 500 with their code; nothing is half-written; all works after space is freed", async () => {
-    const { api, running, server: wd } = await fileServer(5_000);
     // max_page_count is a per-connection pragma, so it is set on the store's own connection
-    // (a real SQLite limit, not a mock): the file cannot grow by a single page.
+    // (a real SQLite limit, not a mock): the file cannot grow by a single page. The writes run
+    // inline on that connection here (a file's writer thread has a connection of its own).
+    const { api, running, server: wd } = await fileServer(5_000, "inline");
     const conn = (wd.store as unknown as { db?: Database.Database }).db;
     if (!conn?.open) throw new Error("test setup: SqliteStore no longer keeps its connection in `db`; update this test");
     const pages = Number(conn.pragma("page_count", { simple: true }));

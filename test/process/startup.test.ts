@@ -35,7 +35,7 @@ describe("start-up with defaults", () => {
       logLines(server.stdout).find((l) => l.msg === "store open, engine started") ?? `stdout so far: ${server.stdout}`);
     // NORMAL, with the WAL fdatasync'ed off the event loop before any answer (store/sqlite/wal-sync.ts).
     expect(startLine.synchronous, "PRAGMA synchronous (1 = NORMAL)").toBe(1);
-    expect(startLine.durability).toBe("fdatasync of the WAL after each group commit, before any answer");
+    expect(startLine.durability).toBe("a writer thread; fdatasync of the WAL after each group commit, before any answer");
     expect(startLine.journalMode).toBe("wal");
     expect(startLine.db).toBe("./data/workflowd.db");
     expect(startLine.workflows).toEqual(expect.arrayContaining(["hello", "fanOutFanIn", "failing", "approval", "parent"]));

@@ -127,7 +127,7 @@ export class SqliteStore implements WorkflowStore {
     });
   }
 
-  /** Runs a read or write, remembering a fault that says the file is damaged. */
+  /** Runs a read, remembering a fault that says the file is damaged (every read goes through it). */
   private watched<T>(work: () => T): T {
     try {
       return work();
@@ -220,7 +220,7 @@ export class SqliteStore implements WorkflowStore {
   /** Up to `pageSize` instance IDs after position `after` (all when no size), with the position to continue from. */
   async listInstanceIds(after: number, pageSize: number | undefined): Promise<InstanceIdPage> {
     const limit = pageSize ?? -1;
-    const rows = this.stmt.listInstanceIds.all(after, limit) as { position: number; instance_id: string }[];
+    const rows = this.watched(() => this.stmt.listInstanceIds.all(after, limit)) as { position: number; instance_id: string }[];
     const full = pageSize !== undefined && rows.length === pageSize;
     return {
       instanceIds: rows.map((r) => r.instance_id),
@@ -289,24 +289,24 @@ export class SqliteStore implements WorkflowStore {
    * first, after a position: the candidates of retention.
    */
   async finishedBefore(status: RuntimeStatus, before: number, after: { at: number; instanceId: string } | undefined, limit: number): Promise<{ instanceId: string; at: number }[]> {
-    const rows = this.stmt.finishedBefore.all({
+    const rows = this.watched(() => this.stmt.finishedBefore.all({
       status,
       before,
       after_at: after?.at ?? -1,
       after_id: after?.instanceId ?? "",
       limit,
-    }) as { instance_id: string; last_updated_at: number }[];
+    })) as { instance_id: string; last_updated_at: number }[];
     return rows.map((r) => ({ instanceId: r.instance_id, at: r.last_updated_at }));
   }
 
   /** The key that signs continuation tokens (made once per database). */
   async pageTokenKey(): Promise<string> {
-    return (this.stmt.pageTokenKey.get() as { value: string }).value;
+    return (this.watched(() => this.stmt.pageTokenKey.get()) as { value: string }).value;
   }
 
   /** Instances that are STALLED (versioning), to run again when a worker connects. */
   async stalledInstanceIds(): Promise<string[]> {
-    return (this.stmt.stalledInstances.all() as { instance_id: string }[]).map((r) => r.instance_id);
+    return (this.watched(() => this.stmt.stalledInstances.all()) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
   /** The committed history of an instance (not the events of a turn in flight); undefined when unknown. */
@@ -397,7 +397,7 @@ export class SqliteStore implements WorkflowStore {
 
   /** Instances with at least one visible inbox row: the ones that need a turn. */
   async dueInstanceIds(now: number, limit: number, _claimant?: { owner: string; appId: string }): Promise<string[]> {
-    return (this.stmt.dueInstances.all(now, limit) as { instance_id: string }[]).map((r) => r.instance_id);
+    return (this.watched(() => this.stmt.dueInstances.all(now, limit)) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
   /**
@@ -406,12 +406,12 @@ export class SqliteStore implements WorkflowStore {
    * what fired, not the whole backlog (a full scan took 273 ms at 200,000 queued starts).
    */
   async instancesDueBetween(after: number, upTo: number): Promise<string[]> {
-    return (this.stmt.dueInstancesBetween.all(after, upTo) as { instance_id: string }[]).map((r) => r.instance_id);
+    return (this.watched(() => this.stmt.dueInstancesBetween.all(after, upTo)) as { instance_id: string }[]).map((r) => r.instance_id);
   }
 
   /** When the next not-yet-visible inbox row (a timer) becomes visible. */
   async nextVisibleAt(now: number): Promise<number | undefined> {
-    const row = this.stmt.nextVisible.get(now) as { at: number | null };
+    const row = this.watched(() => this.stmt.nextVisible.get(now)) as { at: number | null };
     return row.at ?? undefined;
   }
 
@@ -452,8 +452,8 @@ export class SqliteStore implements WorkflowStore {
    * not yet due, and activities waiting for a worker or running under a lease.
    */
   async queueDepths(now: number): Promise<QueueDepths> {
-    const inbox = this.stmt.inboxDepths.get(now, now) as { ready: number; pending: number };
-    const activities = this.stmt.activityDepths.get(now, now) as { queued: number | null; running: number | null };
+    const inbox = this.watched(() => this.stmt.inboxDepths.get(now, now)) as { ready: number; pending: number };
+    const activities = this.watched(() => this.stmt.activityDepths.get(now, now)) as { queued: number | null; running: number | null };
     return {
       readyInstances: inbox.ready,
       pendingTimers: inbox.pending,
@@ -464,12 +464,12 @@ export class SqliteStore implements WorkflowStore {
 
   /** Activities queued or running (one index count; the dispatcher re-syncs its tally with it). */
   async countActivities(): Promise<number> {
-    return (this.stmt.countActivities.get() as { n: number }).n;
+    return (this.watched(() => this.stmt.countActivities.get()) as { n: number }).n;
   }
 
   /** When the earliest current lease expires (the dispatcher re-checks then). */
   async nextLeaseExpiry(): Promise<number | undefined> {
-    const row = this.stmt.nextLeaseExpiry.get() as { at: number | null };
+    const row = this.watched(() => this.stmt.nextLeaseExpiry.get()) as { at: number | null };
     return row.at ?? undefined;
   }
 
