@@ -249,7 +249,7 @@ export async function spawnWorkflowd({ dbPath, workflows = "none", label = "work
  */
 export function durabilityLine(store) {
   const s = store.settings();
-  const fsyncPerGroup = s.synchronous === 2 || (s.synchronous === 1 && typeof s.durability === "string" && s.durability.startsWith("fdatasync"));
+  const fsyncPerGroup = s.synchronous === 2 || (s.synchronous === 1 && typeof s.durability === "string" && s.durability.includes("fdatasync of the WAL after each group commit"));
   check(s.journalMode === "wal" && fsyncPerGroup, `store runs ${JSON.stringify(s)}: neither WAL + FULL nor WAL + an fdatasync per group commit`);
   return `store: journal_mode=${s.journalMode}, synchronous=${s.synchronous === 2 ? "FULL" : "NORMAL"}${s.durability ? `; durability: ${s.durability}` : ""}`;
 }

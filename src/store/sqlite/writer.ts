@@ -125,10 +125,10 @@ export class ThreadWriter implements SqliteWriter {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error("the database is closed"));
     return new Promise<WriteResult<Op>>((resolve, reject) => {
-      const id = this.nextId++;
+      const call: WireCall = [this.nextId++, op, toWire(op, args)];
       if (this.waiting.size === 0) this.worker.ref();
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.outgoing.push([id, op, toWire(op, args)]);
+      this.waiting.set(call[0], { resolve: resolve as (value: unknown) => void, reject });
+      this.outgoing.push(call);
       if (this.outgoing.length >= callsPerMessageMax) {
         this.send();
       } else if (!this.sendScheduled) {
@@ -167,7 +167,8 @@ export class ThreadWriter implements SqliteWriter {
       if (reply[1]) waiting.resolve(reply[2]);
       else waiting.reject(fromWireError(reply[2]));
     }
-    if (this.waiting.size === 0) this.worker.unref();
+    // Closing keeps the thread referenced until it has exited (close() waits for that).
+    if (this.waiting.size === 0 && !this.closed) this.worker.unref();
   }
 
   private fail(message: string): void {
