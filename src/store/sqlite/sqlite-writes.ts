@@ -192,7 +192,7 @@ export class SqliteWrites {
 
   private applyCommit(commit: TurnCommit): CommitResult {
     const { instanceId, outcome, now } = commit;
-    const state = outcome.state;
+    const state = outcome.state && committedState(outcome.state);
     const updated = this.stmt.updateInstance.run({
       instance_id: instanceId,
       expected_version: commit.expectedVersion,
@@ -366,6 +366,27 @@ export class SqliteWrites {
     this.stmt.deleteActivitiesOf.run(instanceId);
     this.stmt.deleteInstance.run(instanceId);
   }
+}
+
+/** The instance's columns a turn's commit writes: all of its state that the commit reads. */
+export type CommittedState = Pick<InstanceState, "executionId" | "lastUpdatedAt" | "input" | "output" | "failureDetails" | "version" | "status" | "name" | "createdAt">;
+
+/**
+ * Those columns alone: what of a turn's state crosses to the writer thread (the engine's sets
+ * of scheduled IDs and resolutions, which grow with the history, stay behind).
+ */
+export function committedState(state: CommittedState): CommittedState {
+  return {
+    executionId: state.executionId,
+    lastUpdatedAt: state.lastUpdatedAt,
+    input: state.input,
+    output: state.output,
+    failureDetails: state.failureDetails,
+    version: state.version,
+    status: state.status,
+    name: state.name,
+    createdAt: state.createdAt,
+  };
 }
 
 /** The writes a store can ask for, by name (what crosses to the writer thread). */

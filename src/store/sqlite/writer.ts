@@ -20,7 +20,8 @@ import { Worker } from "node:worker_threads";
 import { StoreCorruptionError } from "../codec.js";
 import type { ActivityLease, TurnCommit } from "../store.js";
 import { GroupCommitter } from "./group-commit.js";
-import type { SqliteWrites, WriteOp } from "./sqlite-writes.js";
+import type { InstanceState } from "../../engine/state.js";
+import { committedState, type SqliteWrites, type WriteOp } from "./sqlite-writes.js";
 import { WalSync, WalSyncError } from "./wal-sync.js";
 
 export type WriteArgs<Op extends WriteOp> = Parameters<SqliteWrites[Op]>;
@@ -181,8 +182,9 @@ export class ThreadWriter implements SqliteWriter {
 }
 
 /**
- * A commit as it crosses: the fold (the engine's cache of the history, not written) stays
- * behind, and the lease's `serves` (a function) becomes the names it serves among the
+ * A commit as it crosses: of the state, only the columns the commit writes (`committedState`;
+ * the rest grows with the history and is not read), no fold (the engine's cache of the
+ * history), and the lease's `serves` (a function) becomes the names it serves among the
  * commit's activities.
  */
 type WireLease = Omit<ActivityLease, "serves"> & { served: string[] };
@@ -190,7 +192,8 @@ type WireLease = Omit<ActivityLease, "serves"> & { served: string[] };
 export function toWire(op: WriteOp, args: readonly unknown[]): unknown[] {
   if (op !== "commitTurn") return args as unknown[];
   const commit = args[0] as TurnCommit;
-  const outcome = commit.outcome.fold ? { ...commit.outcome, fold: undefined } : commit.outcome;
+  const { state } = commit.outcome;
+  const outcome = { ...commit.outcome, fold: undefined, state: state && (committedState(state) as InstanceState) };
   const { lease } = commit;
   let wireLease: WireLease | undefined;
   if (lease) {
