@@ -142,8 +142,11 @@ export class SqliteStore implements WorkflowStore {
     const code = (error as { code?: unknown }).code;
     // A failed WAL flush leaves commits whose durability is unknown (after an fsync error the
     // kernel may drop the pages): stop answering healthy until a restart re-reads the file.
-    if (error instanceof WalSyncError || error instanceof WriterThreadError) {
+    if (error instanceof WalSyncError) {
       this.corruption = `${error.message}; writes since the last flush may not be on disk: restart workflowd, which recovers what the disk holds`;
+    } else if (error instanceof WriterThreadError) {
+      // Its message says what stopped and to restart.
+      this.corruption = error.message;
     } else if (error instanceof StoreCorruptionError || (typeof code === "string" && corruptionCodes.has(code))) {
       this.corruption = `the database is damaged (${error instanceof Error ? error.message : String(error)}); restore it from a backup (workflowd backup)`;
     }

@@ -112,7 +112,7 @@ export class ThreadWriter implements SqliteWriter {
 
   constructor(options: WriterThreadOptions) {
     this.worker = new Worker(writerThreadEntry(), { workerData: options });
-    // Only calls in flight keep the process alive (see `track`).
+    // Only calls in flight keep the process alive (`call` refs it, `onReplies` unrefs it).
     this.worker.unref();
     this.worker.on("message", (message: FromThread) => this.onReplies(message));
     this.worker.on("error", (error) => this.fail(`the SQLite writer thread failed: ${error.message}`));
