@@ -16,7 +16,8 @@ export const limits = {
    * its slot until its group commit is on disk, so this bounds how many turns share a group
    * and how many groups are in flight between the event loop and the SQLite writer thread:
    * 10,000 chains started together ran 777–860/s at 256 against 607–671/s at 64 (inline
-   * writes), and 1,050–1,100/s at 1,024 against 760–890/s at 256 (the writer thread).
+   * writes), and on the writer thread 1,073–1,105/s at 1,024 against 862–923/s at 256 (with
+   * as many activity slots; docs/performance.md).
    */
   turnConcurrencyMax: 1024,
   /**
