@@ -47,13 +47,12 @@ runScript("replicas", async () => {
       const view = new DbView(sqliteDb);
       try {
         await view.waitFinished("s-", count, { timeoutMs: 300_000 });
-        const finished = view.rows.all(...DbView.range("s-"));
-        for (const r of finished) check(r.status === "COMPLETED" && r.output === outputOf(r.instance_id), `${r.instance_id}: ${r.status} ${r.output}`);
+        const finished = view.verifyCompleted("s-", count, outputOf, "chains on SQLite");
         const elapsedMs = finished.reduce((max, r) => Math.max(max, r.last_updated_at), 0) - t0;
         const rate = (count * 1000) / elapsedMs;
         rows.push(["SQLite (one workflowd)", `${fmt(elapsedMs / 1000, 2)} s`, fmt(rate), `${fmt((100 * rate) / single, 1)} %`, ""]);
       } finally {
-        view.db.close();
+        view.close();
       }
     } finally {
       await onSqlite.stop();

@@ -6,6 +6,12 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 
+// Ports below the kernel's ephemeral range, as the tests pick them: a port "free a moment ago"
+// inside that range can be taken by any outgoing connection before a spawned server binds it.
+import { freePort } from "../../test/process/server-env.mjs";
+
+export { freePort };
+
 export const terminal = ["COMPLETED", "FAILED", "TERMINATED"];
 
 /** One line describing the machine; printed first by every script. */
@@ -68,12 +74,6 @@ export function tempDir(label) {
   const dir = mkdtempSync(join(tmpdir(), `wfd-bench-${label}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
-
-// Ports below the kernel's ephemeral range, as the tests pick them: a port "free a moment ago"
-// inside that range can be taken by any outgoing connection before a spawned server binds it.
-import { freePort } from "../../test/process/server-env.mjs";
-
-export { freePort };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
