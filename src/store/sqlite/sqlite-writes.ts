@@ -19,13 +19,10 @@ import { encodeEvent, encodeFailure, encodePropagated } from "../codec.js";
 import { activityApp, type ActivityRow, claimedWork, leasedWork, takesLease } from "../activity-row.js";
 import { ConflictError, RewindRefusal } from "../write-refusals.js";
 import { childCreation, type InstanceRow, stateColumns } from "../instance-row.js";
-import type { prepareStatements } from "./statements.js";
+import type { PreparedStatements } from "./statements.js";
 import type {
   ActivityLease, ActivityWork, CommitResult, EnqueueResult, PurgeOptions, PurgeResult, RewindWrite, RewindWriteResult, TurnCommit,
 } from "../store.js";
-
-/** The store's statements, prepared on the connection the writes run on. */
-export type PreparedStatements = ReturnType<typeof prepareStatements>;
 
 export class SqliteWrites {
   /** Runs a function as a savepoint of the group's transaction (built once: costly per call). */
@@ -192,7 +189,8 @@ export class SqliteWrites {
 
   private applyCommit(commit: TurnCommit): CommitResult {
     const { instanceId, outcome, now } = commit;
-    const state = outcome.state && committedState(outcome.state);
+    // Typed as the columns alone: what crosses to the writer thread (see `committedState`).
+    const state: CommittedState | undefined = outcome.state;
     const updated = this.stmt.updateInstance.run({
       instance_id: instanceId,
       expected_version: commit.expectedVersion,

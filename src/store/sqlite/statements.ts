@@ -104,8 +104,11 @@ export const storeSql = {
   nextLeaseExpiry: "SELECT MIN(lease_expires_at) AS at FROM activities WHERE lease_expires_at IS NOT NULL",
 } as const;
 
+/** The store's statements, prepared on one connection. */
+export type PreparedStatements = { [Name in keyof typeof storeSql]: Database.Statement };
+
 /** Every statement of `storeSql`, prepared on `db`. */
-export function prepareStatements(db: Database.Database): { [Name in keyof typeof storeSql]: Database.Statement } {
+export function prepareStatements(db: Database.Database): PreparedStatements {
   const entries = Object.entries(storeSql).map(([name, sql]) => [name, db.prepare(sql)]);
-  return Object.fromEntries(entries) as { [Name in keyof typeof storeSql]: Database.Statement };
+  return Object.fromEntries(entries) as PreparedStatements;
 }
