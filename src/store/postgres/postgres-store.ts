@@ -909,7 +909,6 @@ export class PostgresStore implements WorkflowStore {
    * its own); answers the IDs created (a taken ID writes nothing).
    */
   private async insertInstances(sql: Sql, starts: readonly ExecutionStarted[]): Promise<Set<string>> {
-    const column = <T>(of: (start: ExecutionStarted) => T) => starts.map(of);
     const inserted = await sql.query<{ instance_id: string }>(
       this.named(`
         WITH s AS (
@@ -923,9 +922,10 @@ export class PostgresStore implements WorkflowStore {
         INSERT INTO inbox (instance_id, visible_at, execution_id, event)
           SELECT s.instance_id, s.visible_at, NULL, s.event FROM s JOIN created USING (instance_id) ORDER BY s.i
         RETURNING instance_id`),
-      [column((s) => s.instanceId), column((s) => s.name), column((s) => s.executionId), column((s) => s.timestamp), column((s) => s.input ?? null),
-        column((s) => s.parentInstance?.instanceId ?? null), column((s) => s.version ?? null), column((s) => appOfStart(s) ?? null),
-        column((s) => s.scheduledStartTimestamp ?? s.timestamp), column(encodeEvent)],
+      columns(starts.map((s) => [
+        s.instanceId, s.name, s.executionId, s.timestamp, s.input ?? null, s.parentInstance?.instanceId ?? null, s.version ?? null,
+        appOfStart(s) ?? null, s.scheduledStartTimestamp ?? s.timestamp, encodeEvent(s),
+      ]), 10),
     );
     return new Set(inserted.rows.map((r) => r.instance_id));
   }
@@ -1047,4 +1047,3 @@ function parsePoke(payload: string): Poke | undefined {
     return undefined;
   }
 }
-
