@@ -175,9 +175,8 @@ function withPendingResults(
 ): InboxItem[] {
   const waiting = peeked.slice(0, Math.max(0, deps.inboxBatchMax - inbox.length));
   if (waiting.length === 0) return inbox;
-  const stale = waiting.filter((r) => !live.has(r.activitySeq));
-  if (stale.length > 0) deps.pendingResults!.remove(instanceId, stale.map((r) => r.activitySeq));
-  const fresh = stale.length > 0 ? waiting.filter((r) => live.has(r.activitySeq)) : waiting;
+  const fresh = waiting.filter((r) => live.has(r.activitySeq));
+  if (fresh.length < waiting.length) deps.pendingResults!.remove(instanceId, waiting.filter((r) => !live.has(r.activitySeq)).map((r) => r.activitySeq));
   return [...inbox, ...fresh.map((r) => ({ seq: -r.activitySeq, executionId: r.executionId, event: r.event }))];
 }
 
