@@ -65,11 +65,18 @@ class FaultInjector {
     this.random = rng(seed);
     const db = (store as unknown as { db?: Database.Database }).db;
     if (!db?.open) throw new Error("test setup: SqliteStore no longer keeps its connection in `db`; update this test");
-    const exec = db.exec.bind(db);
-    db.exec = ((sql: string) => {
-      if (/^(BEGIN|COMMIT)/.test(sql)) this.maybeFail(`db.exec ${sql}`, this.commitRate);
-      return exec(sql);
-    }) as typeof db.exec;
+    // The group committer runs BEGIN and COMMIT as prepared statements (see group-commit.ts).
+    const group = (store as unknown as { writer?: { group?: { begin?: Database.Statement; commit?: Database.Statement } } }).writer?.group;
+    if (!group?.begin || !group.commit) {
+      throw new Error("test setup: SqliteStore's inline writer no longer keeps its GroupCommitter in `writer.group` with prepared `begin` and `commit`; update this test");
+    }
+    for (const [name, statement] of [["BEGIN", group.begin], ["COMMIT", group.commit]] as const) {
+      const run = statement.run.bind(statement);
+      statement.run = ((...args: unknown[]) => {
+        this.maybeFail(`group ${name}`, this.commitRate);
+        return run(...(args as []));
+      }) as typeof statement.run;
+    }
     for (const method of storeMethods) {
       const original = (store[method] as (...args: unknown[]) => unknown).bind(store);
       vi.spyOn(store, method).mockImplementation(((...args: unknown[]) => {
@@ -277,6 +284,7 @@ describe("storage faults injected at random", () => {
       `${unhandled.length} faults escaped as unhandled rejections`,
     );
     expect(faults.injected.get("store.commitTurn") ?? 0).toBeGreaterThan(0);
+    expect(faults.injected.get("group COMMIT") ?? 0, "faults injected into group COMMITs").toBeGreaterThan(0);
     // No fault escaped the engine's handling (workflowd's main.ts exits on an unhandled rejection).
     expect(unhandled.map((e) => (e instanceof Error ? e.stack?.split("\n").slice(0, 6).join(" | ") : String(e))),
       "storage faults that escaped as unhandled rejections (each would crash the server process)").toEqual([]);
