@@ -66,6 +66,8 @@ export async function runTorture(options) {
     killsBeforeHealthy: 0,
     killsSurvived: 0,
     invariantChecks: 0,
+    /** Kills after which there was no database file to check yet (the server died before creating it). */
+    killsBeforeDatabase: 0,
     workflowsStarted: 0,
     workflowsCompleted: 0,
     roundsCompleted: 0,
@@ -235,7 +237,10 @@ export async function runTorture(options) {
     try {
       data = readDatabase(dbPath);
     } catch (error) {
-      if (!existsSync(dbPath)) return; // killed before the database was created
+      if (!existsSync(dbPath)) {
+        report.killsBeforeDatabase++; // killed before the database was created
+        return;
+      }
       problem(`${label}: cannot read the database: ${error.message}`);
       return;
     }
@@ -417,7 +422,7 @@ export function formatReport(report) {
     `  events raised: ${report.eventsRaised} (${report.eventsRaisedEarly} early, for a later round); pauses: ${report.pauses}`,
     `  requests cut by a kill: start ${report.uncertain.start}, raise ${report.uncertain.raise}, pause ${report.uncertain.pause}, resume ${report.uncertain.resume}`,
     `  activity runs: ${report.activityRuns} (${report.activityReruns} re-runs after a kill: at-least-once)`,
-    `  database invariant checks: ${report.invariantChecks}, problems: ${report.problems.length}`,
+    `  database invariant checks: ${report.invariantChecks} (none after ${report.killsBeforeDatabase} kills that came before the database existed), problems: ${report.problems.length}`,
     ...report.problems.slice(0, 30).map((p) => `    - ${p}`),
   ].join("\n");
 }
